@@ -1,0 +1,44 @@
+# Tickerlake: the README's verbs. Everything installs into .venv on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP_FLAGS ?= --quiet --disable-pip-version-check
+
+.PHONY: install install-dev run test bench lint format migrate clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt requirements.txt $(VENV)/.runtime
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+run: install migrate
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py ensure_admin --token-file var/admin_token
+	exec $(PY) bin/run.py
+
+test: install-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install-dev
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf var/test var/broker var/cache

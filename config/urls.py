@@ -1,0 +1,29 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from core.apis import WhoAmIApi
+from core.routing import api_path
+from core.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("healthz/", healthz),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    # REST API (DESIGN.md fixes these prefixes).
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    *api_path("api/whoami", WhoAmIApi.as_view(), "whoami"),
+    path("api/data/lake/", include("lake.urls")),
+    path("api/data/warehouse/", include("warehouse.urls")),
+    path("api/data/quality/", include("quality.urls")),
+    path("api/pipelines/", include("pipelines.urls")),
+    # Pages.
+    path("lake/", include("lake.page_urls")),
+    path("quality/", include("quality.page_urls")),
+    path("", include("pipelines.page_urls")),
+]
+
+handler404 = "core.api.json_404_or_page"
+handler500 = "core.api.json_500_or_page"

@@ -1,0 +1,33 @@
+"""Create an admin user when none exists, printing a random password once."""
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from rest_framework.authtoken.models import Token
+
+
+class Command(BaseCommand):
+    help = "Create a superuser 'admin' with a random password when no superuser exists."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--username", default="admin")
+        parser.add_argument("--token-file", help="also write an API token for the admin to this file")
+
+    def handle(self, *args, username, token_file, **options):
+        User = get_user_model()
+        admin = User.objects.filter(is_superuser=True).order_by("pk").first()
+        if admin is None:
+            password = secrets.token_urlsafe(12)
+            admin = User.objects.create_superuser(username=username, email="", password=password)
+            bar = "=" * 64
+            self.stdout.write(
+                f"{bar}\n  Admin user created (shown once; change it in /admin/):\n"
+                f"    username: {username}\n    password: {password}\n{bar}"
+            )
+        else:
+            self.stdout.write(f"Admin user exists: {admin.get_username()}")
+        if token_file:
+            token, _ = Token.objects.get_or_create(user=admin)
+            with open(token_file, "w") as fh:
+                fh.write(token.key)

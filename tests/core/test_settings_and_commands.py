@@ -1,0 +1,57 @@
+import os
+import subprocess
+import sys
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from tests.conftest import ROOT
+
+
+def test_a_production_settings_load_without_a_secret_key_fails_clearly():
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"}
+    env["DJANGO_DEBUG"] = "0"
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; from django.conf import settings; settings.SECRET_KEY"],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off." in result.stderr
+
+
+def test_settings_store_utc_and_show_india_time(settings):
+    assert settings.USE_TZ is True
+    assert settings.TIME_ZONE == "Asia/Kolkata"
+
+
+def test_celery_is_wired_for_idempotent_at_least_once_tasks(settings):
+    from config.celery import app
+
+    assert app.conf.task_serializer == "json"
+    assert app.conf.task_acks_late is True
+    assert app.conf.worker_prefetch_multiplier == 1
+    assert app.conf.task_soft_time_limit < app.conf.task_time_limit
+    assert settings.CELERY_MAX_RETRY_COUNTDOWN < settings.CELERY_VISIBILITY_TIMEOUT
+    assert app.conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+
+
+@pytest.mark.django_db
+def test_ensure_admin_creates_one_admin_with_a_random_password_once(capsys, tmp_path):
+    call_command("ensure_admin", token_file=str(tmp_path / "token"))
+    first = capsys.readouterr().out
+    assert "password:" in first
+    User = get_user_model()
+    assert User.objects.filter(is_superuser=True).count() == 1
+    password = first.split("password:")[1].split()[0]
+    assert len(password) >= 12
+    assert User.objects.get(username="admin").check_password(password)
+    assert len((tmp_path / "token").read_text()) == 40
+
+    call_command("ensure_admin")
+    second = capsys.readouterr().out
+    assert "password:" not in second
+    assert User.objects.filter(is_superuser=True).count() == 1
