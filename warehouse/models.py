@@ -1,1 +1,154 @@
-from django.db import models  # noqa: F401
+"""Silver (stock and social rows) and gold (daily aggregates) tables, and the ticker master."""
+
+from django.db import models
+from django.utils import timezone
+
+
+class Ticker(models.Model):
+    """The ticker master: what the connectors follow and how names in text resolve to symbols."""
+
+    symbol = models.CharField(max_length=32, help_text="upper-case NSE symbol, e.g. RELIANCE")
+    exchange = models.CharField(max_length=16, default="NSE")
+    isin = models.CharField(max_length=12, blank=True)
+    name = models.CharField(max_length=255, blank=True)
+    series = models.CharField(max_length=8, default="EQ", help_text="main series")
+    active = models.BooleanField(default=True, help_text="followed by the quote and social connectors")
+    aliases = models.JSONField(default=list, blank=True, help_text="other names people use in text")
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["symbol"]
+        constraints = [models.UniqueConstraint(fields=["symbol", "exchange"], name="ticker_symbol_exchange_uniq")]
+
+    def __str__(self) -> str:
+        return self.symbol
+
+
+class StockData(models.Model):
+    """Silver: one price observation (a quote, or a bhavcopy close) per ticker, series, source and time."""
+
+    ticker = models.CharField(max_length=32)
+    series = models.CharField(max_length=8, default="EQ")
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    volume = models.BigIntegerField(null=True, blank=True)
+    change_percent = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    timestamp = models.DateTimeField()
+    exchange = models.CharField(max_length=16, default="NSE")
+    source = models.CharField(max_length=32)
+    processed_at = models.DateTimeField(default=timezone.now)
+    raw_data = models.JSONField(null=True, blank=True)
+    lake_object = models.ForeignKey(
+        "lake.LakeObject", null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False, related_name="+"
+    )
+
+    class Meta:
+        db_table = "stock_data_warehouse"
+        verbose_name = "stock row"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticker", "series", "exchange", "source", "timestamp"], name="stock_natural_key"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["ticker", "-timestamp"], name="idx_stock_ticker_timestamp"),
+            models.Index(fields=["-processed_at"], name="idx_stock_processed_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticker} {self.price} @ {self.timestamp:%Y-%m-%d %H:%M}"
+
+
+class SocialMention(models.Model):
+    """Silver: one message mentioning one ticker (a message naming three tickers is three rows)."""
+
+    class Sentiment(models.TextChoices):
+        POSITIVE = "positive"
+        NEUTRAL = "neutral"
+        NEGATIVE = "negative"
+
+    ticker = models.CharField(max_length=32)
+    platform = models.CharField(max_length=16)
+    external_id = models.CharField(max_length=128, help_text="tweet id, or chat id:message id")
+    text = models.TextField()
+    sentiment = models.CharField(max_length=8, choices=Sentiment.choices, default=Sentiment.NEUTRAL)
+    sentiment_score = models.FloatField(default=0.0)
+    is_pump_signal = models.BooleanField(default=False)
+    pump_score = models.FloatField(default=0.0)
+    channel = models.CharField(max_length=255, blank=True)
+    author = models.CharField(max_length=255, blank=True)
+    views = models.BigIntegerField(null=True, blank=True)
+    timestamp = models.DateTimeField()
+    processed_at = models.DateTimeField(default=timezone.now)
+    metadata = models.JSONField(null=True, blank=True)
+    lake_object = models.ForeignKey(
+        "lake.LakeObject", null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False, related_name="+"
+    )
+
+    class Meta:
+        db_table = "social_mentions_warehouse"
+        verbose_name = "social mention"
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "external_id", "ticker"], name="social_natural_key")
+        ]
+        indexes = [
+            models.Index(fields=["ticker", "-timestamp"], name="idx_social_ticker_timestamp"),
+            models.Index(fields=["-processed_at"], name="idx_social_processed_at"),
+            models.Index(fields=["platform", "-timestamp"], name="idx_social_platform_timestamp"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.external_id} {self.ticker}"
+
+
+class DailyBar(models.Model):
+    """Gold: one trading day of one ticker and series, from a bhavcopy or aggregated from quotes."""
+
+    ticker = models.CharField(max_length=32)
+    series = models.CharField(max_length=8, default="EQ")
+    exchange = models.CharField(max_length=16, default="NSE")
+    date = models.DateField()
+    source = models.CharField(max_length=32)
+    isin = models.CharField(max_length=12, blank=True)
+    open = models.DecimalField(max_digits=14, decimal_places=4, null=True)
+    high = models.DecimalField(max_digits=14, decimal_places=4, null=True)
+    low = models.DecimalField(max_digits=14, decimal_places=4, null=True)
+    close = models.DecimalField(max_digits=14, decimal_places=4, null=True)
+    last = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    prev_close = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    volume = models.BigIntegerField(null=True, blank=True)
+    value = models.DecimalField(max_digits=22, decimal_places=2, null=True, blank=True, help_text="turnover, INR")
+    trades = models.BigIntegerField(null=True, blank=True)
+    delivery_qty = models.BigIntegerField(null=True, blank=True)
+    delivery_pct = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    updated = models.DateTimeField(default=timezone.now)
+    lake_object = models.ForeignKey(
+        "lake.LakeObject", null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False, related_name="+"
+    )
+
+    class Meta:
+        db_table = "daily_bars"
+        constraints = [
+            models.UniqueConstraint(fields=["ticker", "series", "exchange", "date", "source"], name="daily_bar_key")
+        ]
+        indexes = [models.Index(fields=["ticker", "-date"], name="idx_daily_ticker_date")]
+
+
+class DailySocial(models.Model):
+    """Gold: one day of chatter about one ticker on one platform."""
+
+    ticker = models.CharField(max_length=32)
+    platform = models.CharField(max_length=16)
+    date = models.DateField()
+    mentions = models.IntegerField(default=0)
+    mean_sentiment = models.FloatField(default=0.0)
+    pump_signals = models.IntegerField(default=0)
+    max_pump_score = models.FloatField(default=0.0)
+    # The day's combined pump score (mention spike, sentiment, price and volume move), set by pipelines.
+    pump_score = models.FloatField(null=True, blank=True)
+    updated = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "daily_social"
+        constraints = [models.UniqueConstraint(fields=["ticker", "platform", "date"], name="daily_social_key")]
+        indexes = [models.Index(fields=["ticker", "-date"], name="idx_dsocial_ticker_date")]
