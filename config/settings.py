@@ -191,6 +191,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every API route answers with and without a trailing slash; document each once.
+    "PREPROCESSING_HOOKS": ["core.api.schema_without_slash_twins"],
 }
 
 CACHES = {
@@ -255,6 +257,16 @@ TWITTER_BEARER_TOKEN = os.environ.get("TWITTER_BEARER_TOKEN", "")
 TELEGRAM_BASE_URL = os.environ.get("TELEGRAM_BASE_URL", "https://api.telegram.org")
 TELEGRAM_BOT_TOKEN = os.environ.get("TELEGRAM_BOT_TOKEN", "")
 UPSTREAM_TIMEOUT = float(os.environ.get("UPSTREAM_TIMEOUT", "10"))
+UPSTREAM_MAX_ATTEMPTS = int(os.environ.get("UPSTREAM_MAX_ATTEMPTS", "3"))
+UPSTREAM_BACKOFF = float(os.environ.get("UPSTREAM_BACKOFF", "0.5"))
+# An upstream asking to wait longer than this (Retry-After, X rate-limit reset) is an error, not a wait.
+UPSTREAM_RETRY_WAIT_CAP = float(os.environ.get("UPSTREAM_RETRY_WAIT_CAP", "30"))
+UPSTREAM_MAX_BYTES = int(os.environ.get("UPSTREAM_MAX_BYTES", str(8 * 1024 * 1024)))
+TWITTER_MAX_PAGES = int(os.environ.get("TWITTER_MAX_PAGES", "5"))
+TELEGRAM_MAX_PAGES = int(os.environ.get("TELEGRAM_MAX_PAGES", "10"))
+# The simulated market: a fixed seed makes the same world every time; SIMULATOR_NOW (ISO) fixes its clock.
+SIMULATOR_SEED = int(os.environ.get("SIMULATOR_SEED", "42"))
+SIMULATOR_NOW = os.environ.get("SIMULATOR_NOW", "")
 
 # Alerts: log always; email and a webhook when configured.
 ALERT_EMAILS = env_list("ALERT_EMAILS", "")

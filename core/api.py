@@ -68,3 +68,9 @@ def json_500_or_page(request):
     from django.views.defaults import server_error
 
     return server_error(request)
+
+
+def schema_without_slash_twins(endpoints):
+    """drf-spectacular hook: drop the trailing-slash copy of routes that also exist without it."""
+    paths = {path for path, *_ in endpoints}
+    return [e for e in endpoints if not (e[0].endswith("/") and e[0].rstrip("/") in paths)]

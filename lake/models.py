@@ -1,3 +1,4 @@
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
@@ -35,3 +36,51 @@ class LakeObject(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class LakeSourceDay(models.Model):
+    """Running totals of the catalog per source and UTC day.
+
+    Maintained in the same transaction as every catalog insert (F() increments) and rebuilt from the
+    catalog after retention and lake_verify, so stats, sources and dates read a few hundred rows instead
+    of aggregating every catalog row on each request.
+    """
+
+    source = models.CharField(max_length=64)
+    partition_date = models.DateField()
+    object_count = models.BigIntegerField(default=0)
+    bytes = models.BigIntegerField(default=0)
+    raw_bytes = models.BigIntegerField(default=0)
+    records = models.BigIntegerField(default=0)
+    simulated_objects = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["source", "-partition_date"]
+        constraints = [models.UniqueConstraint(fields=["source", "partition_date"], name="lake_source_day_uniq")]
+        verbose_name = "source day summary"
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.partition_date}"
+
+
+class LakeRetentionOverride(models.Model):
+    """Keep one source's objects for a different number of days than LAKE_RETENTION_DAYS."""
+
+    source = models.CharField(
+        max_length=64,
+        unique=True,
+        validators=[RegexValidator(r"^[a-z0-9_]{1,64}$", "lower-case letters, digits and underscores only")],
+        help_text="lake source name, e.g. nse_api",
+    )
+    days = models.PositiveIntegerField(
+        validators=[MinValueValidator(1)], help_text="keep objects whose UTC date is at most this many days old"
+    )
+    note = models.CharField(max_length=200, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["source"]
+        verbose_name = "retention override"
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.days} days"

@@ -55,3 +55,57 @@ class PipelineRun(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+class ConnectorState(models.Model):
+    """What a connector must remember between runs (Twitter `since_id`, Telegram `offset`), per source and key.
+
+    Written only after a run has stored what it fetched, so a crash never skips data (at worst it
+    fetches a page twice, and loads are idempotent).
+    """
+
+    source = models.CharField(max_length=32, help_text="nse_api, nse_bhavcopy, twitter, telegram")
+    key = models.CharField(max_length=255, default="default", help_text="e.g. the search query or the bot")
+    value = models.JSONField(default=dict, blank=True, help_text="e.g. {'since_id': '…'} or {'offset': 123}")
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "connector state"
+        constraints = [models.UniqueConstraint(fields=["source", "key"], name="connector_state_source_key_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.source}/{self.key}"
+
+
+class TelegramChannel(models.Model):
+    """A Telegram channel or group the telegram connector follows (edited in admin).
+
+    Updates from chats that are not listed here, or are listed but inactive, are skipped by the
+    connector when at least one channel is listed; with none listed every update the bot sees is kept.
+    """
+
+    chat_id = models.BigIntegerField(null=True, blank=True, unique=True, help_text="e.g. -1001241558182")
+    username = models.CharField(max_length=64, blank=True, help_text="public @username, without the @")
+    title = models.CharField(max_length=255, blank=True)
+    active = models.BooleanField(default=True)
+    notes = models.TextField(blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["title", "username"]
+        verbose_name = "Telegram channel"
+
+    def __str__(self) -> str:
+        return self.title or (f"@{self.username}" if self.username else str(self.chat_id))
+
+
+class PipelineLock(models.Model):
+    """The lock that keeps two runs of one pipeline from overlapping (see pipelines/locks.py)."""
+
+    pipeline = models.CharField(max_length=32, unique=True)
+    holder_run_id = models.BigIntegerField(null=True, blank=True)
+    acquired_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.pipeline} lock ({'held by run ' + str(self.holder_run_id) if self.holder_run_id else 'free'})"

@@ -1,1 +1,218 @@
-from django.db import models  # noqa: F401
+"""Quality: rule sets, quarantine, stored metrics, checks, incidents and learned payload schemas."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from .rules import DATASETS, KINDS, SEVERITIES, Rule
+
+DATASET_CHOICES = [(d, d.replace("_", " ")) for d in DATASETS]
+
+
+class ValidationRule(models.Model):
+    """One declarative rule of a dataset's rule set; thresholds, severity and on/off editable in admin."""
+
+    dataset = models.CharField(max_length=32, choices=DATASET_CHOICES)
+    name = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16, choices=[(k, k) for k in KINDS])
+    columns = models.JSONField(default=list, help_text='column names, e.g. ["high", "open"]')
+    params = models.JSONField(default=dict, blank=True, help_text='thresholds, e.g. {"min": 0, "max": 100}')
+    severity = models.CharField(
+        max_length=8,
+        choices=[(s, s) for s in SEVERITIES],
+        default="error",
+        help_text="error: the record is rejected; warn: it is kept and flagged",
+    )
+    enabled = models.BooleanField(default=True)
+    description = models.CharField(max_length=255, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["dataset", "id"]
+        constraints = [models.UniqueConstraint(fields=["dataset", "name"], name="quality_rule_dataset_name_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.dataset}: {self.name}"
+
+    def to_rule(self) -> Rule:
+        return Rule(
+            name=self.name,
+            kind=self.kind,
+            columns=tuple(self.columns or ()),
+            params=dict(self.params or {}),
+            severity=self.severity,
+            description=self.description,
+        )
+
+
+class QuarantinedRecord(models.Model):
+    """A rejected record with every rule it failed. Nothing is dropped silently; reprocess re-validates."""
+
+    class Status(models.TextChoices):
+        QUARANTINED = "quarantined", "quarantined"
+        RECOVERED = "recovered", "recovered"
+
+    dataset = models.CharField(max_length=32, choices=DATASET_CHOICES)
+    # A plain id, not a foreign key: quality must not import pipelines (PipelineRun lives there).
+    run_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    lake_object = models.ForeignKey(
+        "lake.LakeObject", null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False, related_name="+"
+    )
+    record = models.JSONField()
+    reasons = models.JSONField(help_text="[{rule, column, value, message, severity}]")
+    # "|rule_a|rule_b|": filtering by rule with a plain LIKE works the same on PostgreSQL and SQLite.
+    rule_names = models.CharField(max_length=1024, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUARANTINED)
+    recovered_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name = "quarantined record"
+        indexes = [
+            models.Index(fields=["dataset", "status", "-created"], name="quality_quar_ds_status_idx"),
+            models.Index(fields=["-created"], name="quality_quar_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} #{self.pk}: {self.rule_names.strip('|').replace('|', ', ')}"
+
+    @property
+    def rules(self) -> list[str]:
+        return [r for r in self.rule_names.split("|") if r]
+
+
+class QualityMetric(models.Model):
+    """One evaluated metric value; every evaluation is stored, so trends can be queried."""
+
+    class Scope(models.TextChoices):
+        RUN = "run", "pipeline run"
+        DAY = "day", "day"
+        HOUR = "hour", "hour"
+
+    dataset = models.CharField(max_length=32)
+    metric = models.CharField(max_length=64)
+    value = models.FloatField(null=True, blank=True)
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    run_id = models.BigIntegerField(null=True, blank=True)
+    date = models.DateField(null=True, blank=True, help_text="IST date the value describes")
+    window_start = models.DateTimeField(null=True, blank=True, help_text="hour window (volume anomaly)")
+    details = models.JSONField(default=dict, blank=True)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-computed_at", "-id"]
+        indexes = [
+            models.Index(fields=["dataset", "metric", "-computed_at"], name="quality_metric_series_idx"),
+            models.Index(fields=["metric", "window_start"], name="quality_metric_window_idx"),
+            models.Index(fields=["run_id"], name="quality_metric_run_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} {self.metric}={self.value}"
+
+
+class QualityCheck(models.Model):
+    """A threshold on a metric of a dataset, evaluated after each run and hourly."""
+
+    class Direction(models.TextChoices):
+        BELOW = "below", "fails when the value falls below the threshold"
+        ABOVE = "above", "fails when the value rises above the threshold"
+        ABS_ABOVE = "abs_above", "fails when the value's size (either sign) rises above the threshold"
+
+    class Unit(models.TextChoices):
+        PERCENT = "percent", "percent"
+        COUNT = "count", "count"
+        MINUTES = "minutes", "trading minutes"
+        DAYS = "days", "trading days"
+        SCORE = "score", "z-score"
+
+    class Status(models.TextChoices):
+        UNKNOWN = "unknown", "not evaluated yet"
+        OK = "ok", "ok"
+        WARN = "warn", "warning"
+        FAIL = "fail", "failing"
+
+    name = models.CharField(max_length=128, unique=True)
+    dataset = models.CharField(max_length=32, choices=DATASET_CHOICES)
+    metric = models.CharField(max_length=64, help_text="e.g. valid_ratio, completeness, freshness, volume_zscore")
+    direction = models.CharField(max_length=16, choices=Direction.choices, default=Direction.BELOW)
+    unit = models.CharField(max_length=16, choices=Unit.choices, default=Unit.PERCENT)
+    warn_threshold = models.FloatField(null=True, blank=True)
+    fail_threshold = models.FloatField()
+    enabled = models.BooleanField(default=True)
+    description = models.CharField(max_length=255, blank=True, help_text="what it means, in plain words")
+    last_status = models.CharField(max_length=8, choices=Status.choices, default=Status.UNKNOWN)
+    last_value = models.FloatField(null=True, blank=True)
+    last_evaluated = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["dataset", "metric", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def status_for(self, value: float | None) -> str:
+        """ok / warn / fail for ``value`` (unknown when there is no value)."""
+        if value is None:
+            return self.Status.UNKNOWN
+        measured = abs(value) if self.direction == self.Direction.ABS_ABOVE else value
+
+        def breaches(threshold):
+            if threshold is None:
+                return False
+            return measured < threshold if self.direction == self.Direction.BELOW else measured > threshold
+
+        if breaches(self.fail_threshold):
+            return self.Status.FAIL
+        if breaches(self.warn_threshold):
+            return self.Status.WARN
+        return self.Status.OK
+
+
+class QualityIncident(models.Model):
+    """A failing check, open until the check passes or someone resolves it in admin. One alert per incident."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "open"
+        RESOLVED = "resolved", "resolved"
+
+    check_ref = models.ForeignKey(QualityCheck, on_delete=models.CASCADE, related_name="incidents")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    opened_at = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=150, blank=True, help_text='"check passed" or the admin user')
+    first_value = models.FloatField(null=True, blank=True)
+    last_value = models.FloatField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=1, help_text="evaluations that failed while open")
+    run_id = models.BigIntegerField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    alerted_channels = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            # At most one open incident per check: the database, not a race, decides who alerts.
+            models.UniqueConstraint(fields=["check_ref"], condition=Q(status="open"), name="quality_one_open_incident")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.check_ref} ({self.status})"
+
+
+class LearnedSchema(models.Model):
+    """The key paths and JSON types seen in the raw payloads of one source, learned object by object."""
+
+    source = models.CharField(max_length=64, unique=True)
+    # {"priceInfo.lastPrice": {"types": ["number"], "seen": 12}, ...}
+    keys = models.JSONField(default=dict)
+    objects_seen = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["source"]
+
+    def __str__(self) -> str:
+        return f"{self.source} ({len(self.keys)} keys)"

@@ -202,3 +202,31 @@ def logged_in_page(page, live_server, client, user):
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
     page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}])
     return page
+
+
+# Data migrations that seed rows the platform relies on (tickers, rules, checks, beat schedules).
+SEEDS = [
+    ("warehouse.migrations.0002_seed_nifty50_tickers", "seed"),
+    ("quality.migrations.0002_seed_rules_checks_schedule", "seed"),
+    ("lake.migrations.0003_retention_schedule", "create_schedule"),
+    ("pipelines.migrations.0004_beat_schedules", "create"),
+]
+TRANSACTIONAL = {"transactional_db", "live_server", "celery_worker_process"}
+
+
+@pytest.fixture(autouse=True)
+def _seeded_after_flush(request):
+    """A transactional test's teardown flushes every table, seeds included; put them back (idempotent)."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(TRANSACTIONAL & set(request.fixturenames)) or bool(
+        marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    )
+    if transactional:
+        import importlib
+
+        from django.apps import apps
+
+        request.getfixturevalue("transactional_db")
+        for module, func in SEEDS:
+            getattr(importlib.import_module(module), func)(apps, None)
+    return

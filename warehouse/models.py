@@ -88,9 +88,7 @@ class SocialMention(models.Model):
     class Meta:
         db_table = "social_mentions_warehouse"
         verbose_name = "social mention"
-        constraints = [
-            models.UniqueConstraint(fields=["platform", "external_id", "ticker"], name="social_natural_key")
-        ]
+        constraints = [models.UniqueConstraint(fields=["platform", "external_id", "ticker"], name="social_natural_key")]
         indexes = [
             models.Index(fields=["ticker", "-timestamp"], name="idx_social_ticker_timestamp"),
             models.Index(fields=["-processed_at"], name="idx_social_processed_at"),
@@ -133,6 +131,9 @@ class DailyBar(models.Model):
         ]
         indexes = [models.Index(fields=["ticker", "-date"], name="idx_daily_ticker_date")]
 
+    def __str__(self) -> str:
+        return f"{self.ticker} {self.series} {self.date} ({self.source})"
+
 
 class DailySocial(models.Model):
     """Gold: one day of chatter about one ticker on one platform."""
@@ -152,3 +153,6 @@ class DailySocial(models.Model):
         db_table = "daily_social"
         constraints = [models.UniqueConstraint(fields=["ticker", "platform", "date"], name="daily_social_key")]
         indexes = [models.Index(fields=["ticker", "-date"], name="idx_dsocial_ticker_date")]
+
+    def __str__(self) -> str:
+        return f"{self.ticker} {self.platform} {self.date}"

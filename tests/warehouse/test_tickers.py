@@ -5,8 +5,16 @@ from warehouse.tickers import ticker_normalize
 
 @pytest.mark.parametrize(
     ("raw", "symbol"),
-    [("$TCS", "TCS"), ("#tcs", "TCS"), ("TCS.NS", "TCS"), (" tcs ", "TCS"), ("J&KBANK", "J&KBANK"),
-     ("bajaj-auto", "BAJAJ-AUTO"), ("NSE:INFY", "INFY"), ("M&M", "M&M")],
+    [
+        ("$TCS", "TCS"),
+        ("#tcs", "TCS"),
+        ("TCS.NS", "TCS"),
+        (" tcs ", "TCS"),
+        ("J&KBANK", "J&KBANK"),
+        ("bajaj-auto", "BAJAJ-AUTO"),
+        ("NSE:INFY", "INFY"),
+        ("M&M", "M&M"),
+    ],
 )
 def test_it_normalises_every_spelling_of_a_ticker_one_way(raw, symbol):
     assert ticker_normalize(raw) == symbol

@@ -1,0 +1,173 @@
+"""lake_verify: reconcile the catalog with storage (checksums, orphans, lost objects, crash leftovers)."""
+
+import datetime as dt
+import gzip
+import hashlib
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from tqdm import tqdm
+
+from lake.models import LakeObject
+from lake.services.store import LakeObjectCorrupt, envelope_decode, timestamp_utc
+from lake.services.summary import summary_rebuild
+from lake.storage import is_tmp_name, key_is_valid, lake_storage
+
+logger = logging.getLogger(__name__)
+NAME_TS_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})(?:\.(\d{6}))?")
+
+
+@dataclass
+class VerifyResult:
+    checked: int = 0
+    ok: int = 0
+    bytes_checked: int = 0
+    corrupt: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    registered: list[str] = field(default_factory=list)
+    tmp_swept: list[str] = field(default_factory=list)
+    tmp_kept: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.corrupt or self.missing or self.registered or self.tmp_swept or self.foreign)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"Checked {self.checked} catalogued object(s), {self.bytes_checked / 1_048_576:.2f} MB: {self.ok} intact.",
+            f"Registered {len(self.registered)} object(s) found in storage but not in the catalog.",
+            f"Marked {len(self.missing)} catalog row(s) missing (object gone from storage).",
+            f"Marked {len(self.corrupt)} object(s) corrupt (does not decode or checksum differs).",
+            f"Restored {len(self.restored)} row(s) to stored (object back and intact).",
+            f"Swept {len(self.tmp_swept)} temporary file(s) left by interrupted writes.",
+        ]
+        if self.tmp_kept:
+            out.append(f"Kept {len(self.tmp_kept)} recent temporary file(s): a write may still be in progress.")
+        if self.foreign:
+            out.append(
+                f"Left alone {len(self.foreign)} file(s) that are not lake objects: {', '.join(self.foreign[:5])}"
+            )
+        return out
+
+
+def _registration(key: str, payload: bytes) -> LakeObject:
+    """A catalog row for an object found in storage (decoded when possible, else marked corrupt)."""
+    source, yyyy, mm, dd, name = key.split("/")
+    day = dt.date(int(yyyy), int(mm), int(dd))
+    common = {"source": source, "key": key, "bytes": len(payload), "sha256": hashlib.sha256(payload).hexdigest()}
+    try:
+        envelope = envelope_decode(payload)
+        ts = timestamp_utc(envelope.get("timestamp"))
+        data = envelope["data"]
+        return LakeObject(
+            **common,
+            partition_date=day,
+            timestamp=ts,
+            raw_bytes=len(gzip.decompress(payload)),
+            records=int(envelope.get("records", len(data) if isinstance(data, list) else 1)),
+            run_id=envelope.get("run_id"),
+            simulated=bool(envelope.get("simulated", False)),
+            schema_version=int(envelope.get("schema_version", 1)),
+        )
+    except (LakeObjectCorrupt, ValueError, TypeError):
+        match = NAME_TS_RE.match(name)
+        ts = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+        if match:
+            ts = dt.datetime.fromisoformat(f"{match[1]}T{match[2]}:{match[3]}:{match[4]}.{match[5] or '000000'}+00:00")
+        return LakeObject(
+            **common, partition_date=day, timestamp=ts, raw_bytes=0, records=0, status=LakeObject.Status.CORRUPT
+        )
+
+
+def lake_verify(*, tmp_grace_seconds: float = 600, progress: bool = False) -> VerifyResult:
+    """Recompute every checksum, register uncatalogued objects, mark missing/corrupt rows, sweep leftovers.
+
+    Temporary files younger than ``tmp_grace_seconds`` are kept: a writer may be about to rename them.
+    """
+    result = VerifyResult()
+    storage = lake_storage()
+    now = time.time()
+    in_storage: dict[str, int] = {}
+    for item in tqdm(storage.walk(), desc="listing lake", unit="file", disable=not progress):
+        name = item.key.rsplit("/", 1)[-1]
+        if is_tmp_name(name):
+            if item.mtime is not None and now - item.mtime < tmp_grace_seconds:
+                result.tmp_kept.append(item.key)
+            else:
+                storage.delete_tmp(item.key)
+                result.tmp_swept.append(item.key)
+        elif key_is_valid(item.key):
+            in_storage[item.key] = item.size
+        else:
+            result.foreign.append(item.key)
+
+    last_id = 0
+    total = LakeObject.objects.count()
+    with tqdm(total=total, desc="verifying", unit="obj", disable=not progress) as bar:
+        while True:
+            chunk = list(LakeObject.objects.filter(pk__gt=last_id).order_by("pk")[:500])
+            if not chunk:
+                break
+            last_id = chunk[-1].pk
+            for obj in chunk:
+                bar.update(1)
+                result.checked += 1
+                present = in_storage.pop(obj.key, None) is not None
+                status = obj.status
+                if not present:
+                    new_status = LakeObject.Status.MISSING
+                    result.missing.append(obj.key)
+                else:
+                    try:
+                        payload = storage.read(obj.key)
+                    except FileNotFoundError:
+                        payload = None
+                    if payload is None:
+                        new_status = LakeObject.Status.MISSING
+                        result.missing.append(obj.key)
+                    else:
+                        result.bytes_checked += len(payload)
+                        intact = hashlib.sha256(payload).hexdigest() == obj.sha256
+                        if intact:
+                            try:
+                                envelope_decode(payload)
+                            except LakeObjectCorrupt:
+                                intact = False
+                        if intact:
+                            result.ok += 1
+                            new_status = (
+                                LakeObject.Status.STORED
+                                if status in (LakeObject.Status.MISSING, LakeObject.Status.CORRUPT)
+                                else status
+                            )
+                            if new_status != status:
+                                result.restored.append(obj.key)
+                        else:
+                            new_status = LakeObject.Status.CORRUPT
+                            result.corrupt.append(obj.key)
+                if new_status != status:
+                    LakeObject.objects.filter(pk=obj.pk).update(status=new_status)
+
+    # What is left in storage has no catalog row: a writer died between its write and its insert.
+    for key in tqdm(sorted(in_storage), desc="registering", unit="obj", disable=not progress):
+        try:
+            payload = storage.read(key)
+        except FileNotFoundError:
+            continue
+        row = _registration(key, payload)
+        with transaction.atomic():
+            if LakeObject.objects.filter(key=key).exists():
+                continue  # a writer catalogued it meanwhile
+            row.save()
+        result.registered.append(key)
+        if row.status == LakeObject.Status.CORRUPT:
+            result.corrupt.append(key)
+    # Totals are rebuilt from the catalog so they match it exactly after the repairs.
+    summary_rebuild()
+    logger.info("lake verify: %s", " ".join(result.lines()))
+    return result

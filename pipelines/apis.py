@@ -1,0 +1,154 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import IsAdminUser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .etl import PIPELINES
+from .models import PipelineRun
+from .selectors import runs_list
+from .services import pipeline_run_queue
+
+
+class PipelineRunSerializer(serializers.ModelSerializer):
+    duration_seconds = serializers.FloatField(source="duration", read_only=True)
+
+    class Meta:
+        model = PipelineRun
+        fields = [
+            "id",
+            "pipeline",
+            "source",
+            "trigger",
+            "status",
+            "simulated",
+            "params",
+            "created",
+            "started_at",
+            "finished_at",
+            "duration_seconds",
+            "stage_seconds",
+            "fetched",
+            "stored",
+            "parsed",
+            "valid",
+            "rejected",
+            "inserted",
+            "duplicates",
+            "error",
+            "celery_task_id",
+        ]
+
+
+class PipelineRunListApi(generics.ListAPIView):
+    """Run history, newest first; filters ``pipeline``, ``status``, ``trigger``."""
+
+    serializer_class = PipelineRunSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("pipeline", str),
+            OpenApiParameter("status", str),
+            OpenApiParameter("trigger", str),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        params = self.request.query_params
+        status_ = params.get("status")
+        if status_ and status_ not in PipelineRun.Status.values:
+            raise ValidationError({"status": f"expected one of {', '.join(PipelineRun.Status.values)}"})
+        trigger = params.get("trigger")
+        if trigger and trigger not in PipelineRun.Trigger.values:
+            raise ValidationError({"trigger": f"expected one of {', '.join(PipelineRun.Trigger.values)}"})
+        runs = runs_list(pipeline=params.get("pipeline") or None, status=status_ or None)
+        return runs.filter(trigger=trigger) if trigger else runs
+
+
+class PipelineRunDetailApi(generics.RetrieveAPIView):
+    serializer_class = PipelineRunSerializer
+    queryset = PipelineRun.objects.all()
+
+
+class PipelineRunNowApi(APIView):
+    """Staff only: queue a run of the pipeline now; answers its id (202), or 409 when one is active."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(request=None, responses={202: PipelineRunSerializer, 409: PipelineRunSerializer})
+    def post(self, request, name: str):
+        if name not in PIPELINES:
+            raise NotFound(f"unknown pipeline {name!r}; expected one of: {', '.join(PIPELINES)}")
+        queued = pipeline_run_queue(pipeline=name, user=request.user.get_username())
+        body = PipelineRunSerializer(queued.run).data
+        if not queued.queued:
+            body["detail"] = queued.run.error
+            return Response(body, status=status.HTTP_409_CONFLICT)
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class OverviewApi(APIView):
+    """Everything the pipelines page shows: pipelines with last and next runs, stats, recent runs."""
+
+    @extend_schema(responses=dict)
+    def get(self, request):
+        from django.conf import settings
+
+        from lake.services import data_lake
+        from warehouse.services import warehouse
+
+        from .etl import PIPELINES
+        from .selectors import next_scheduled_runs, runs_loaded_last_day
+
+        schedules = next_scheduled_runs()
+        recent = list(runs_list()[:20])
+        last_by_pipeline = {}
+        for name in PIPELINES:
+            last = runs_list(pipeline=name).exclude(status=PipelineRun.Status.QUEUED).first()
+            last_by_pipeline[name] = PipelineRunSerializer(last).data if last else None
+        pipelines = [
+            {
+                "name": name,
+                "title": spec.title,
+                "last_run": last_by_pipeline[name],
+                "schedule": (schedules.get(name) or {}).get("schedule"),
+                "schedule_enabled": (schedules.get(name) or {}).get("enabled", False),
+                "next_run": (schedules.get(name) or {}).get("next_run"),
+            }
+            for name, spec in PIPELINES.items()
+        ]
+        simulated = settings.SIMULATE_UPSTREAMS or any(run.simulated for run in recent)
+        return Response(
+            {
+                "simulated": simulated,
+                "can_run": request.user.is_staff,
+                "pipelines": pipelines,
+                "warehouse": warehouse.get_stats(),
+                "lake": data_lake.get_stats(),
+                "recent_runs": PipelineRunSerializer(recent, many=True).data,
+                "loaded_per_run": runs_loaded_last_day(),
+            }
+        )
+
+
+class TickerTimelineApi(APIView):
+    """Hourly price, mentions and pump score of one ticker over the last ``hours`` (default 24)."""
+
+    @extend_schema(parameters=[OpenApiParameter("hours", int)], responses=dict)
+    def get(self, request, ticker: str):
+        from .selectors import busiest_ticker, ticker_timeline
+
+        try:
+            hours = int(request.query_params.get("hours", "24"))
+        except ValueError:
+            raise ValidationError({"hours": "must be a whole number of hours"}) from None
+        if not 1 <= hours <= 24 * 14:
+            raise ValidationError({"hours": "must be between 1 and 336"})
+        if ticker == "_busiest":
+            ticker = busiest_ticker(hours=hours)
+            if ticker is None:
+                return Response({"ticker": None, "points": []})
+        return Response(ticker_timeline(ticker=ticker, hours=hours))

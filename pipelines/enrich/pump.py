@@ -1,0 +1,146 @@
+"""Message-level pump-and-dump rules: which hype patterns a message shows, and how strongly.
+
+Tuned on real messages (../shared/samples/telegram/pump_channel_messages.jsonl, a crypto pump group)
+against non-finance posts and plain Indian market news; tests/pipelines/test_enrich_pump.py measures
+both rates.
+"""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+FLAG_AT = 0.5  # pump_score at or above which a message is a pump signal
+
+_I = re.IGNORECASE
+# A whole number not part of a longer one: promises are round ("917%", "1000% returns"), while a figure
+# with decimals ("a 107.06% gain") is a measurement quoted by news.
+_NUM = r"(?<![\d.,])(?:\d{1,3}(?:,\d{3})+|\d{1,6})(?![\d]|[.,]\d)"
+_AP = "['\u2019]"  # straight or curly apostrophe
+
+# (rule, weight, pattern). Weights are the rule's evidence on its own; a message's score combines the
+# rules that fired as 1 - Π(1 - weight), so two medium rules flag and one weak rule never does.
+RULES: list[tuple[str, float, re.Pattern]] = [
+    (
+        "pump_talk",
+        0.55,
+        re.compile(r"(?<!petrol )(?<!fuel )(?<!water )\bpump(?:s|ed|ing)?\b(?![ -]?(?:and|&|n)[ -]?dump)", _I),
+    ),
+    (
+        "guaranteed_returns",
+        0.55,
+        re.compile(
+            r"\bguarantee(?:d)?\b(?! ?(?:fund|scheme))|\bsure[ -]?shot\b|\bjackpot\b|\brisk[ -]?free\b|\bassured (?:returns?|profit|gains?)"
+            r"|\bdouble your (?:money|investment|capital)|\b(?:peak|max(?:imum)?) (?:earning|profit|gain)"
+            rf"|{_NUM} ?% ?(?:returns?|gains?|profits?|upside)\b|(?:returns?|gains?|upside) (?:of |up to |upto )?(?:over )?{_NUM} ?%"
+            r"|(?<![\d.,$₹])\b\d{1,3}(?:\.\d)? ?x\b(?! ?\d)|(?<![\d.,])\d{3,5}(?![.,]\d) ?%",
+            _I,
+        ),
+    ),
+    (
+        "target_price",
+        0.35,
+        re.compile(r"\b(?:target|tgt|tp)s?\b(?: price)? ?(?:[:@=-]|of|is|at|to)? ?(?:rs\.? ?|inr ?|₹ ?|\$ ?)?\d", _I),
+    ),
+    ("upper_circuit", 0.4, re.compile(r"\bupper[ -]?circuit|\bUC\b|\bcircuit (?:after|every) ", _I)),
+    ("multibagger", 0.4, re.compile(r"\bmulti[ -]?bagger|\b\d{1,2} ?bagger\b|\bnext (?:gem|rocket)\b", _I)),
+    (
+        "urgency",
+        0.35,
+        re.compile(
+            r"\bbuy (?:now|fast|quickly|asap|immediately|today|before)|\bbuy as fast|\blast chance\b"
+            rf"|\bbefore it{_AP}?s too late|\bhurry\b|\bdon{_AP}?t miss\b|\bmiss(?:ed)? out\b|\bact (?:now|fast)\b|\blimited (?:time|seats|slots)"
+            r"|\bnow or never\b|\b(?:be |get )?ready to (?:buy|fly|pump|go)|\bget ready\b|\bnext message is"
+            r"|\b\d{1,3} ?(?:minutes?|mins?|hours?|hrs?|days?) (?:until|till|to go|left)\b",
+            _I,
+        ),
+    ),
+    (
+        "pump_group_vocab",
+        0.3,
+        re.compile(
+            r"\bnext (?:coin|stock|call|pick|signal)s?\b|\bsignals?\b(?! (?:processing|strength))|\bhold tight\b|\bvip\b"
+            r"|\bentry\b|\bexit\b|\bstop ?loss\b|\bSL\b|\bjoin (?:us|now|our)\b|\bpaid group\b"
+            r"|\bpremium (?:group|channel|members)|\bmoney (?:team|makers?)\b|\bwe (?:just )?(?:hit|did it|pumped)\b"
+            rf"|\blet{_AP}?s (?:go|fly|make)\b",
+            _I,
+        ),
+    ),
+    (
+        "profit_hype",
+        0.3,
+        re.compile(
+            r"\bmake (?:huge |big |insane |some )?(?:money|profits?|gains)|\bmoney (?:was|is) (?:just )?made"
+            r"|\bhuge gains\b|\binsane\b|\bto the moon\b|\bmoon(?:ing)?\b|\bfl(?:y|ying)\b|\bgems?\b"
+            r"|\bgoing to be (?:huge|big|massive|crazy)\b|\bprofit (?:booked|day|making|%)",
+            _I,
+        ),
+    ),
+]
+
+# Vocabulary rules: one word is weak evidence, two different ones are as strong as a rule of their own.
+_COUNTED = {"pump_group_vocab", "profit_hype"}
+# Hype emoji: rockets, fire, money, charts going up, the moon, "‼️".
+_HYPE_EMOJI = frozenset("🚀🔥💰💸🤑💵💲💹📈🫰🌕🌙⚡💎‼🤯🙌💯")
+_CAPS_STRIP_RE = re.compile(r"https?://\S+|[$#@][\w&\-]+")
+
+
+@dataclass
+class PumpResult:
+    is_pump_signal: bool
+    pump_score: float
+    rules: list[str] = field(default_factory=list)
+
+
+class PumpDetector:
+    """``detect(text, metadata) -> PumpResult``: hype rules, a score in [0, 1], flagged at ``FLAG_AT``.
+
+    Rules (weight): pump talk ("pump", "pumped"; not "petrol pump" or "pump-and-dump" warnings, 0.55),
+    guaranteed returns ("sure shot", "jackpot", "100% returns", "10x", "peak profit", any round
+    3-digit percentage, 0.55), target prices ("target ₹500", "tgt 520", 0.35), "upper circuit" (0.4),
+    "multibagger" (0.4), urgency ("buy now", "last chance", "hurry", countdowns "5 minutes until",
+    0.35), pump-group vocabulary ("next coin", "VIP", "hold tight", "entry", "SL") and profit hype
+    ("make money", "to the moon", "insane"), each 0.3 for one phrase and 0.5 for two different ones,
+    hype-emoji density (🚀🔥💰💸…: one 0.15, two 0.3, three or more 0.4, 0.5 when they outnumber the
+    words), all-caps shouting (≥ 70 % capitals over ≥ 10 letters, tags and links aside, 0.25) and a
+    tip forwarded from a channel not in ``known_channels`` (0.25, only added when another rule fired:
+    it never flags on its own).
+    """
+
+    def __init__(self, *, known_channels: Iterable[str] = (), flag_at: float = FLAG_AT):
+        self.known_channels = {str(c).lower() for c in known_channels}
+        self.flag_at = flag_at
+
+    def detect(self, text: str, metadata: dict | None = None) -> PumpResult:
+        text = text or ""
+        fired: list[tuple[str, float]] = []
+        for name, weight, pattern in RULES:
+            if name in _COUNTED:
+                found = {m.lower() for m in pattern.findall(text)} if pattern.search(text) else set()
+                if found:
+                    fired.append((name, 0.5 if len(found) >= 2 else weight))
+            elif pattern.search(text):
+                fired.append((name, weight))
+        if not text.isascii():
+            emoji = sum(1 for ch in text if ch in _HYPE_EMOJI)
+            if emoji:
+                # Density matters: "💰💸🫰" alone is pure hype, three rockets in a long post less so.
+                words = len(text.split())
+                weight = 0.15 if emoji == 1 else 0.3 if emoji == 2 else 0.5 if emoji >= words else 0.4
+                fired.append(("hype_emoji", weight))
+        letters = [c for c in _CAPS_STRIP_RE.sub("", text) if c.isalpha()] if text else []
+        if len(letters) >= 10 and sum(c.isupper() for c in letters) >= 0.7 * len(letters):
+            fired.append(("shouting", 0.25))
+        meta = metadata or {}
+        forwarded = meta.get("forwarded_from")
+        if fired and forwarded and str(forwarded).lower() not in self.known_channels:
+            fired.append(("forwarded_unknown_channel", 0.25))
+        score = 1.0
+        for _, weight in fired:
+            score *= 1.0 - weight
+        score = round(1.0 - score, 4)
+        return PumpResult(score >= self.flag_at, score, [name for name, _ in fired])
+
+    def detect_many(self, texts: Iterable[str], metadatas: Iterable[dict | None] | None = None) -> list[PumpResult]:
+        texts = list(texts)
+        metas = list(metadatas) if metadatas is not None else [None] * len(texts)
+        return [self.detect(t, m) for t, m in zip(texts, metas, strict=True)]

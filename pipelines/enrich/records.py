@@ -1,0 +1,93 @@
+"""Messages → social records: clean, find tickers, score sentiment and pump rules, one row per ticker."""
+
+from collections.abc import Iterable
+
+from .pump import PumpDetector
+from .sentiment import SentimentScorer
+from .text import clean_text
+from .tickers import TickerMatcher
+
+
+class EnrichResult(list):
+    """The social records (a list of dicts, one per message and ticker), plus what matched no ticker.
+
+    ``unmatched``: the messages (text cleaned) that name no known ticker; they are not errors, the
+    pipeline counts them and does not load them. ``unknown_cashtags``: how often each cashtag the
+    master does not know was seen (``$BTC``: 3), for the run's summary.
+    """
+
+    def __init__(self, records=(), *, unmatched=None, messages=0, unknown_cashtags=None):
+        super().__init__(records)
+        self.unmatched: list[dict] = unmatched or []
+        self.messages = messages
+        self.unknown_cashtags: dict[str, int] = unknown_cashtags or {}
+
+    @property
+    def unmatched_count(self) -> int:
+        return len(self.unmatched)
+
+    @property
+    def matched_count(self) -> int:
+        return self.messages - len(self.unmatched)
+
+
+def enrich_messages(
+    messages: Iterable[dict],
+    matcher: TickerMatcher,
+    scorer: SentimentScorer,
+    detector: PumpDetector,
+) -> EnrichResult:
+    """Enrich parsed social messages into warehouse social records (docs/CONTRACTS.md keys).
+
+    Each message (``platform, external_id, text, author, channel, views, timestamp, metadata`` and
+    optionally ``lake_object_id``) gets its text cleaned (``clean_text``), its tickers found
+    (``matcher``), and, when it names at least one ticker, a sentiment label and score (``scorer``,
+    each distinct text scored once) and pump rules (``detector``). It yields one record per ticker
+    with the same sentiment and pump values; metadata keeps the connector's keys and adds
+    ``tickers`` (all the message's symbols), ``ticker_via`` (how this one was found: cashtag,
+    hashtag, suffix, exchange, symbol, name), ``pump_rules`` (the rules that fired) and, when there
+    were any, ``unknown_cashtags``. Messages naming no ticker are not scored: they are in
+    ``result.unmatched``. Reposts are not collapsed here: call ``dedupe_reposts`` first.
+    """
+    records: list[dict] = []
+    unmatched: list[dict] = []
+    unknown_counts: dict[str, int] = {}
+    sentiment_cache: dict[str, tuple[str, float]] = {}
+    count = 0
+    for message in messages:
+        count += 1
+        text = clean_text(message.get("text"))
+        meta = message.get("metadata") or {}
+        hits = matcher.scan(text, meta)
+        for tag in hits.unknown_cashtags:
+            unknown_counts[tag] = unknown_counts.get(tag, 0) + 1
+        if not hits.symbols:
+            unmatched.append({**message, "text": text})
+            continue
+        sentiment = sentiment_cache.get(text)
+        if sentiment is None:
+            sentiment = sentiment_cache[text] = scorer.score(text)
+        pump = detector.detect(text, meta)
+        base_meta = {**meta, "tickers": hits.symbols, "pump_rules": pump.rules}
+        if hits.unknown_cashtags:
+            base_meta["unknown_cashtags"] = hits.unknown_cashtags
+        for symbol in hits.symbols:
+            records.append(
+                {
+                    "ticker": symbol,
+                    "platform": message.get("platform", ""),
+                    "external_id": str(message.get("external_id", "")),
+                    "text": text,
+                    "sentiment": sentiment[0],
+                    "sentiment_score": sentiment[1],
+                    "is_pump_signal": pump.is_pump_signal,
+                    "pump_score": pump.pump_score,
+                    "channel": message.get("channel") or "",
+                    "author": message.get("author") or "",
+                    "views": message.get("views"),
+                    "timestamp": message.get("timestamp"),
+                    "metadata": {**base_meta, "ticker_via": hits.via[symbol]},
+                    "lake_object_id": message.get("lake_object_id"),
+                }
+            )
+    return EnrichResult(records, unmatched=unmatched, messages=count, unknown_cashtags=unknown_counts)

@@ -1,0 +1,37 @@
+"""python manage.py run_pipeline SOURCE [--file PATH …] [--tickers T …]: one synchronous run."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from pipelines.etl import PIPELINES, pipeline_run
+from pipelines.models import PipelineRun
+from pipelines.selectors import run_summary_lines
+
+
+class Command(BaseCommand):
+    help = "Run one pipeline now (extract → lake → transform → load → quality) and print its summary."
+
+    def add_arguments(self, parser):
+        parser.add_argument("source", choices=sorted(PIPELINES), help="the pipeline (lake source) to run")
+        parser.add_argument(
+            "--file",
+            action="append",
+            dest="files",
+            default=[],
+            metavar="PATH",
+            help="read a saved payload instead of the network (repeatable)",
+        )
+        parser.add_argument("--tickers", nargs="+", default=None, help="limit to these tickers")
+
+    def handle(self, *args, source, files, tickers, **options):
+        for path in files:
+            try:
+                with open(path, "rb"):
+                    pass
+            except OSError as exc:
+                raise CommandError(f"cannot read {path}: {exc.strerror}") from None
+        run = pipeline_run(pipeline=source, files=files or None, tickers=tickers)
+        for line in run_summary_lines(run):
+            self.stdout.write(line)
+        if run.status in (PipelineRun.Status.FAILED, PipelineRun.Status.SKIPPED):
+            # One line, no traceback (the run row keeps it).
+            raise CommandError(f"run {run.pk} {run.status}: {run.error.splitlines()[0] if run.error else ''}")

@@ -1,0 +1,59 @@
+"""Parsers: one raw payload (as the connectors fetch it and the lake stores it) → records.
+
+Contract
+--------
+``parse(source, payload, *, fetched_at=None) -> ParseResult(stock_rows, bars, messages, drift, errors, skipped, layout)``
+
+- ``stock_rows``: the warehouse stock record keys of docs/CONTRACTS.md (ticker normalised with
+  ``warehouse.tickers.ticker_normalize``, series, exchange "NSE", source, timestamp aware UTC, price,
+  volume, change_percent, raw_data = the source row); no ``lake_object_id`` (the caller adds it).
+- ``bars``: the daily bar keys (bhavcopy only): ticker, series, exchange, date, source, isin, open,
+  high, low, close, last, prev_close, volume, value (INR), trades, delivery_qty, delivery_pct.
+- ``messages``: social posts before enrichment: platform, external_id, text, author, channel, views,
+  timestamp (aware UTC), metadata {cashtags, hashtags, urls, mentions, is_repost, repost_of,
+  forwarded_from, lang, …}.
+- ``drift``: the payload's shape is not one we know (quarantine as schema drift), with the reason.
+- ``errors``: a record (or the whole payload) that could not be parsed, with the reason.
+- ``skipped``: items that are not records (Telegram service messages, photos without text).
+
+``parse`` never raises: an unexpected failure becomes one entry in ``errors``.
+``fetched_at``: the batch's fetch time, used for tweets that carry no time of their own.
+
+``ticker_master_learn(bars, *, exchange="NSE") -> TickerLearnResult`` updates ``warehouse.models.Ticker`` in bulk
+with the symbols, ISINs and main series of a bhavcopy's bars.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from pipelines.parsers.bhavcopy import parse_bhavcopy
+from pipelines.parsers.common import ParseResult
+from pipelines.parsers.nse_quote import parse_nse_api
+from pipelines.parsers.telegram import parse_telegram
+from pipelines.parsers.ticker_master import TickerLearnResult, ticker_master_learn
+from pipelines.parsers.twitter import parse_twitter
+
+logger = logging.getLogger(__name__)
+PARSERS = {
+    "nse_api": lambda payload, fetched_at: parse_nse_api(payload),
+    "nse_bhavcopy": lambda payload, fetched_at: parse_bhavcopy(payload),
+    "twitter": lambda payload, fetched_at: parse_twitter(payload, fetched_at=fetched_at),
+    "telegram": lambda payload, fetched_at: parse_telegram(payload),
+}
+
+
+def parse(source: str, payload, *, fetched_at: datetime | None = None) -> ParseResult:
+    """Records from one payload of ``source``; whatever cannot be parsed is in ``drift``/``errors``."""
+    parser = PARSERS.get(source)
+    if parser is None:
+        return ParseResult(errors=[f"no parser for source {source!r}: expected one of {', '.join(PARSERS)}"])
+    try:
+        return parser(payload, fetched_at)
+    except Exception as exc:  # a parser bug must not take the run down: report it as the payload's error
+        logger.exception("parser for %s failed", source)
+        return ParseResult(errors=[f"{source}: the parser failed on this payload: {type(exc).__name__}: {exc}"])
+
+
+__all__ = ["ParseResult", "TickerLearnResult", "parse", "ticker_master_learn"]

@@ -1,0 +1,74 @@
+"""The ticker master learns from bhavcopies: new symbols, their ISINs and their main series."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from warehouse.models import Ticker
+
+# When a symbol trades in several series the day's main one is the first of these it has.
+SERIES_RANK = {"EQ": 0, "BE": 1, "BZ": 2, "SM": 3, "ST": 4}
+
+
+@dataclass
+class TickerLearnResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@transaction.atomic
+def ticker_master_learn(bars: list[dict], *, exchange: str = "NSE") -> TickerLearnResult:
+    """Create tickers unknown to the master (inactive: following them is a choice made in admin) and
+    fill in or correct the ISIN and main series of known ones, in bulk. Returns the counts."""
+    best: dict[str, dict] = {}
+    for bar in bars:
+        symbol = _text(bar.get("ticker"))
+        if not symbol:
+            continue
+        series = _text(bar.get("series")) or "EQ"
+        isin = _text(bar.get("isin"))[:12]
+        known = best.get(symbol)
+        if known is None or SERIES_RANK.get(series, 99) < SERIES_RANK.get(known["series"], 99):
+            best[symbol] = {"series": series, "isin": isin or (known or {}).get("isin", "")}
+        elif not known["isin"] and isin:
+            known["isin"] = isin
+    result = TickerLearnResult()
+    if not best:
+        return result
+    existing = {t.symbol: t for t in Ticker.objects.filter(exchange=exchange, symbol__in=list(best))}
+    changed, created = [], []
+    for symbol, facts in best.items():
+        ticker = existing.get(symbol)
+        if ticker is None:
+            created.append(
+                Ticker(symbol=symbol, exchange=exchange, isin=facts["isin"], series=facts["series"], active=False)
+            )
+            continue
+        dirty = False
+        if facts["isin"] and ticker.isin != facts["isin"]:
+            ticker.isin, dirty = facts["isin"], True
+        if ticker.series != facts["series"] and SERIES_RANK.get(facts["series"], 99) <= SERIES_RANK.get(
+            ticker.series, 99
+        ):
+            ticker.series, dirty = facts["series"], True
+        if dirty:
+            ticker.updated = timezone.now()  # bulk_update skips auto_now
+            changed.append(ticker)
+        else:
+            result.unchanged += 1
+    Ticker.objects.bulk_create(created, batch_size=1000, ignore_conflicts=True)
+    if changed:
+        Ticker.objects.bulk_update(changed, ["isin", "series", "updated"], batch_size=1000)
+    result.created, result.updated = len(created), len(changed)
+    return result
+
+
+def _text(value) -> str:
+    """Text of a cell that may be None or NaN (rows coming back from a DataFrame)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value).strip()

@@ -1,0 +1,147 @@
+"""Reads of pipeline runs for the API, the pages and the commands."""
+
+from django.db.models import QuerySet
+
+from .models import PipelineRun
+
+
+def runs_list(*, pipeline: str | None = None, status: str | None = None) -> QuerySet[PipelineRun]:
+    runs = PipelineRun.objects.all()
+    if pipeline:
+        runs = runs.filter(pipeline=pipeline)
+    if status:
+        runs = runs.filter(status=status)
+    return runs.order_by("-created", "-pk")
+
+
+def run_summary_lines(run: PipelineRun) -> list[str]:
+    """The human summary `run_pipeline` prints."""
+    seconds = ", ".join(f"{k} {v:.2f}s" for k, v in (run.stage_seconds or {}).items())
+    lines = [
+        f"run {run.pk}: {run.pipeline} ({run.trigger}) {run.status.upper()}"
+        + (" [simulated data]" if run.simulated else ""),
+        f"  lake objects stored: {run.stored}",
+        f"  fetched {run.fetched} = valid {run.valid} + rejected {run.rejected} + duplicates {run.duplicates}",
+        f"  inserted {run.inserted}, parsed {run.parsed}",
+        f"  time: {run.duration or 0:.2f}s ({seconds})",
+    ]
+    if run.error:
+        lines.append(f"  error: {run.error.splitlines()[0][:500]}")
+    return lines
+
+
+def next_scheduled_runs() -> dict[str, dict]:
+    """For each pipeline, its enabled beat schedule and the estimated next run (django-celery-beat)."""
+    import json
+
+    from django.utils import timezone
+    from django_celery_beat.models import PeriodicTask
+
+    now = timezone.now()
+    found: dict[str, dict] = {}
+    tasks = PeriodicTask.objects.filter(task="pipelines.run").select_related("interval", "crontab")
+    for task in tasks:
+        try:
+            pipeline = json.loads(task.kwargs or "{}").get("pipeline")
+        except ValueError:
+            continue
+        if not pipeline:
+            continue
+        schedule = task.schedule
+        next_at = None
+        if task.enabled:
+            last = task.last_run_at or now
+            try:
+                remaining = schedule.remaining_estimate(last)
+                next_at = max(now, last + remaining) if task.interval_id else now + remaining
+            except Exception:  # an odd schedule must not break the page
+                next_at = None
+        entry = {"schedule": task.name, "enabled": task.enabled, "next_run": next_at, "description": task.description}
+        current = found.get(pipeline)
+        # Prefer the enabled schedule with the soonest next run.
+        if current is None or (
+            entry["enabled"]
+            and (not current["enabled"] or (next_at and (current["next_run"] is None or next_at < current["next_run"])))
+        ):
+            found[pipeline] = entry
+    return found
+
+
+def runs_loaded_last_day(*, hours: int = 24) -> list[dict]:
+    """Rows loaded per finished run in the last ``hours``, oldest first (the home page's chart)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    since = timezone.now() - timedelta(hours=hours)
+    return list(
+        PipelineRun.objects.filter(finished_at__gte=since)
+        .exclude(status=PipelineRun.Status.SKIPPED)
+        .order_by("finished_at")
+        .values("id", "pipeline", "finished_at", "inserted", "rejected", "status")[:2000]
+    )
+
+
+def ticker_timeline(*, ticker: str, hours: int = 24) -> dict:
+    """Hourly last price, volume, mention count and max pump score of one ticker (the second chart)."""
+    from datetime import timedelta
+
+    from django.db.models import Count, Max
+    from django.db.models.functions import TruncHour
+    from django.utils import timezone
+
+    from warehouse.models import SocialMention, StockData
+    from warehouse.tickers import ticker_normalize
+
+    symbol = ticker_normalize(ticker)
+    since = timezone.now() - timedelta(hours=hours)
+    prices: dict = {}
+    for row in (
+        StockData.objects.filter(ticker=symbol, timestamp__gte=since, series="EQ")
+        .order_by("timestamp")
+        .values("timestamp", "price")
+    ):
+        prices[row["timestamp"].replace(minute=0, second=0, microsecond=0)] = float(row["price"])
+    social = {
+        row["hour"]: row
+        for row in SocialMention.objects.filter(ticker=symbol, timestamp__gte=since)
+        .annotate(hour=TruncHour("timestamp"))
+        .values("hour")
+        .annotate(mentions=Count("id"), pump=Max("pump_score"))
+    }
+    hours_seen = sorted(set(prices) | set(social))
+    return {
+        "ticker": symbol,
+        "points": [
+            {
+                "hour": hour,
+                "price": prices.get(hour),
+                "mentions": social[hour]["mentions"] if hour in social else 0,
+                "pump_score": round(social[hour]["pump"] or 0, 3) if hour in social else 0,
+            }
+            for hour in hours_seen
+        ],
+    }
+
+
+def busiest_ticker(*, hours: int = 24) -> str | None:
+    """The ticker with most mentions lately (the chart's default), else the newest quoted one."""
+    from datetime import timedelta
+
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from warehouse.models import SocialMention, StockData
+
+    since = timezone.now() - timedelta(hours=hours)
+    top = (
+        SocialMention.objects.filter(timestamp__gte=since)
+        .values("ticker")
+        .annotate(n=Count("id"))
+        .order_by("-n", "ticker")
+        .first()
+    )
+    if top:
+        return top["ticker"]
+    newest = StockData.objects.order_by("-timestamp").values_list("ticker", flat=True).first()
+    return newest

@@ -1,0 +1,94 @@
+"""Celery tasks: thin wrappers over the pipeline services. Every task may run twice: it is idempotent."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.db import OperationalError
+
+from .models import PipelineRun
+
+logger = logging.getLogger(__name__)
+
+# Transient infrastructure errors only; bad data and 4xx answers are handled inside a run, never retried.
+TRANSIENT = (OperationalError, ConnectionError, TimeoutError)
+RETRY = {
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": 10,
+    # Every countdown stays below the broker's visibility timeout (GOTCHAS.md).
+    "retry_backoff_max": settings.CELERY_MAX_RETRY_COUNTDOWN,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
+
+
+@shared_task(bind=True, name="pipelines.run", acks_late=True, **RETRY)
+def pipeline_run_task(
+    self, pipeline: str, run_id: int | None = None, trigger: str = "schedule", mode: str | None = None
+) -> dict:
+    """Run ``pipeline``; with ``run_id``, the queued run row made by the API (claimed exactly once).
+
+    ``mode`` comes from beat: a "simulated" schedule only runs on the simulated upstream and a "live"
+    one only on the real upstreams with their credentials; otherwise the run is recorded as skipped.
+    """
+    from .etl import pipeline_run, pipeline_spec
+
+    blocked = _mode_blocked(pipeline, mode)
+    if blocked:
+        spec = pipeline_spec(pipeline)
+        run = PipelineRun.objects.create(
+            pipeline=spec.name,
+            source=spec.source,
+            trigger=trigger,
+            status=PipelineRun.Status.SKIPPED,
+            error=blocked,
+            celery_task_id=self.request.id or "",
+        )
+        return {"run": run.pk, "status": run.status, "reason": blocked}
+
+    if run_id is not None:
+        # Claim the queued run: a redelivered or duplicated message finds it claimed and does nothing.
+        claimed = PipelineRun.objects.filter(pk=run_id, status=PipelineRun.Status.QUEUED).update(
+            status=PipelineRun.Status.RUNNING, celery_task_id=self.request.id or ""
+        )
+        if claimed != 1:
+            logger.info("run %s already claimed; nothing to do", run_id)
+            return {"run": run_id, "status": "already-claimed"}
+        run = PipelineRun.objects.get(pk=run_id)
+    else:
+        run = None
+    run = pipeline_run(pipeline=pipeline, run=run, trigger=trigger, task_id=self.request.id or "")
+    return {"run": run.pk, "status": run.status, "inserted": run.inserted}
+
+
+def _mode_blocked(pipeline: str, mode: str | None) -> str:
+    """Why a scheduled run must not go ahead ("" when it may)."""
+    simulate = settings.SIMULATE_UPSTREAMS
+    if mode == "simulated" and not simulate:
+        return "simulated schedule, but SIMULATE_UPSTREAMS is off"
+    if mode == "live":
+        if simulate:
+            return "live schedule, but SIMULATE_UPSTREAMS is on (the simulated upstream is in use)"
+        needs = {"twitter": "TWITTER_BEARER_TOKEN", "telegram": "TELEGRAM_BOT_TOKEN"}.get(pipeline)
+        if needs and not getattr(settings, needs):
+            return f"live schedule, but {needs} is not set"
+    return ""
+
+
+@shared_task(bind=True, name="pipelines.replay_unloaded", acks_late=True, **RETRY)
+def replay_unloaded_task(self, limit: int = 500) -> dict:
+    """Load lake objects that never reached the warehouse (database down, worker killed)."""
+    from .replay import replay_unloaded
+
+    run = replay_unloaded(limit=limit, task_id=self.request.id or "")
+    return {"run": run.pk if run else None}
+
+
+@shared_task(bind=True, name="pipelines.reprocess_objects", acks_late=True, **RETRY)
+def reprocess_objects_task(self, object_ids: list[int], run_id: int | None = None) -> dict:
+    """Transform and load these lake objects again (one chunk of a fanned-out reprocess)."""
+    from .replay import lake_objects_reprocess
+
+    outcome = lake_objects_reprocess(object_ids=object_ids, run_id=run_id)
+    counts = {k: getattr(outcome, k) for k in ("fetched", "parsed", "valid", "rejected", "inserted", "duplicates")}
+    return {"objects": len(object_ids), **counts, "errors": outcome.errors[:20]}

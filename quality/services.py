@@ -1,0 +1,412 @@
+"""Quality services: quarantine, re-validation, schema drift, evaluation of metrics and checks, alerts.
+
+Contracts (docs/CONTRACTS.md): ``rejects_quarantine``, ``rejects_revalidate``, ``schema_drift_check``,
+``quality_evaluate``. Pipelines call them; quality never imports pipelines (runs are plain ids).
+"""
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import requests
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import calendar as nse
+from .metrics import DataQualityMetrics, MetricValue
+from .models import LearnedSchema, QualityCheck, QualityIncident, QualityMetric, QuarantinedRecord
+from .rules import DATASETS
+from .validation import DataValidator, Rejected, json_value
+
+logger = logging.getLogger("quality.alerts")
+log = logging.getLogger(__name__)
+
+WEBHOOK_TIMEOUT = 5  # seconds: an alert must never hold up a pipeline run
+SOURCE_DATASETS = {
+    "nse_api": "stock_quotes",
+    "nse_bhavcopy": "bhavcopy_rows",
+    "twitter": "social_mentions",
+    "telegram": "social_mentions",
+}
+
+
+# --- quarantine ------------------------------------------------------------------------------------
+def rejects_quarantine(*, dataset: str, run_id: int | None, lake_object_id: int | None, rejected) -> int:
+    """Store rejected records (``Rejected`` items or ``{"record", "reasons"}`` dicts) with their reasons; return the count."""
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset: unknown {dataset!r}")
+    now = timezone.now()
+    rows = []
+    for item in rejected:
+        record, reasons = (
+            (item.record, item.reasons) if isinstance(item, Rejected) else (item["record"], item["reasons"])
+        )
+        record = json_value(dict(record))
+        reasons = json_value(list(reasons))
+        names = sorted({r.get("rule", "") for r in reasons if r.get("rule")})
+        rows.append(
+            QuarantinedRecord(
+                dataset=dataset,
+                run_id=run_id,
+                lake_object_id=lake_object_id or record.get("lake_object_id"),
+                record=record,
+                reasons=reasons,
+                rule_names=("|" + "|".join(names) + "|")[:1024],
+                created=now,
+            )
+        )
+    QuarantinedRecord.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+@dataclass
+class RevalidationResult:
+    checked: int = 0
+    still_rejected: int = 0
+    # dataset -> records that pass the current rules, for the caller to load.
+    recovered: dict[str, list[dict]] = field(default_factory=dict)
+
+    @property
+    def recovered_count(self) -> int:
+        return sum(len(v) for v in self.recovered.values())
+
+
+def rejects_revalidate(*, dataset: str | None = None, run_id: int | None = None) -> RevalidationResult:
+    """Re-validate quarantined records with the current rules; mark those that pass recovered and return them.
+
+    Records still failing keep their place, with their reasons updated to the current rules.
+    """
+    qs = QuarantinedRecord.objects.filter(status=QuarantinedRecord.Status.QUARANTINED)
+    if dataset is not None:
+        if dataset not in DATASETS:
+            raise ValueError(f"dataset: unknown {dataset!r}")
+        qs = qs.filter(dataset=dataset)
+    if run_id is not None:
+        qs = qs.filter(run_id=run_id)
+    result = RevalidationResult()
+    by_dataset: dict[str, list[QuarantinedRecord]] = defaultdict(list)
+    for row in qs.order_by("id").iterator(chunk_size=2000):
+        by_dataset[row.dataset].append(row)
+    now = timezone.now()
+    for name, rows in by_dataset.items():
+        validator = DataValidator(name)
+        records = [dict(r.record, _quarantine_id=r.pk) for r in rows]
+        outcome = validator.validate(records)
+        result.checked += len(rows)
+        recovered_ids = [int(i) for i in outcome.valid["_quarantine_id"]]
+        by_id = {r.pk: r for r in rows}
+        recovered = []
+        for pk in recovered_ids:
+            record = dict(by_id[pk].record)
+            record.setdefault("lake_object_id", by_id[pk].lake_object_id)
+            recovered.append(record)
+        with transaction.atomic():
+            # Conditional update: a concurrent re-validation recovers each record only once.
+            QuarantinedRecord.objects.filter(pk__in=recovered_ids, status="quarantined").update(
+                status=QuarantinedRecord.Status.RECOVERED, recovered_at=now
+            )
+            for item in outcome.rejected:
+                row = by_id[int(item.record["_quarantine_id"])]
+                names = sorted({r["rule"] for r in item.reasons})
+                row.reasons = item.reasons
+                row.rule_names = ("|" + "|".join(names) + "|")[:1024]
+            QuarantinedRecord.objects.bulk_update(
+                [by_id[int(i.record["_quarantine_id"])] for i in outcome.rejected], ["reasons", "rule_names"]
+            )
+        result.still_rejected += len(outcome.rejected)
+        if recovered:
+            result.recovered[name] = recovered
+    return result
+
+
+# --- schema drift ----------------------------------------------------------------------------------
+@dataclass
+class DriftResult:
+    new_keys: list[str]
+    missing_keys: list[str]
+    changed_types: dict[str, dict]  # key -> {"expected": [...], "found": [...]}
+    is_drift: bool
+    learned: bool = False  # True when this batch was the first one seen (nothing to compare with)
+
+
+MAX_DEPTH = 5
+MAX_KEYS = 2000
+
+
+def _json_type(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"  # NSE writes 1430 and 1443.6 in the same field: one JSON type
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def _flatten(value, prefix: str, out: dict[str, set], depth: int) -> None:
+    if len(out) >= MAX_KEYS:
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            out.setdefault(path, set()).add(_json_type(item))
+            if depth < MAX_DEPTH and isinstance(item, dict | list):
+                _flatten(item, path, out, depth + 1)
+    elif isinstance(value, list):
+        for item in value[:50]:  # a sample of the list's items describes its shape
+            if isinstance(item, dict):
+                _flatten(item, f"{prefix}[]", out, depth + 1)
+
+
+def schema_drift_check(*, source: str, records, run_id: int | None = None) -> DriftResult:
+    """Compare the key paths and JSON types of ``records`` (raw payload dicts) with the schema learned for ``source``.
+
+    New keys, keys every earlier object had but this batch lacks, and keys whose (non-null) type changed
+    are drift. The batch is then learned, so one change alerts once. The first batch of a source only teaches.
+    A ``schema_drift`` metric is stored and its checks evaluated.
+    """
+    batch: dict[str, set] = {}
+    presence: dict[str, int] = defaultdict(int)
+    count = 0
+    for record in records:
+        if not isinstance(record, dict):
+            continue
+        count += 1
+        one: dict[str, set] = {}
+        _flatten(record, "", one, 0)
+        for key, types in one.items():
+            batch.setdefault(key, set()).update(types)
+            presence[key] += 1
+    with transaction.atomic():
+        schema, _created = LearnedSchema.objects.select_for_update().get_or_create(source=source)
+        learned = schema.keys or {}
+        new, missing, changed = [], [], {}
+        if schema.objects_seen:
+            new = sorted(k for k in batch if k not in learned)
+            missing = sorted(
+                k for k, v in learned.items() if v.get("seen", 0) >= schema.objects_seen and k not in batch and count
+            )
+            for key, types in batch.items():
+                if key in learned:
+                    known = set(learned[key]["types"]) - {"null"}
+                    found = types - {"null"}
+                    if known and found and not found <= known:
+                        changed[key] = {"expected": sorted(known), "found": sorted(found)}
+        for key, types in batch.items():
+            entry = learned.setdefault(key, {"types": [], "seen": 0})
+            entry["types"] = sorted(set(entry["types"]) | types)
+            entry["seen"] = entry.get("seen", 0) + presence[key]
+        schema.keys = learned
+        first = schema.objects_seen == 0
+        schema.objects_seen += count
+        schema.save()
+    result = DriftResult(new, missing, changed, bool(new or missing or changed), learned=first)
+    dataset = SOURCE_DATASETS.get(source, source)
+    size = len(new) + len(missing) + len(changed)
+    details = {"source": source, "new_keys": new[:50], "missing_keys": missing[:50], "changed_types": changed}
+    metric = MetricValue(dataset, "schema_drift", float(size), "run", run_id, timezone.localdate(), None, details)
+    _metrics_store([metric])
+    if dataset in DATASETS:
+        checks_evaluate(values={(dataset, "schema_drift"): (size, details)}, run_id=run_id)
+    if result.is_drift:
+        log.warning("schema drift in %s: new %s, missing %s, changed %s", source, new[:10], missing[:10], changed)
+    return result
+
+
+# --- evaluation ------------------------------------------------------------------------------------
+@dataclass
+class CheckOutcome:
+    check: str
+    dataset: str
+    metric: str
+    value: float | None
+    status: str
+    incident_id: int | None = None
+    opened: bool = False
+    closed: bool = False
+
+
+@dataclass
+class EvaluationResult:
+    metrics: list[MetricValue]
+    checks: list[CheckOutcome]
+
+    @property
+    def incidents_opened(self) -> int:
+        return sum(c.opened for c in self.checks)
+
+    @property
+    def incidents_closed(self) -> int:
+        return sum(c.closed for c in self.checks)
+
+    def value(self, dataset: str, metric: str, scope: str | None = None):
+        for m in self.metrics:
+            if m.dataset == dataset and m.metric == metric and (scope is None or m.scope == scope):
+                return m.value
+        raise KeyError((dataset, metric, scope))
+
+
+def _metrics_store(metrics: list[MetricValue]) -> None:
+    now = timezone.now()
+    QualityMetric.objects.bulk_create(
+        [
+            QualityMetric(
+                dataset=m.dataset,
+                metric=m.metric,
+                value=m.value,
+                scope=m.scope,
+                run_id=m.run_id,
+                date=m.date,
+                window_start=m.window_start,
+                details=json_value(m.details),
+                computed_at=now,
+            )
+            for m in metrics
+        ]
+    )
+
+
+def quality_evaluate(
+    *,
+    run_id: int | None = None,
+    dataset: str | None = None,
+    counts: dict | None = None,
+    lake_object_ids: list[int] | None = None,
+    now: dt.datetime | None = None,
+) -> EvaluationResult:
+    """Compute and store the metrics of one dataset (or all), evaluate the checks, open and close incidents.
+
+    Pipelines call it after a run with the run's ``counts`` (fetched/valid/rejected/inserted/duplicates)
+    and the lake objects it read; beat calls it hourly without arguments.
+    """
+    if dataset is not None and dataset not in DATASETS:
+        raise ValueError(f"dataset: unknown {dataset!r}; expected one of {', '.join(DATASETS)}")
+    now = now or timezone.now()
+    today = now.astimezone(nse.IST).date()
+    metrics: list[MetricValue] = []
+    for name in [dataset] if dataset else DATASETS:
+        dqm = DataQualityMetrics(name, now=now)
+        if counts is not None and dataset is not None:
+            run_metrics = dqm.run_metrics(run_id=run_id, counts=counts, lake_object_ids=lake_object_ids)
+            _metrics_store(run_metrics)  # stored first: the day's ratios below include this run
+            metrics.extend(run_metrics)
+        day = dqm.day_metrics(today)
+        day.append(dqm.freshness())
+        volume = dqm.volume_anomaly()
+        if volume is not None:
+            day.append(volume)
+        _metrics_store(day)
+        metrics.extend(day)
+    values: dict[tuple[str, str], tuple] = {}
+    for m in sorted(metrics, key=lambda m: m.scope == "run"):  # a run's own value wins over the day's
+        if m.value is not None:
+            values[(m.dataset, m.metric)] = (m.value, m.details)
+    outcomes = checks_evaluate(values=values, run_id=run_id)
+    return EvaluationResult(metrics=metrics, checks=outcomes)
+
+
+def checks_evaluate(*, values: dict, run_id: int | None = None) -> list[CheckOutcome]:
+    """Evaluate the enabled checks whose (dataset, metric) is in ``values``; open or close their incidents."""
+    now = timezone.now()
+    datasets = {d for d, _ in values}
+    outcomes = []
+    for check in QualityCheck.objects.filter(enabled=True, dataset__in=datasets):
+        if (check.dataset, check.metric) not in values:
+            continue
+        value, details = values[(check.dataset, check.metric)]
+        status = check.status_for(value)
+        QualityCheck.objects.filter(pk=check.pk).update(last_status=status, last_value=value, last_evaluated=now)
+        outcome = CheckOutcome(check.name, check.dataset, check.metric, value, status)
+        if status == QualityCheck.Status.FAIL:
+            _incident_open(check, value, details, run_id, outcome)
+        else:
+            closed = QualityIncident.objects.filter(check_ref=check, status=QualityIncident.Status.OPEN).update(
+                status=QualityIncident.Status.RESOLVED, resolved_at=now, resolved_by="check passed", last_value=value
+            )
+            if closed:
+                outcome.closed = True
+                logger.info("quality check passes again: %s (%s = %s)", check.name, check.metric, value)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _describe(check: QualityCheck, value: float, details) -> str:
+    direction = {"below": "below ", "above": "above ", "abs_above": "beyond ±"}[check.direction]
+    return (
+        f"{check.name}: {check.dataset} {check.metric} is {value:g} {check.get_unit_display()}, "
+        f"{direction}{check.fail_threshold:g} (the failing threshold). {check.description}".strip()
+    )
+
+
+def _incident_open(check: QualityCheck, value, details, run_id, outcome: CheckOutcome) -> None:
+    now = timezone.now()
+    updated = QualityIncident.objects.filter(check_ref=check, status=QualityIncident.Status.OPEN)
+    existing = updated.first()
+    if existing is not None:
+        # Still failing: the open incident records it; no repeat alert.
+        updated.update(last_seen=now, last_value=value, failures=existing.failures + 1)
+        outcome.incident_id = existing.pk
+        return
+    message = _describe(check, value, details)
+    try:
+        with transaction.atomic():
+            incident = QualityIncident.objects.create(
+                check_ref=check, first_value=value, last_value=value, run_id=run_id, message=message, opened_at=now
+            )
+    except IntegrityError:
+        return  # another evaluation opened it a moment ago (and alerted)
+    outcome.incident_id, outcome.opened = incident.pk, True
+    channels = alert_send(
+        subject=f"[Tickerlake] quality check failing: {check.name}",
+        message=message,
+        payload={
+            "event": "incident_opened",
+            "incident": incident.pk,
+            "check": check.name,
+            "dataset": check.dataset,
+            "metric": check.metric,
+            "value": value,
+            "fail_threshold": check.fail_threshold,
+            "direction": check.direction,
+            "run_id": run_id,
+            "opened_at": now.isoformat(),
+            "details": json_value(details or {}),
+        },
+    )
+    QualityIncident.objects.filter(pk=incident.pk).update(alerted_channels=channels)
+
+
+def alert_send(*, subject: str, message: str, payload: dict) -> list[str]:
+    """Send one alert: always to the log, and to email / the webhook when configured. Never raises."""
+    channels = ["log"]
+    logger.warning("%s: %s", subject, message)
+    if settings.ALERT_EMAILS:
+        try:
+            send_mail(subject, message, settings.DEFAULT_FROM_EMAIL, list(settings.ALERT_EMAILS))
+            channels.append("email")
+        except Exception:  # any mail failure must not break the run
+            log.exception("alert email failed")
+    if settings.ALERT_WEBHOOK_URL:
+        try:
+            response = requests.post(settings.ALERT_WEBHOOK_URL, json=payload, timeout=WEBHOOK_TIMEOUT)
+            response.raise_for_status()
+            channels.append("webhook")
+        except requests.RequestException as exc:
+            log.warning("alert webhook failed: %s", exc)
+    return channels
+
+
+def incidents_resolve(*, ids, user: str) -> int:
+    """Resolve open incidents by hand (admin); the check's next failure opens a new one."""
+    return QualityIncident.objects.filter(pk__in=list(ids), status=QualityIncident.Status.OPEN).update(
+        status=QualityIncident.Status.RESOLVED, resolved_at=timezone.now(), resolved_by=user[:150]
+    )

@@ -1,0 +1,229 @@
+"""NSE quote and bhavcopy parsers on the real sample files, quirks included."""
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+
+from pipelines.connectors import get_connector
+from pipelines.parsers import parse, ticker_master_learn
+from warehouse.models import Ticker
+
+LEGACY = "nse/cm06JAN2021bhav.csv"
+UDIFF = "nse/BhavCopy_NSE_CM_0_0_0_20260519_F_0000.csv"
+FULL = "nse/sec_bhavdata_full_30122024.csv"
+
+
+def csv_payload(samples, name, content=None):
+    path = samples / name
+    return {"format": "csv", "filename": path.name, "content": content if content is not None else path.read_text()}
+
+
+def by_key(rows, ticker, series="EQ"):
+    return next(r for r in rows if r["ticker"] == ticker and r["series"] == series)
+
+
+# ---- quote-equity ------------------------------------------------------------------------------
+
+
+def test_the_classic_quote_equity_answer_becomes_one_stock_row(samples):
+    body = json.loads((samples / "nse/quote-equity_INFY_2023-10-16.json").read_text())
+    result = parse("nse_api", body)
+    assert (result.drift, result.errors) == ([], [])
+    row = result.stock_rows[0]
+    assert {k: v for k, v in row.items() if k != "raw_data"} == {
+        "ticker": "INFY",
+        "series": "EQ",
+        "exchange": "NSE",
+        "source": "nse_api",
+        # 16-Oct-2023 16:00:00 IST
+        "timestamp": datetime(2023, 10, 16, 10, 30, tzinfo=UTC),
+        "price": 1432.95,
+        "volume": None,  # the classic answer has no traded quantity without the trade_info section
+        "change_percent": 0.13,
+    }
+    assert row["raw_data"] is body
+
+
+def test_a_round_of_quotes_is_a_list_and_each_is_checked_on_its_own(samples):
+    body = json.loads((samples / "nse/quote-equity_INFY_2023-10-16.json").read_text())
+    broken = json.loads(json.dumps(body))
+    broken["priceInfo"]["lastPrice"] = "n/a"
+    result = parse("nse_api", [body, {}, broken, "oops"])
+    assert [r["ticker"] for r in result.stock_rows] == ["INFY"]
+    assert result.errors == [
+        "nse_api: quote #1 is empty: NSE answers {} for an unknown symbol",
+        "nse_api: quote #2 (INFY): lastPrice 'n/a' is not a number",
+        "nse_api: quote #3 is a str, not a quote-equity object",
+    ]
+    assert result.drift == []
+
+
+def test_a_reshaped_quote_is_schema_drift_with_the_missing_keys(samples):
+    body = json.loads((samples / "nse/quote-equity_INFY_2023-10-16.json").read_text())
+    body["priceInfo"] = {"ltp": 1432.95}
+    result = parse("nse_api", body)
+    assert result.stock_rows == []
+    assert result.drift == [
+        "nse_api: unknown quote shape for INFY: missing priceInfo.lastPrice (top-level keys: industryInfo, info, "
+        "metadata, preOpenMarket, priceInfo, sddDetails, securityInfo)"
+    ]
+
+
+def test_the_parser_never_raises_on_garbage():
+    for payload in (None, 3, [], {"format": "text", "status": 500}, {"info": "x", "priceInfo": [], "metadata": 1}):
+        result = parse("nse_api", payload)
+        assert result.stock_rows == []
+    assert parse("nope", {}).errors == [
+        "no parser for source 'nope': expected one of nse_api, nse_bhavcopy, twitter, telegram"
+    ]
+
+
+# ---- bhavcopy ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "layout", "rows", "series"),
+    [(LEGACY, "legacy", 2057, 73), (UDIFF, "udiff", 3359, 57), (FULL, "sec_bhavdata_full", 2799, None)],
+)
+def test_every_row_of_each_bhavcopy_layout_is_kept_with_its_series(samples, name, layout, rows, series):
+    result = parse("nse_bhavcopy", csv_payload(samples, name))
+    assert result.layout == layout
+    assert (len(result.stock_rows), len(result.bars)) == (rows, rows)
+    assert (result.errors, result.drift) == ([], [])
+    if series:
+        assert len({r["series"] for r in result.stock_rows}) == series
+
+
+def test_the_legacy_layout_with_its_trailing_comma_and_upper_case_months(samples):
+    result = parse("nse_bhavcopy", csv_payload(samples, LEGACY))
+    row = by_key(result.stock_rows, "J&KBANK")
+    assert {k: v for k, v in row.items() if k != "raw_data"} == {
+        "ticker": "J&KBANK",
+        "series": "EQ",
+        "exchange": "NSE",
+        "source": "nse_bhavcopy",
+        "timestamp": datetime(2021, 1, 6, 10, 0, tzinfo=UTC),  # 15:30 IST
+        "price": 23.9,
+        "volume": 5263834,
+        "change_percent": -1.44,
+    }
+    assert "Unnamed: 13" not in row["raw_data"]
+    assert row["raw_data"]["TIMESTAMP"] == "06-JAN-2021"
+    bar = by_key(result.bars, "BAJAJ-AUTO")
+    assert bar == {
+        "ticker": "BAJAJ-AUTO", "series": "EQ", "exchange": "NSE", "date": date(2021, 1, 6), "source": "nse_bhavcopy",
+        "isin": "INE917I01010", "open": 3492.65, "high": 3527.0, "low": 3435.9, "close": 3462.7, "last": 3462.35,
+        "prev_close": 3492.65, "volume": 591620, "value": 2065819356.5, "trades": 43881,
+        "delivery_qty": None, "delivery_pct": None,
+    }  # fmt: skip
+
+
+def test_the_udiff_layout_keeps_isin_and_rupee_turnover(samples):
+    bar = by_key(parse("nse_bhavcopy", csv_payload(samples, UDIFF)).bars, "INFY")
+    assert (bar["isin"], bar["close"], bar["last"], bar["prev_close"]) == ("INE009A01021", 1196.9, 1194.0, 1142.5)
+    assert (bar["volume"], bar["value"], bar["trades"], bar["date"]) == (
+        32175705,
+        38306860777.5,
+        377426,
+        date(2026, 5, 19),
+    )
+
+
+def test_the_full_layout_converts_lakhs_and_reads_dash_as_missing(samples):
+    result = parse("nse_bhavcopy", csv_payload(samples, FULL))
+    infy = by_key(result.bars, "INFY")
+    assert (infy["value"], infy["delivery_qty"], infy["delivery_pct"], infy["isin"]) == (
+        14824705000.0,
+        5788727,
+        74.32,
+        "",
+    )
+    be = by_key(result.bars, "20MICRONS", "BE")
+    assert (be["value"], be["delivery_qty"], be["delivery_pct"]) == (16858000.0, None, None)
+    assert by_key(result.stock_rows, "INFY")["change_percent"] == -0.56
+
+
+def test_crlf_line_ends_parse_the_same(samples):
+    text = (samples / FULL).read_text()
+    plain = parse("nse_bhavcopy", csv_payload(samples, FULL, text))
+    crlf = parse("nse_bhavcopy", csv_payload(samples, FULL, text.replace("\n", "\r\n")))
+    assert crlf.bars == plain.bars
+
+
+def test_the_zip_parses_exactly_like_the_csv(samples):
+    connector = get_connector("nse_bhavcopy")
+    zipped = next(connector.read_files([samples / "nse/cm06JAN2021bhav.csv.zip"]))
+    assert parse("nse_bhavcopy", zipped.payload).bars == parse("nse_bhavcopy", csv_payload(samples, LEGACY)).bars
+
+
+def test_an_unknown_layout_is_rejected_naming_the_layouts_expected():
+    result = parse(
+        "nse_bhavcopy", {"format": "csv", "filename": "x.csv", "content": "Date,Open,Close\n2024-01-01,1,2\n"}
+    )
+    assert result.stock_rows == []
+    assert len(result.errors) == 1
+    assert result.errors[0].startswith(
+        "nse_bhavcopy: x.csv: unknown bhavcopy layout (columns: Date, Open, Close); expected"
+    )
+    assert "legacy (SYMBOL, SERIES" in result.errors[0]
+    assert "UDiFF (TradDt, TckrSymb" in result.errors[0]
+    assert "sec_bhavdata_full (SYMBOL, SERIES, DATE1" in result.errors[0]
+
+
+def test_bad_rows_are_rejected_one_by_one_with_reasons(samples):
+    header = (samples / LEGACY).read_text().splitlines()[0]
+    content = "\n".join(
+        [
+            header,
+            "GOOD,EQ,1,2,1,1.5,1.5,1.4,10,15,06-JAN-2021,3,INE000000001,",
+            "BAD SYMBOL!,EQ,1,2,1,1.5,1.5,1.4,10,15,06-JAN-2021,3,INE000000002,",
+            "NODATE,EQ,1,2,1,1.5,1.5,1.4,10,15,someday,3,INE000000003,",
+            "NOCLOSE,EQ,1,2,1,,1.5,1.4,10,15,06-JAN-2021,3,INE000000004,",
+        ]
+    )
+    result = parse("nse_bhavcopy", {"format": "csv", "filename": "cm.csv", "content": content})
+    assert [r["ticker"] for r in result.stock_rows] == ["GOOD"]
+    assert result.errors == [
+        "nse_bhavcopy: cm.csv line 3: invalid ticker 'BAD SYMBOL!': expected an NSE symbol of 1-20 letters, digits, '&', '-' or '_'",
+        "nse_bhavcopy: cm.csv line 4 (NODATE): date 'someday' is not %d-%b-%Y",
+        "nse_bhavcopy: cm.csv line 5 (NOCLOSE): no close price",
+    ]
+
+
+def test_empty_and_non_csv_payloads_are_errors():
+    assert "is empty" in parse("nse_bhavcopy", {"format": "csv", "filename": "e.csv", "content": ""}).errors[0]
+    assert parse("nse_bhavcopy", {"format": "text", "body": "<html>"}).errors == [
+        "nse_bhavcopy: expected a CSV payload ({format: csv, content}), got text"
+    ]
+
+
+@pytest.mark.django_db
+def test_the_ticker_master_learns_symbols_isins_and_series_in_bulk(samples, django_assert_max_num_queries):
+    Ticker.objects.filter(symbol__in=["INFY", "20MICRONS"]).delete()
+    Ticker.objects.create(symbol="INFY", name="Infosys", isin="", series="EQ", active=True)
+    before = Ticker.objects.count()
+    bars = parse("nse_bhavcopy", csv_payload(samples, UDIFF)).bars
+    symbols = {b["ticker"] for b in bars}
+    known = Ticker.objects.filter(symbol__in=symbols).count()
+    # Bulk: a handful of statements for ~2,900 symbols (SQLite caps parameters, so it needs ~30 batches).
+    with django_assert_max_num_queries(40):
+        result = ticker_master_learn(bars)
+    assert result.created == len(symbols) - known
+    assert Ticker.objects.count() == before + result.created
+    infy = Ticker.objects.get(symbol="INFY")
+    assert (infy.isin, infy.series, infy.active, infy.name) == ("INE009A01021", "EQ", True, "Infosys")
+    gold = Ticker.objects.get(symbol="SGBJUN28")
+    assert (gold.isin, gold.series, gold.active) == ("IN0020200104", "GB", False)
+    again = ticker_master_learn(bars)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, len(symbols))
+
+
+@pytest.mark.django_db
+def test_the_ticker_master_reads_rows_back_from_a_dataframe_with_nans(samples):
+    import pandas as pd
+
+    bars = parse("nse_bhavcopy", csv_payload(samples, FULL)).bars[:5]
+    frame = pd.DataFrame(bars).assign(isin=float("nan"))
+    ticker_master_learn(frame.to_dict("records"))
+    assert set(Ticker.objects.filter(symbol__in=[b["ticker"] for b in bars]).values_list("isin", flat=True)) <= {""}

@@ -1,0 +1,243 @@
+"""X and Telegram parsers on the real sample files, and on a small Telegram Desktop export."""
+
+import json
+from datetime import UTC, datetime
+
+from pipelines.connectors import get_connector
+from pipelines.parsers import parse
+
+FETCHED = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def read(samples, source, name):
+    batches = list(get_connector(source).read_files([samples / name]))
+    assert len(batches) == 1
+    assert batches[0].error is None
+    return batches[0].payload
+
+
+# ---- X -----------------------------------------------------------------------------------------
+
+
+def test_a_minimal_search_page_parses_all_ten_tweets_without_includes_or_entities(samples):
+    result = parse("twitter", read(samples, "twitter", "twitter/search_recent_minimal.json"), fetched_at=FETCHED)
+    assert (len(result.messages), result.errors, result.drift) == (10, [], [])
+    first = result.messages[0]
+    assert first["external_id"] == "1578522194770296832"
+    assert first["author"] == ""
+    # No created_at: the time comes from the tweet id (a snowflake), and metadata says so.
+    assert first["timestamp"] == datetime(2022, 10, 7, 23, 6, 33, 414000, tzinfo=UTC)
+    assert first["metadata"]["timestamp_source"] == "tweet_id"
+    assert first["metadata"]["entities_from"] == "text"
+    assert first["metadata"]["is_repost"] is True
+    assert first["metadata"]["repost_of_author"] == "t6dr1ve"
+    assert sum(m["metadata"]["is_repost"] for m in result.messages) == 3
+
+
+def test_a_tweet_without_any_time_falls_back_to_the_fetch_time():
+    page = {"data": [{"id": "20", "text": "$INFY old tweet"}], "meta": {"result_count": 1}}
+    message = parse("twitter", page, fetched_at=FETCHED).messages[0]
+    assert (message["timestamp"], message["metadata"]["timestamp_source"]) == (FETCHED, "fetched_at")
+    assert message["metadata"]["cashtags"] == ["INFY"]
+    assert parse("twitter", page).errors == ["twitter: tweet 20: no created_at and no time to fall back on"]
+
+
+def test_twarc_json_lines_with_expansions_parse_users_and_cashtags(samples):
+    result = parse("twitter", read(samples, "twitter", "twitter/tweet_lookup_cashtags.jsonl"))
+    assert (len(result.messages), result.errors) == (1, [])  # includes.tweets are not posts of their own
+    message = result.messages[0]
+    assert message["author"] == "Trading22971312"
+    assert message["views"] == 52
+    assert message["timestamp"] == datetime(2023, 1, 5, 19, 8, 1, tzinfo=UTC)
+    meta = message["metadata"]
+    assert meta["cashtags"] == ["AMD", "BTC", "TWTR", "BA", "doge", "baba", "spy", "SPX", "NIO", "ETC", "META"]
+    assert meta["hashtags"] == ["business", "NFT", "StockMarket", "option"]
+    assert meta["urls"][0] == "http://go.trade-ideas.com/SHHb"
+    assert (meta["lang"], meta["followers"], meta["is_repost"]) == ("en", 809, False)
+
+
+def test_a_retweet_points_at_its_original():
+    page = {
+        "data": [
+            {
+                "id": "1611077073803841540",
+                "text": "RT @pump: $INFY 🚀🚀",
+                "author_id": "2",
+                "created_at": "2023-01-05T19:09:00.000Z",
+                "referenced_tweets": [{"type": "retweeted", "id": "1611077073803841538"}],
+            }
+        ],
+        "includes": {
+            "users": [{"id": "2", "username": "fan", "name": "Fan"}],
+            "tweets": [{"id": "1611077073803841538", "text": "$INFY 🚀🚀 target ₹2000", "author_id": "1"}],
+        },
+        "meta": {"result_count": 1},
+    }
+    message = parse("twitter", page).messages[0]
+    assert message["author"] == "fan"
+    meta = message["metadata"]
+    assert (meta["is_repost"], meta["repost_of"], meta["repost_of_author"]) == (True, "1611077073803841538", "pump")
+    assert meta["original_text"] == "$INFY 🚀🚀 target ₹2000"
+
+
+def test_x_error_answers_and_unknown_shapes_are_reported_not_raised():
+    assert parse("twitter", {"title": "Unauthorized", "status": 401, "detail": "Unauthorized"}).errors == [
+        "twitter: answer: the API answered an error: Unauthorized"
+    ]
+    assert parse("twitter", {"tweets": []}).drift == [
+        "twitter: answer: unknown X API shape: no data nor meta (keys: tweets)"
+    ]
+    assert parse("twitter", {"data": [{"text": "no id"}]}).errors == [
+        "twitter: a tweet without id or text (keys: text)"
+    ]
+
+
+# ---- Telegram ----------------------------------------------------------------------------------
+
+
+def test_get_updates_channel_posts_parse_with_chat_and_message_ids(samples):
+    result = parse("telegram", read(samples, "telegram", "telegram/getUpdates_channel_post.json"))
+    assert (len(result.messages), result.errors, result.skipped) == (3, [], 0)
+    assert [m["external_id"] for m in result.messages] == [
+        "-1001241558182:18",
+        "-1001241558182:19",
+        "-1001241558182:20",
+    ]
+    first, last = result.messages[0], result.messages[2]
+    assert (first["author"], first["channel"], first["timestamp"]) == (
+        "Chunlei Wang",
+        "VVV talk",
+        datetime(2018, 6, 22, 8, 57, 42, tzinfo=UTC),
+    )
+    assert first["metadata"]["urls"] == ["https://nodeschool.io"]
+    assert last["text"] == "NES 才是永恒的游戏"
+    assert last["metadata"]["entities_from"] == "text"  # this post came without entities
+
+
+def test_the_scraped_pump_channel_parses_all_174_messages(samples):
+    result = parse("telegram", read(samples, "telegram", "telegram/pump_channel_messages.jsonl"))
+    assert (len(result.messages), result.errors, result.skipped) == (174, [], 0)
+    newest = result.messages[0]
+    assert newest["external_id"] == "-1001094499146:6788"
+    assert newest["timestamp"] == datetime(2024, 11, 6, 17, 1, 36, tzinfo=UTC)
+    assert newest["views"] == 2058
+    assert newest["text"].startswith("‼️ 2 DAYS UNTIL THE PUMP ON MEXC")
+
+
+def test_the_labelled_csv_parses_its_58_messages_with_their_labels(samples):
+    result = parse("telegram", read(samples, "telegram", "telegram/pump_channel_labelled.csv"))
+    assert (len(result.messages), result.errors) == (58, [])
+    assert result.messages[0]["external_id"] == "-1001094499146:6663"
+    assert result.messages[0]["metadata"]["label"] == "3"
+    labels = [m["metadata"]["label"] for m in result.messages]
+    assert (labels.count("3"), labels.count("5")) == (29, 29)
+
+
+def desktop_export():
+    return {
+        "name": "Multibagger Calls",
+        "type": "public_channel",
+        "id": 1600000003,
+        "messages": [
+            {"id": 1, "type": "service", "date": "2024-11-06T10:00:00", "date_unixtime": "1730867400", "action": "create_channel", "text": ""},
+            {
+                "id": 2,
+                "type": "message",
+                "date": "2024-11-06T10:05:00",
+                "date_unixtime": "1730867700",
+                "from": "Multibagger Calls",
+                "from_id": "channel1600000003",
+                "text": ["🚀🚀 ", {"type": "cashtag", "text": "$SUZLON"}, " upper circuit tomorrow, target ₹90 ", {"type": "hashtag", "text": "#multibagger"}],
+                "text_entities": [
+                    {"type": "plain", "text": "🚀🚀 "},
+                    {"type": "cashtag", "text": "$SUZLON"},
+                    {"type": "plain", "text": " upper circuit tomorrow, target ₹90 "},
+                    {"type": "hashtag", "text": "#multibagger"},
+                ],
+            },
+            {
+                "id": 3,
+                "type": "message",
+                "date": "2024-11-06T10:07:00",
+                "from": "Multibagger Calls",
+                "forwarded_from": "Upper Circuit Club",
+                "text": "Read this https://example.com/tip",
+                "text_entities": [{"type": "plain", "text": "Read this "}, {"type": "link", "text": "https://example.com/tip"}],
+            },
+            {"id": 4, "type": "message", "date": "2024-11-06T10:08:00", "date_unixtime": "1730867880", "photo": "photos/1.jpg", "text": ""},
+        ],
+    }  # fmt: skip
+
+
+def test_a_desktop_export_parses_text_lists_forwards_and_skips_service_messages(tmp_path):
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(desktop_export(), ensure_ascii=False))
+    batch = next(get_connector("telegram").read_files([path]))
+    result = parse("telegram", batch.payload)
+    assert result.layout == "desktop-export"
+    assert (len(result.messages), result.skipped, result.errors) == (2, 2, [])
+    tip, forward = result.messages
+    assert tip["external_id"] == "-1001600000003:2"
+    assert tip["text"] == "🚀🚀 $SUZLON upper circuit tomorrow, target ₹90 #multibagger"
+    assert tip["timestamp"] == datetime(2024, 11, 6, 4, 35, tzinfo=UTC)
+    assert (tip["metadata"]["cashtags"], tip["metadata"]["hashtags"]) == (["SUZLON"], ["multibagger"])
+    # No date_unixtime (older exports): local time, read in the platform's zone, and said so.
+    assert forward["timestamp"] == datetime(2024, 11, 6, 4, 37, tzinfo=UTC)
+    assert forward["metadata"]["timestamp_source"] == "date (assumed Asia/Kolkata)"
+    assert (forward["metadata"]["is_repost"], forward["metadata"]["forwarded_from"]) == (True, "Upper Circuit Club")
+    assert forward["metadata"]["urls"] == ["https://example.com/tip"]
+
+
+def test_a_full_export_of_several_chats_parses_each(tmp_path):
+    payload = {
+        "about": "export",
+        "chats": {"list": [desktop_export(), {**desktop_export(), "id": 1600000004, "name": "Other"}]},
+    }
+    result = parse("telegram", payload)
+    assert [m["external_id"] for m in result.messages] == [
+        "-1001600000003:2",
+        "-1001600000003:3",
+        "-1001600000004:2",
+        "-1001600000004:3",
+    ]
+
+
+def test_bot_api_entities_are_cut_in_utf16_units_and_forwards_marked():
+    text = "🚀🚀 $INFY upper circuit #multibagger"
+    update = {
+        "update_id": 7,
+        "message": {
+            "message_id": 99,
+            "chat": {"id": -1005, "title": "Traders", "type": "supergroup"},
+            "from": {"id": 1, "first_name": "Ravi", "username": "ravi"},
+            "date": 1730900000,
+            "text": text,
+            "entities": [
+                {"offset": 5, "length": 5, "type": "cashtag"},
+                {"offset": 25, "length": 12, "type": "hashtag"},
+            ],
+            "forward_origin": {
+                "type": "channel",
+                "chat": {"id": -1003, "title": "Pump Calls"},
+                "message_id": 41,
+                "date": 1,
+            },
+        },
+    }
+    result = parse("telegram", {"ok": True, "result": [update, {"update_id": 8, "my_chat_member": {}}]})
+    assert result.skipped == 1
+    meta = result.messages[0]["metadata"]
+    assert (meta["cashtags"], meta["hashtags"]) == (["INFY"], ["multibagger"])
+    assert (meta["is_repost"], meta["forwarded_from"], meta["repost_of"]) == (True, "Pump Calls", "-1003:41")
+    assert result.messages[0]["author"] == "ravi"
+
+
+def test_telegram_errors_and_unknown_shapes_are_reported_not_raised():
+    assert parse("telegram", {"ok": False, "error_code": 401, "description": "Unauthorized"}).errors == [
+        "telegram: getUpdates answered an error: 401 Unauthorized"
+    ]
+    assert parse("telegram", {"hello": 1}).drift[0].startswith("telegram: unknown Telegram shape (hello)")
+    bad = parse("telegram", [{"id": 1, "date": "yesterday", "message": "x", "channel_id": 3}])
+    assert bad.errors == [
+        "telegram: scraped messages item 1 (message 1): date 'yesterday': Invalid isoformat string: 'yesterday'"
+    ]

@@ -1,0 +1,147 @@
+"""Every real sample file through `run_pipeline --file`: extract → lake → transform → load → quality."""
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from lake.models import LakeObject
+from pipelines.etl import enrichers_reset
+from pipelines.models import PipelineRun
+from quality.models import QuarantinedRecord
+from warehouse.models import DailyBar, SocialMention, StockData, Ticker
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_enrichers():
+    enrichers_reset()
+    yield
+    enrichers_reset()
+
+
+def _run(source, *paths, capsys=None):
+    call_command("run_pipeline", source, *[a for p in paths for a in ("--file", str(p))])
+    return PipelineRun.objects.latest("pk")
+
+
+def _accounted(run):
+    assert run.fetched == run.valid + run.rejected + run.duplicates
+    assert run.valid == run.inserted
+
+
+@pytest.mark.parametrize(
+    ("name", "rows"),
+    [
+        ("cm06JAN2021bhav.csv", 2057),
+        ("cm06JAN2021bhav.csv.zip", 2057),
+        ("BhavCopy_NSE_CM_0_0_0_20260519_F_0000.csv", 3359),
+        ("sec_bhavdata_full_30122024.csv", 2799),
+    ],
+)
+def test_a_real_bhavcopy_loads_every_row_of_every_series(samples, name, rows):
+    run = _run("nse_bhavcopy", samples / "nse" / name)
+    assert run.status == PipelineRun.Status.SUCCESS
+    assert (run.fetched, run.rejected, run.stored) == (rows, 0, 1)
+    _accounted(run)
+    assert DailyBar.objects.count() == rows - QuarantinedRecord.objects.count()
+    assert StockData.objects.filter(source="nse_bhavcopy").count() == rows
+    obj = LakeObject.objects.get(run_id=run.pk)
+    assert obj.status == LakeObject.Status.LOADED
+    assert obj.source == "nse_bhavcopy"
+
+
+def test_the_legacy_bhavcopy_keeps_every_series_and_teaches_the_ticker_master(samples):
+    _run("nse_bhavcopy", samples / "nse" / "cm06JAN2021bhav.csv")
+    assert DailyBar.objects.values("series").distinct().count() == 73
+    assert DailyBar.objects.filter(ticker="J&KBANK", series="EQ").exists()
+    bar = DailyBar.objects.get(ticker="BAJAJ-AUTO", series="EQ")
+    assert bar.date.isoformat() == "2021-01-06"
+    assert Ticker.objects.filter(symbol="J&KBANK").exists()
+    assert Ticker.objects.exclude(isin="").filter(symbol="INFY").exists()
+
+
+def test_loading_the_same_file_twice_changes_nothing(samples):
+    first = _run("nse_bhavcopy", samples / "nse" / "sec_bhavdata_full_30122024.csv")
+    counts = (DailyBar.objects.count(), StockData.objects.count())
+    second = _run("nse_bhavcopy", samples / "nse" / "sec_bhavdata_full_30122024.csv")
+    assert (DailyBar.objects.count(), StockData.objects.count()) == counts
+    assert (second.inserted, second.duplicates, second.rejected) == (0, first.inserted, 0)
+    _accounted(second)
+    assert LakeObject.objects.filter(source="nse_bhavcopy").count() == 2  # the lake keeps both payloads
+
+
+def test_the_classic_nse_quote_parses_into_one_price_row(samples):
+    run = _run("nse_api", samples / "nse" / "quote-equity_INFY_2023-10-16.json")
+    assert (run.status, run.fetched, run.inserted) == (PipelineRun.Status.SUCCESS, 1, 1)
+    row = StockData.objects.get()
+    assert (row.ticker, row.series, row.exchange, row.source) == ("INFY", "EQ", "NSE", "nse_api")
+    assert row.raw_data is not None
+
+
+def test_a_changed_nse_json_shape_is_quarantined_as_schema_drift_not_a_crash(tmp_path):
+    changed = tmp_path / "quote.json"
+    changed.write_text('{"payload": {"symbol": "INFY", "ltp": 1432.5}, "status": "ok"}')
+    with pytest.raises(CommandError, match="failed"):
+        _run("nse_api", changed)
+    run = PipelineRun.objects.latest("pk")
+    assert run.status == PipelineRun.Status.FAILED
+    assert (run.fetched, run.rejected, run.inserted) == (1, 1, 0)
+    reject = QuarantinedRecord.objects.get()
+    assert "schema_drift" in reject.rules
+    assert StockData.objects.count() == 0
+    assert LakeObject.objects.filter(source="nse_api").count() == 1  # the raw payload is kept
+
+
+def test_a_file_of_an_unknown_layout_fails_with_a_message_naming_the_layouts(tmp_path):
+    odd = tmp_path / "odd.csv"
+    odd.write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(CommandError) as excinfo:
+        _run("nse_bhavcopy", odd)
+    message = str(excinfo.value)
+    assert "\n" not in message
+    assert "UDiFF" in message or "udiff" in message.lower()
+    assert DailyBar.objects.count() == 0
+    assert LakeObject.objects.filter(source="nse_bhavcopy").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("source", "path", "messages"),
+    [
+        ("twitter", "twitter/search_recent_minimal.json", 10),
+        ("twitter", "twitter/tweet_lookup_cashtags.jsonl", 1),
+        ("telegram", "telegram/getUpdates_channel_post.json", 3),
+        ("telegram", "telegram/pump_channel_messages.jsonl", 174),
+    ],
+)
+def test_every_social_sample_is_accounted_for_loaded_or_quarantined_with_a_reason(samples, source, path, messages):
+    run = _run(source, samples / path)
+    _accounted(run)
+    assert run.parsed == messages
+    loaded_messages = SocialMention.objects.values("external_id").distinct().count()
+    quarantined = QuarantinedRecord.objects.filter(run_id=run.pk).count()
+    assert loaded_messages + quarantined + run.duplicates == messages
+    assert all(r.reasons for r in QuarantinedRecord.objects.filter(run_id=run.pk))
+
+
+def test_a_tweet_naming_nse_tickers_becomes_one_row_per_ticker_with_sentiment_and_pump_score(tmp_path):
+    page = tmp_path / "search.json"
+    page.write_text(
+        '{"data": [{"id": "1800000000000000001", "created_at": "2025-03-05T06:00:00.000Z", "author_id": "9",'
+        ' "text": "$RELIANCE and $TCS to the moon 🚀🚀🚀 guaranteed multibagger, buy now before upper circuit!",'
+        ' "entities": {"cashtags": [{"start": 0, "end": 9, "tag": "RELIANCE"}, {"start": 14, "end": 18, "tag": "TCS"}]}}],'
+        ' "meta": {"result_count": 1, "newest_id": "1800000000000000001", "oldest_id": "1800000000000000001"}}'
+    )
+    run = _run("twitter", page)
+    assert run.status == PipelineRun.Status.SUCCESS
+    rows = {m.ticker: m for m in SocialMention.objects.all()}
+    assert set(rows) == {"RELIANCE", "TCS"}
+    assert rows["TCS"].is_pump_signal is True
+    assert rows["TCS"].pump_score >= 0.5
+    assert rows["TCS"].sentiment == "positive"
+    assert rows["TCS"].lake_object_id == LakeObject.objects.get(run_id=run.pk).pk
+
+
+def test_run_pipeline_refuses_a_missing_file_in_one_line(tmp_path):
+    with pytest.raises(CommandError, match="cannot read"):
+        call_command("run_pipeline", "nse_bhavcopy", "--file", str(tmp_path / "nope.csv"))
+    assert PipelineRun.objects.count() == 0

@@ -1,0 +1,201 @@
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+
+from quality.validation import DataValidator
+
+from .conftest import bar, bars_from_full, bars_from_legacy, bars_from_udiff, mention, quote, quote_from_infy
+
+
+def _rules_of(result, index=0):
+    return sorted(r["rule"] for r in result.rejected[index].reasons)
+
+
+# --- the real samples -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "parse", "rows"),
+    [
+        ("cm06JAN2021bhav.csv", bars_from_legacy, 2057),
+        ("BhavCopy_NSE_CM_0_0_0_20260519_F_0000.csv", bars_from_udiff, 3359),
+        ("sec_bhavdata_full_30122024.csv", bars_from_full, 2799),
+    ],
+)
+def test_the_real_bhavcopies_produce_no_rejections(samples, validator, name, parse, rows):
+    records = parse(samples / "nse" / name)
+    result = validator("bhavcopy_rows").validate(records)
+    assert [r.reasons for r in result.rejected] == []
+    assert len(result.valid) == rows
+
+
+def test_udiff_bond_rows_of_series_na_keep_their_series_and_pass(samples, validator):
+    # NSE writes the series "NA" on five bond rows; pandas' read_csv would turn it into a missing value.
+    result = validator("bhavcopy_rows").validate(
+        bars_from_udiff(samples / "nse" / "BhavCopy_NSE_CM_0_0_0_20260519_F_0000.csv")
+    )
+    bonds = result.valid[result.valid["series"] == "NA"]
+    assert sorted(bonds["ticker"]) == ["76NHAI31", "84TCHF28", "865IRFC29", "910TCAP28", "957IIFLS27"]
+    assert bonds["_warnings"].isna().all()
+
+
+def test_a_bar_without_a_series_is_kept_and_flagged(validator):
+    result = validator("bhavcopy_rows").validate([bar(series=None)])
+    assert result.rejected == []
+    assert result.valid.iloc[0]["_warnings"] == ["series_present"]
+
+
+def test_full_bhavcopy_dash_deliveries_read_as_missing_and_moves_beyond_the_band_are_flagged(samples, validator):
+    result = validator("daily_bars").validate(bars_from_full(samples / "nse" / "sec_bhavdata_full_30122024.csv"))
+    assert result.rejected == []
+    moved = result.valid[result.valid["_warnings"].map(lambda w: w is not None and "close_move_plausible" in w)]
+    assert sorted(moved["ticker"]) == ["BANCOINDIA", "ITTL", "MOKSH-RE", "SENORES", "SIKKO-RE"]
+    # " -" on the 324 rows outside the delivery segment reads as "no value", not as a bad number.
+    assert int(result.valid["delivery_qty"].isna().sum()) == 324
+    assert int(result.valid["delivery_pct"].isna().sum()) == 324
+
+
+def test_the_real_infy_quote_is_valid_and_coerced(samples, validator):
+    record = quote_from_infy(samples / "nse" / "quote-equity_INFY_2023-10-16.json")
+    result = validator("stock_quotes").validate([record])
+    assert result.rejected == []
+    row = result.valid.iloc[0]
+    assert row["price"] == 1432.95
+    assert row["timestamp"] == pd.Timestamp("2023-10-16T10:30:00Z")
+    assert row["_warnings"] is None
+
+
+# --- injected faults --------------------------------------------------------------------------------
+def test_a_missing_price_is_rejected_by_the_required_rule(validator):
+    result = validator("stock_quotes").validate([quote(), quote(ticker="TCS", price=None)])
+    assert len(result.valid) == 1
+    assert _rules_of(result) == ["price_required"]
+    reason = result.rejected[0].reasons[0]
+    assert reason == {
+        "rule": "price_required",
+        "column": "price",
+        "value": None,
+        "message": "price is present",
+        "severity": "error",
+    }
+
+
+def test_a_negative_price_is_rejected_by_the_range_rule(validator):
+    result = validator("stock_quotes").validate([quote(price=-5)])
+    assert _rules_of(result) == ["price_range"]
+    assert result.rejected[0].reasons[0]["value"] == -5
+
+
+def test_prices_of_a_few_lakh_pass(validator):
+    result = validator("stock_quotes").validate([quote(ticker="MRF", price=131_141.8, change_percent=0.1)])
+    assert result.rejected == []
+
+
+def test_a_future_timestamp_is_rejected_and_an_old_one_too(validator):
+    result = validator("stock_quotes").validate(
+        [quote(timestamp="2026-05-19T12:30:00Z"), quote(ticker="TCS", timestamp="1989-12-31T10:00:00Z")]
+    )
+    assert [r.rules for r in result.rejected] == [["timestamp_sane"], ["timestamp_sane"]]
+    assert result.valid.empty
+
+
+def test_clock_skew_within_the_tolerance_passes(validator):
+    result = validator("stock_quotes").validate([quote(timestamp="2026-05-19T12:05:00Z")])
+    assert result.rejected == []
+
+
+def test_duplicate_keys_keep_the_first_and_reject_the_rest(validator):
+    result = validator("stock_quotes").validate([quote(), quote(price=2891), quote(ticker="TCS")])
+    assert list(result.valid["ticker"]) == ["RELIANCE", "TCS"]
+    assert list(result.valid["price"]) == [2890.5, 2890.5]
+    assert [r.rules for r in result.rejected] == [["quote_unique"]]
+    assert result.rejected[0].record["price"] == 2891
+
+
+def test_high_below_low_is_rejected_with_every_rule_it_breaks(validator):
+    result = validator("daily_bars").validate([bar(high=1400.0)])
+    assert _rules_of(result) == ["high_ge_close", "high_ge_low", "high_ge_open"]
+    assert {r["column"] for r in result.rejected[0].reasons} == {"high"}
+
+
+def test_a_change_that_disagrees_with_the_previous_close_is_flagged_not_rejected(validator):
+    result = validator("stock_quotes").validate([quote(price=110.0, prev_close=100.0, change_percent=2.0)])
+    assert result.rejected == []
+    assert result.valid.iloc[0]["_warnings"] == ["change_consistent"]
+    assert [w.rules for w in result.warnings] == [["change_consistent"]]
+
+
+def test_a_bad_type_is_rejected_by_the_type_rule_and_nothing_else(validator):
+    result = validator("stock_quotes").validate([quote(volume="lots"), quote(ticker="TCS", volume=12.5)])
+    assert [r.rules for r in result.rejected] == [["volume_integer"], ["volume_integer"]]
+
+
+def test_numbers_given_as_text_are_coerced(validator):
+    result = validator("stock_quotes").validate([quote(price="2,890.50", volume="120000")])
+    assert result.rejected == []
+    assert result.valid.iloc[0]["price"] == 2890.5
+    assert result.valid.iloc[0]["volume"] == 120000
+
+
+def test_social_mentions_check_platform_sentiment_and_score(validator):
+    result = validator("social_mentions").validate(
+        [
+            mention(),
+            mention(external_id="2", platform="myspace"),
+            mention(external_id="3", sentiment="ecstatic", sentiment_score=3.0),
+            mention(external_id="4", ticker="not a ticker!"),
+        ]
+    )
+    assert len(result.valid) == 1
+    assert [r.rules for r in result.rejected] == [
+        ["platform_known"],
+        ["sentiment_known", "sentiment_score_range"],
+        ["ticker_symbol"],
+    ]
+
+
+def test_a_missing_required_column_rejects_every_row(validator):
+    df = pd.DataFrame([quote()]).drop(columns=["ticker"])
+    result = validator("stock_quotes").validate(df)
+    assert result.valid.empty
+    assert result.rejected[0].rules == ["ticker_required"]
+
+
+def test_rejected_records_are_json_ready(validator):
+    df = pd.DataFrame([quote(price=-1, timestamp=pd.Timestamp("2026-05-19T04:00Z"))])
+    result = validator("stock_quotes").validate(df)
+    text = json.dumps(result.rejected[0].record)
+    assert '"timestamp": "2026-05-19T04:00:00+00:00"' in text
+
+
+def test_an_empty_batch_is_valid_and_empty(validator):
+    result = validator("stock_quotes").validate([])
+    assert result.valid.empty
+    assert result.rejected == []
+
+
+def test_an_unknown_dataset_is_refused():
+    with pytest.raises(ValueError, match="dataset: unknown 'prices'"):
+        DataValidator("prices", rules=[])
+
+
+@pytest.mark.django_db
+def test_thresholds_edited_in_the_table_take_effect():
+    from quality.models import ValidationRule
+
+    rule = ValidationRule.objects.get(dataset="stock_quotes", name="price_range")
+    rule.params = {"min": 0, "exclusive_min": True, "max": 1000}
+    rule.save()
+    now = dt.datetime(2026, 5, 19, 12, 0, tzinfo=dt.UTC)
+    result = DataValidator("stock_quotes", now=now).validate([quote(price=2890.5)])
+    assert [r.rules for r in result.rejected] == [["price_range"]]
+
+
+@pytest.mark.django_db
+def test_a_disabled_rule_no_longer_rejects():
+    from quality.models import ValidationRule
+
+    ValidationRule.objects.filter(dataset="stock_quotes", name="price_range").update(enabled=False)
+    now = dt.datetime(2026, 5, 19, 12, 0, tzinfo=dt.UTC)
+    result = DataValidator("stock_quotes", now=now).validate([quote(price=-3)])
+    assert result.rejected == []

@@ -1,0 +1,100 @@
+"""Gold refresh: daily social aggregates and quote-derived daily bars, incremental and idempotent."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from tests.warehouse.conftest import bar_record, social_record, stock_record
+from warehouse.models import DailyBar, DailySocial
+from warehouse.services import gold_refresh, warehouse
+
+pytestmark = pytest.mark.django_db
+DAY = date(2026, 11, 20)
+
+
+def test_it_aggregates_a_days_mentions_per_ticker_and_platform():
+    warehouse.insert_social_data(
+        [
+            social_record(0, sentiment_score=0.5, is_pump_signal=True, pump_score=0.9),
+            social_record(1, sentiment_score=-0.1, pump_score=0.2),
+            social_record(2, platform="telegram", sentiment_score=0.0),
+            social_record(3, ticker="TCS", sentiment_score=0.25),
+        ]
+    )
+    result = gold_refresh(dates={DAY})
+    assert result.daily_social == 3
+    rows = {
+        (r.ticker, r.platform): (r.mentions, r.mean_sentiment, r.pump_signals, r.max_pump_score)
+        for r in DailySocial.objects.filter(date=DAY)
+    }
+    assert rows == {
+        ("INFY", "twitter"): (2, 0.2, 1, 0.9),
+        ("INFY", "telegram"): (1, 0.0, 0, 0.1),
+        ("TCS", "twitter"): (1, 0.25, 0, 0.1),
+    }
+
+
+def test_a_refresh_is_incremental_and_idempotent_and_keeps_the_pump_score():
+    warehouse.insert_social_data([social_record(0), social_record(1, timestamp="2026-11-21T05:00:00+00:00")])
+    gold_refresh(dates={DAY, date(2026, 11, 21)})
+    DailySocial.objects.filter(date=DAY).update(pump_score=0.7)
+    warehouse.insert_social_data([social_record(5), social_record(6, timestamp="2026-11-21T06:00:00+00:00")])
+    gold_refresh(dates={DAY})
+    gold_refresh(dates={DAY})
+    assert DailySocial.objects.get(date=DAY).mentions == 2
+    assert DailySocial.objects.get(date=DAY).pump_score == 0.7
+    assert DailySocial.objects.get(date=date(2026, 11, 21)).mentions == 1  # not refreshed: untouched
+    assert DailySocial.objects.count() == 2
+
+
+def test_a_refresh_limited_to_tickers_leaves_the_others_alone():
+    warehouse.insert_social_data([social_record(0), social_record(1, ticker="TCS")])
+    gold_refresh(dates={DAY}, tickers=["$tcs"])
+    assert list(DailySocial.objects.values_list("ticker", flat=True)) == ["TCS"]
+
+
+def test_it_builds_daily_bars_from_the_days_quotes():
+    warehouse.insert_stock_data(
+        [
+            stock_record(0, price=100.0, volume=10),
+            stock_record(1, price=110.0, volume=30),
+            stock_record(2, price=95.0, volume=50),
+            stock_record(3, price=105.0, volume=70, change_percent=5.0),
+        ]
+    )
+    gold_refresh(dates={DAY})
+    bar = DailyBar.objects.get(ticker="RELIANCE", date=DAY, source="nse_api")
+    assert (bar.open, bar.high, bar.low, bar.close, bar.last) == (
+        Decimal("100"),
+        Decimal("110"),
+        Decimal("95"),
+        Decimal("105"),
+        Decimal("105"),
+    )
+    assert bar.volume == 70  # NSE's quote volume is the day's running total
+    assert bar.prev_close == Decimal("100.00")  # 105 is +5% on 100
+
+
+def test_the_previous_close_comes_from_the_previous_bar_when_there_is_one():
+    warehouse.insert_stock_data(
+        [stock_record(0, price=200.0, timestamp="2026-11-19T05:00:00+00:00"), stock_record(1, price=210.0)]
+    )
+    gold_refresh(dates={date(2026, 11, 19), DAY})
+    assert DailyBar.objects.get(date=DAY).prev_close == Decimal("200")
+
+
+def test_bhavcopy_bars_are_left_alone_by_the_quote_refresh():
+    warehouse.insert_daily_bars([bar_record(ticker="RELIANCE", date=DAY.isoformat())])
+    warehouse.insert_stock_data([stock_record(0)])
+    gold_refresh(dates={DAY})
+    assert sorted(DailyBar.objects.values_list("source", "close")) == [
+        ("nse_api", Decimal("2500")),
+        ("nse_bhavcopy", Decimal("4021.1")),
+    ]
+
+
+def test_no_dates_means_no_work():
+    warehouse.insert_social_data([social_record(0)])
+    assert gold_refresh(dates=set()).daily_social == 0
+    assert DailySocial.objects.count() == 0

@@ -1,0 +1,85 @@
+"""DataFrame queries and stats."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from tests.warehouse.conftest import bar_record, social_record, stock_record
+from warehouse.services import warehouse
+
+pytestmark = pytest.mark.django_db
+
+
+def _recent(minutes_ago: int, **overrides) -> dict:
+    ts = timezone.now().replace(microsecond=0) - timedelta(minutes=minutes_ago)
+    return stock_record(0, timestamp=ts.isoformat(), price=1000.0 + minutes_ago, **overrides)
+
+
+def test_historical_data_is_a_dataframe_ordered_by_time_within_the_window():
+    warehouse.insert_stock_data([_recent(5), _recent(60 * 24 * 3), _recent(60 * 24 * 40), _recent(1, ticker="TCS")])
+    frame = warehouse.get_historical_stock_data("reliance", days=30)
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == [
+        "timestamp",
+        "ticker",
+        "series",
+        "exchange",
+        "source",
+        "price",
+        "volume",
+        "change_percent",
+    ]
+    assert frame["price"].tolist() == [1000.0 + 60 * 24 * 3, 1005.0]
+    assert frame["timestamp"].is_monotonic_increasing
+    assert str(frame["timestamp"].dt.tz) == "Asia/Kolkata"
+
+
+def test_an_invalid_ticker_raises_a_clear_value_error():
+    with pytest.raises(ValueError, match="invalid ticker 'DROP TABLE;'"):
+        warehouse.get_historical_stock_data("DROP TABLE;")
+    with pytest.raises(ValueError, match="days must be a whole number from 1 to 3650"):
+        warehouse.get_historical_stock_data("TCS", days=0)
+
+
+def test_an_empty_history_is_an_empty_frame_with_the_columns():
+    frame = warehouse.get_historical_stock_data("TCS")
+    assert frame.empty
+    assert "price" in frame.columns
+
+
+def test_social_mentions_filter_by_platform():
+    now = timezone.now()
+    warehouse.insert_social_data(
+        [
+            social_record(0, timestamp=now.isoformat()),
+            social_record(1, platform="telegram", timestamp=now.isoformat()),
+            social_record(2, timestamp=(now - timedelta(days=10)).isoformat()),
+        ]
+    )
+    assert len(warehouse.get_social_mentions("INFY", days=7)) == 2
+    frame = warehouse.get_social_mentions("$infy", days=7, platform="telegram")
+    assert frame["external_id"].tolist() == ["tw-1"]
+
+
+def test_daily_bars_come_back_oldest_first_between_dates():
+    warehouse.insert_daily_bars([bar_record(date=f"2026-11-{d}") for d in (17, 18, 19)])
+    frame = warehouse.get_daily_bars("TCS", date(2026, 11, 18), date(2026, 11, 19))
+    assert [d.isoformat() for d in frame["date"]] == ["2026-11-18", "2026-11-19"]
+    assert frame["close"].tolist() == [4021.1, 4021.1]
+
+
+def test_stats_count_each_table_and_name_the_storage():
+    warehouse.insert_stock_data([stock_record(0), stock_record(1, ticker="TCS")])
+    stats = warehouse.get_stats()
+    assert stats["storage_type"] == ("postgresql" if connection.vendor == "postgresql" else "sqlite")
+    assert stats["stock_data"]["records"] == 2
+    assert stats["stock_data"]["distinct_tickers"] == 2
+    assert (
+        stats["stock_data"]["newest"]
+        == datetime(2026, 11, 20, 4, 31, tzinfo=UTC).astimezone(timezone.get_default_timezone()).isoformat()
+    )
+    assert stats["social_mentions"]["records"] == 0
+    assert stats["tickers"]["total"] == 50  # the NIFTY 50 seed

@@ -1,0 +1,212 @@
+"""Gold: daily aggregates recomputed from silver for the dates a load touched (incremental, idempotent)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import transaction
+from django.db.models import Avg, Count, F, IntegerField, Max, Min, Q, Sum, Window
+from django.db.models.functions import Cast, FirstValue, TruncDate
+from django.utils import timezone
+
+from warehouse.days import local_tz
+from warehouse.models import DailyBar, DailySocial, SocialMention, StockData
+from warehouse.tickers import ticker_normalize
+
+# Quote-derived bars carry the quote source's name, so a bhavcopy bar of the same day stays apart.
+QUOTE_SOURCE = "nse_api"
+
+
+@dataclass
+class GoldResult:
+    daily_social: int  # rows written (created or updated)
+    daily_bars: int
+    removed: int  # aggregates whose silver rows are gone
+
+
+def _day_ranges(dates: Iterable[date]) -> list[tuple[datetime, datetime]]:
+    """[start, end) instants in India's time, consecutive dates merged into one range."""
+    tz = local_tz()
+    ranges: list[tuple[date, date]] = []
+    for day in sorted(set(dates)):
+        if ranges and ranges[-1][1] == day:
+            ranges[-1] = (ranges[-1][0], day + timedelta(days=1))
+        else:
+            ranges.append((day, day + timedelta(days=1)))
+    return [(datetime.combine(a, time.min, tz), datetime.combine(b, time.min, tz)) for a, b in ranges]
+
+
+def _in_days(dates: Iterable[date]) -> Q:
+    q = Q(pk__in=[])
+    for start, end in _day_ranges(dates):
+        q |= Q(timestamp__gte=start, timestamp__lt=end)
+    return q
+
+
+def gold_refresh(*, dates: Iterable[date], tickers: Iterable[str] | None = None) -> GoldResult:
+    """Recompute DailySocial and the quote-derived DailyBar rows (source ``nse_api``) for ``dates``.
+
+    Aggregates run in SQL over the silver rows of those IST dates (optionally only ``tickers``);
+    rows are upserted on their natural keys, so running it twice changes nothing. DailySocial's
+    ``pump_score`` (set by the pipelines) is kept.
+    """
+    dates = {d.date() if isinstance(d, datetime) else d for d in dates}
+    if not dates:
+        return GoldResult(0, 0, 0)
+    symbols = sorted({ticker_normalize(t) for t in tickers}) if tickers is not None else None
+    with transaction.atomic():
+        social, removed_social = _refresh_social(dates, symbols)
+        bars, removed_bars = _refresh_bars(dates, symbols)
+    return GoldResult(daily_social=social, daily_bars=bars, removed=removed_social + removed_bars)
+
+
+def _refresh_social(dates: set[date], symbols: list[str] | None) -> tuple[int, int]:
+    rows = SocialMention.objects.filter(_in_days(dates))
+    if symbols is not None:
+        rows = rows.filter(ticker__in=symbols)
+    aggregates = (
+        rows.annotate(day=TruncDate("timestamp", tzinfo=local_tz()))
+        .values("ticker", "platform", "day")
+        .annotate(
+            mentions=Count("id"),
+            mean_sentiment=Avg("sentiment_score"),
+            pump_signals=Sum(Cast("is_pump_signal", IntegerField())),
+            max_pump_score=Max("pump_score"),
+        )
+        .order_by()
+    )
+    now = timezone.now()
+    objs = [
+        DailySocial(
+            ticker=a["ticker"],
+            platform=a["platform"],
+            date=a["day"],
+            mentions=a["mentions"],
+            mean_sentiment=round(a["mean_sentiment"] or 0.0, 6),
+            pump_signals=a["pump_signals"] or 0,
+            max_pump_score=a["max_pump_score"] or 0.0,
+            updated=now,
+        )
+        for a in aggregates
+        if a["day"] in dates
+    ]
+    DailySocial.objects.bulk_create(
+        objs,
+        update_conflicts=True,
+        unique_fields=["ticker", "platform", "date"],
+        update_fields=["mentions", "mean_sentiment", "pump_signals", "max_pump_score", "updated"],
+        batch_size=1000,
+    )
+    stale = DailySocial.objects.filter(date__in=dates)
+    if symbols is not None:
+        stale = stale.filter(ticker__in=symbols)
+    keep = {(o.ticker, o.platform, o.date) for o in objs}
+    gone = [pk for pk, t, p, d in stale.values_list("pk", "ticker", "platform", "date") if (t, p, d) not in keep]
+    if gone:
+        DailySocial.objects.filter(pk__in=gone).delete()
+    return len(objs), len(gone)
+
+
+def _refresh_bars(dates: set[date], symbols: list[str] | None) -> tuple[int, int]:
+    rows = StockData.objects.filter(_in_days(dates), source=QUOTE_SOURCE)
+    if symbols is not None:
+        rows = rows.filter(ticker__in=symbols)
+    day = TruncDate("timestamp", tzinfo=local_tz())
+    group = [F("ticker"), F("series"), F("exchange"), day]
+    # One row per (ticker, series, exchange, day): window functions give the first and last quote.
+    bars = (
+        rows.annotate(
+            day=day,
+            open_=Window(FirstValue("price"), partition_by=group, order_by=[F("timestamp").asc(), F("id").asc()]),
+            close_=Window(FirstValue("price"), partition_by=group, order_by=[F("timestamp").desc(), F("id").desc()]),
+            change_=Window(
+                FirstValue("change_percent"), partition_by=group, order_by=[F("timestamp").desc(), F("id").desc()]
+            ),
+            high_=Window(Max("price"), partition_by=group),
+            low_=Window(Min("price"), partition_by=group),
+            # NSE's quote volume is the day's running total: the day's volume is its largest value.
+            volume_=Window(Max("volume"), partition_by=group),
+            lake_=Window(Max("lake_object_id"), partition_by=group),
+        )
+        .values(
+            "ticker", "series", "exchange", "day", "open_", "close_", "change_", "high_", "low_", "volume_", "lake_"
+        )
+        .distinct()
+        .order_by()
+    )
+    bars = [b for b in bars if b["day"] in dates]
+    previous = _previous_closes(bars)
+    now = timezone.now()
+    objs = []
+    for b in bars:
+        prev = previous.get((b["ticker"], b["series"], b["exchange"], b["day"]))
+        if prev is None and b["change_"] is not None and b["change_"] != Decimal(-100):
+            # No earlier bar: the last quote's change against the previous close gives that close.
+            prev = (b["close_"] / (1 + b["change_"] / 100)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        objs.append(
+            DailyBar(
+                ticker=b["ticker"],
+                series=b["series"],
+                exchange=b["exchange"],
+                date=b["day"],
+                source=QUOTE_SOURCE,
+                open=b["open_"],
+                high=b["high_"],
+                low=b["low_"],
+                close=b["close_"],
+                last=b["close_"],
+                prev_close=prev,
+                volume=b["volume_"],
+                lake_object_id=b["lake_"],
+                updated=now,
+            )
+        )
+    DailyBar.objects.bulk_create(
+        objs,
+        update_conflicts=True,
+        unique_fields=["ticker", "series", "exchange", "date", "source"],
+        update_fields=["open", "high", "low", "close", "last", "prev_close", "volume", "lake_object", "updated"],
+        batch_size=1000,
+    )
+    stale = DailyBar.objects.filter(date__in=dates, source=QUOTE_SOURCE)
+    if symbols is not None:
+        stale = stale.filter(ticker__in=symbols)
+    keep = {(o.ticker, o.series, o.exchange, o.date) for o in objs}
+    gone = [
+        pk for pk, *key in stale.values_list("pk", "ticker", "series", "exchange", "date") if tuple(key) not in keep
+    ]
+    if gone:
+        DailyBar.objects.filter(pk__in=gone).delete()
+    return len(objs), len(gone)
+
+
+def _previous_closes(bars: list[dict]) -> dict[tuple, Decimal]:
+    """The close of each bar's previous quote-derived trading day, where the warehouse has one."""
+    if not bars:
+        return {}
+    first = min(b["day"] for b in bars)
+    tickers = sorted({b["ticker"] for b in bars})
+    history: dict[tuple, list[tuple[date, Decimal]]] = {}
+    earlier = (
+        DailyBar.objects.filter(source=QUOTE_SOURCE, ticker__in=tickers, date__lt=max(b["day"] for b in bars))
+        .filter(date__gte=first - timedelta(days=14))
+        .order_by("date")
+        .values_list("ticker", "series", "exchange", "date", "close")
+    )
+    for ticker, series, exchange, day, close in earlier:
+        history.setdefault((ticker, series, exchange), []).append((day, close))
+    # Bars computed in this same refresh count too (a refresh of several consecutive days).
+    for b in bars:
+        history.setdefault((b["ticker"], b["series"], b["exchange"]), []).append((b["day"], b["close_"]))
+    for days in history.values():
+        days.sort(key=lambda pair: pair[0])
+    out = {}
+    for b in bars:
+        key = (b["ticker"], b["series"], b["exchange"])
+        before = [close for day, close in history.get(key, []) if day < b["day"] and close is not None]
+        if before:
+            out[(*key, b["day"])] = before[-1]
+    return out
