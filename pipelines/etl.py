@@ -125,6 +125,11 @@ def lake_object_process(*, obj: LakeObject, payload=None, run_id: int | None = N
     from .parsers import parse
 
     spec = PIPELINES[obj.source]
+    # Reprocessing re-validates: the object's earlier rejects are replaced by this pass's verdicts (a
+    # rule fixed since then recovers them; recovered ones are kept as history).
+    from quality.models import QuarantinedRecord
+
+    QuarantinedRecord.objects.filter(lake_object_id=obj.pk, status=QuarantinedRecord.Status.QUARANTINED).delete()
     if payload is None:
         payload = lake_object_read(obj)["data"]
     outcome = Outcome()

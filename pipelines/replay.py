@@ -4,7 +4,9 @@ import logging
 import traceback
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.db import OperationalError
+from django.db.models import Q
 from django.utils import timezone
 
 from lake.models import LakeObject
@@ -46,12 +48,28 @@ def _record(run: PipelineRun, outcome: Outcome, objects: int, error: str = "", t
     return _finish(run, outcome, error=error, tb=tb)
 
 
+def runs_abandoned_close() -> int:
+    """Mark runs still "running" long after any task could (a killed worker) as failed, saying why."""
+    limit = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    return PipelineRun.objects.filter(status=PipelineRun.Status.RUNNING, started_at__lt=limit).update(
+        status=PipelineRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error="abandoned: its worker stopped mid-run (killed or lost); the replay loads what it stored",
+    )
+
+
 def replay_unloaded(*, limit: int = 500, task_id: str = "") -> PipelineRun | None:
     """Find catalogued objects that were stored but never loaded, and load them (one replay run)."""
+    from lake.services.verify import lake_register_recent
+
+    # Batches written while the database was down have no catalog row yet: catalog them first.
+    registered = lake_register_recent(days=2, min_age_seconds=REPLAY_GRACE.total_seconds())
+    runs_abandoned_close()
     cutoff = timezone.now() - REPLAY_GRACE
+    unloaded = LakeObject.objects.filter(status=LakeObject.Status.STORED, source__in=PIPELINES)
     ids = list(
-        LakeObject.objects.filter(status=LakeObject.Status.STORED, source__in=PIPELINES, created__lt=cutoff)
-        .order_by("created")
+        unloaded.filter(Q(created__lt=cutoff) | Q(key__in=registered))
+        .order_by("created", "pk")
         .values_list("pk", flat=True)[:limit]
     )
     if not ids:

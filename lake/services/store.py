@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -205,6 +205,12 @@ def raw_batch_store(*, source: str, data, timestamp=None, run_id: int | None = N
                 schema_version=SCHEMA_VERSION,
             )
             summary_add(obj)
+    except DatabaseError:
+        # The database went away after the object was written: keep the object (the lake is the
+        # outbox). It has no catalog row, so nothing points at nothing; the scheduled replay
+        # (lake_register_recent) and lake_verify catalog it, and the replay loads it.
+        logger.warning("lake object %s kept without a catalog row: the database is unavailable", key)
+        raise
     except Exception:
         try:
             storage.delete(key)

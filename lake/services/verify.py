@@ -171,3 +171,55 @@ def lake_verify(*, tmp_grace_seconds: float = 600, progress: bool = False) -> Ve
     summary_rebuild()
     logger.info("lake verify: %s", " ".join(result.lines()))
     return result
+
+
+def lake_register_recent(*, days: int = 2, min_age_seconds: float = 60) -> list[str]:
+    """Catalog objects of the last ``days`` UTC partitions that storage holds but the catalog lacks.
+
+    A run whose database went away after its object was written leaves exactly that (the lake is the
+    outbox); the scheduled replay calls this first, so those batches get loaded. Cheap: it lists only
+    the recent day folders, never the whole lake. Objects younger than ``min_age_seconds`` are left to
+    the writer that may be about to catalog them.
+    """
+    from lake.services.store import summary_add
+
+    storage = lake_storage()
+    today = dt.datetime.now(dt.UTC).date()
+    registered: list[str] = []
+    try:
+        sources = [p.rstrip("/").rsplit("/", 1)[-1] for p in storage.fs.ls(storage.root, detail=False)]
+    except FileNotFoundError:
+        return registered
+    for source in sources:
+        for back in range(days):
+            day = today - dt.timedelta(days=back)
+            folder = f"{source}/{day:%Y/%m/%d}"
+            try:
+                entries = storage.fs.ls(storage.path(folder), detail=True)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            keys = {}
+            for entry in entries:
+                name = entry["name"].rstrip("/").rsplit("/", 1)[-1]
+                key = f"{folder}/{name}"
+                if entry.get("type") == "file" and not is_tmp_name(name) and key_is_valid(key):
+                    mtime = entry.get("mtime") or (entry.get("LastModified").timestamp() if entry.get("LastModified") else 0)
+                    keys[key] = mtime
+            known = set(LakeObject.objects.filter(key__in=list(keys)).values_list("key", flat=True))
+            for key, mtime in keys.items():
+                if key in known or (mtime and time.time() - mtime < min_age_seconds):
+                    continue
+                try:
+                    payload = storage.read(key)
+                except FileNotFoundError:
+                    continue
+                row = _registration(key, payload)
+                with transaction.atomic():
+                    if LakeObject.objects.filter(key=key).exists():
+                        continue
+                    row.save()
+                    summary_add(row)
+                registered.append(key)
+    if registered:
+        logger.info("lake: registered %d uncatalogued recent object(s)", len(registered))
+    return registered
