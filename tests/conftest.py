@@ -210,6 +210,7 @@ SEEDS = [
     ("quality.migrations.0002_seed_rules_checks_schedule", "seed"),
     ("lake.migrations.0003_retention_schedule", "create_schedule"),
     ("pipelines.migrations.0004_beat_schedules", "create"),
+    ("pipelines.migrations.0005_simulated_bhavcopy_schedule", "create"),
 ]
 TRANSACTIONAL = {"transactional_db", "live_server", "celery_worker_process"}
 

@@ -50,16 +50,15 @@
 
   function renderStats(data) {
     const w = data.warehouse || {}, l = data.lake || {};
-    const tables = w.tables || {};
-    $("st-stock").textContent = fmt.format((tables.stock_data_warehouse || {}).rows ?? w.stock_rows ?? 0);
-    $("st-social").textContent = fmt.format((tables.social_mentions_warehouse || {}).rows ?? w.social_rows ?? 0);
-    $("st-tickers").textContent = fmt.format(w.distinct_tickers ?? w.tickers ?? 0);
-    const newest = w.newest_stock_timestamp || (tables.stock_data_warehouse || {}).newest;
-    $("st-newest").textContent = newest ? hourFmt.format(new Date(newest)) : "–";
+    const stock = w.stock_data || {}, social = w.social_mentions || {};
+    $("st-stock").textContent = fmt.format(stock.records || 0);
+    $("st-social").textContent = fmt.format(social.records || 0);
+    $("st-tickers").textContent = fmt.format(stock.distinct_tickers || 0);
+    $("st-newest").textContent = stock.newest ? timeFmt.format(new Date(stock.newest)) : "–";
     $("st-objects").textContent = fmt.format(l.objects ?? 0);
     $("st-size").textContent = bytes(l.bytes);
     const ratio = l.compression_ratio;
-    $("st-ratio").textContent = ratio ? Math.round((1 - 1 / ratio) * 100) + "%" : "–";
+    $("st-ratio").textContent = l.space_saved_pct !== undefined ? Math.round(l.space_saved_pct) + "%" : (ratio ? Math.round((1 - 1 / ratio) * 100) + "%" : "–");
   }
 
   function renderPipelines(data) {
