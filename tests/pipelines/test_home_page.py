@@ -20,7 +20,7 @@ def test_the_home_page_shows_stats_pipelines_charts_and_recent_runs(with_runs, l
     page.goto(f"{live_server.url}/")
     page.wait_for_selector("#runs tbody tr td:has-text('nse_api')")
     assert page.locator("#sim-badge").is_visible()
-    assert page.locator("#st-stock").inner_text() not in ("", "–", "0")
+    assert page.locator("#st-stock").inner_text() not in ("", "\u2013", "0")
     cards = page.locator(".pipeline-card")
     assert cards.count() == 4
     quotes = page.locator(".pipeline-card[data-pipeline=nse_api]")
