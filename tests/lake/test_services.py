@@ -104,9 +104,15 @@ def test_data_that_is_not_a_dict_or_a_list_is_refused(isolated_lake, data):
 
 def test_data_that_is_not_json_is_refused_with_nothing_stored(isolated_lake):
     with pytest.raises(ValueError, match="cannot be stored as JSON"):
-        data_lake.store_raw_data("nse_api", {"price": float("nan")}, T0)
+        data_lake.store_raw_data("nse_api", {"price": object()}, T0)
     assert stored_files() == []
     assert LakeObject.objects.count() == 0
+
+
+def test_nan_which_json_cannot_hold_is_stored_as_null(isolated_lake):
+    data_lake.store_raw_data("nse_api", {"price": float("nan"), "change": float("inf")}, T0)
+    [stored] = data_lake.retrieve_raw_data("nse_api", T0.date().isoformat())
+    assert stored["data"] == {"price": None, "change": None}
 
 
 def test_retrieve_returns_the_days_objects_oldest_first_with_the_exact_data(lake_backend):
