@@ -6,6 +6,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from warehouse.tickers import ticker_normalize
@@ -83,7 +84,12 @@ def normalize_symbol(value, cache: dict | None = None) -> str:
 
 def nse_datetime(text: str) -> datetime:
     """``16-Oct-2023 16:00:00`` (IST, as NSE writes it) as an aware UTC datetime."""
-    text = " ".join(str(text).split())
+    return _nse_datetime(" ".join(str(text).split()))
+
+
+# A fetch round repeats one timestamp for every ticker: strptime once per distinct string.
+@lru_cache(maxsize=4096)
+def _nse_datetime(text: str) -> datetime:
     for fmt in ("%d-%b-%Y %H:%M:%S", "%d-%b-%Y %H:%M", "%d-%b-%Y"):
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=IST).astimezone(UTC)

@@ -42,7 +42,10 @@ def test_the_classic_quote_equity_answer_becomes_one_stock_row(samples):
         "volume": None,  # the classic answer has no traded quantity without the trade_info section
         "change_percent": 0.13,
     }
-    assert row["raw_data"] is body
+    # the quote's own figures; the whole body stays in the lake object the row links to
+    assert row["raw_data"]["priceInfo"] is body["priceInfo"]
+    assert row["raw_data"]["symbol"] == "INFY"
+    assert row["raw_data"]["lastUpdateTime"] == "16-Oct-2023 16:00:00"
 
 
 def test_a_round_of_quotes_is_a_list_and_each_is_checked_on_its_own(samples):

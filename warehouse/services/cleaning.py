@@ -7,7 +7,6 @@ timestamps travel as ISO text), so cleaning costs a small share of a COPY.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 from django.utils import timezone
 
@@ -256,7 +256,8 @@ def _json_text(value: Any) -> str | None:
         return None
     if isinstance(value, str):
         return value
-    return json.dumps(value, default=str, ensure_ascii=False)
+    # orjson: several times faster than json.dumps, and NaN becomes null (jsonb has no NaN).
+    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _clean_json(df: pd.DataFrame, name: str) -> pd.DataFrame:
