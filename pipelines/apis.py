@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 from .etl import PIPELINES
 from .models import PipelineRun
 from .selectors import runs_list
-from .services import pipeline_run_queue
+from .services import BrokerUnavailable, pipeline_run_queue
 
 
 class PipelineRunSerializer(serializers.ModelSerializer):
@@ -74,15 +74,22 @@ class PipelineRunDetailApi(generics.RetrieveAPIView):
 
 
 class PipelineRunNowApi(APIView):
-    """Staff only: queue a run of the pipeline now; answers its id (202), or 409 when one is active."""
+    """Staff only: queue a run of the pipeline now; answers its id (202), or 409 when one is active,
+    or 503 when the task broker is down (the run is then recorded as failed, with the reason)."""
 
     permission_classes = [IsAdminUser]
 
-    @extend_schema(request=None, responses={202: PipelineRunSerializer, 409: PipelineRunSerializer})
+    @extend_schema(
+        request=None, responses={202: PipelineRunSerializer, 409: PipelineRunSerializer, 503: PipelineRunSerializer}
+    )
     def post(self, request, name: str):
         if name not in PIPELINES:
             raise NotFound(f"unknown pipeline {name!r}; expected one of: {', '.join(PIPELINES)}")
-        queued = pipeline_run_queue(pipeline=name, user=request.user.get_username())
+        try:
+            queued = pipeline_run_queue(pipeline=name, user=request.user.get_username())
+        except BrokerUnavailable as exc:
+            body = {**PipelineRunSerializer(exc.run).data, "detail": exc.run.error}
+            return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         body = PipelineRunSerializer(queued.run).data
         if not queued.queued:
             body["detail"] = queued.run.error

@@ -5,15 +5,18 @@ several concurrent claimers sees one updated row (healthchecks' sendalerts patte
 the lock of a worker that was killed mid-run; it is longer than the task's hard time limit.
 """
 
+import logging
 from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from .models import PipelineLock
+
+logger = logging.getLogger(__name__)
 
 
 def _ttl() -> timedelta:
@@ -52,4 +55,9 @@ def pipeline_lock(name: str, *, run_id: int):
         yield acquired
     finally:
         if acquired:
-            pipeline_lock_release(name, run_id=run_id)
+            try:
+                pipeline_lock_release(name, run_id=run_id)
+            except (OperationalError, InterfaceError):
+                # The database went away (the run is failing for that very reason): raising here would
+                # hide why. The lock is freed when the replay closes the run as abandoned, or expires.
+                logger.warning("could not release the %s lock of run %s: the database is unavailable", name, run_id)

@@ -13,7 +13,7 @@ from lake.models import LakeObject
 
 from .etl import PIPELINES, Outcome, lake_object_process
 from .locks import pipeline_lock
-from .models import PipelineRun
+from .models import PipelineLock, PipelineRun
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +49,29 @@ def _record(run: PipelineRun, outcome: Outcome, objects: int, error: str = "", t
 
 
 def runs_abandoned_close() -> int:
-    """Mark runs still "running" long after any task could (a killed worker) as failed, saying why."""
+    """Mark runs still "running" long after any task could (a killed worker) as failed, saying why.
+
+    Their pipeline locks are released with them: a run closed as abandoned must not keep its pipeline
+    locked (every run of it skipped) until the lock expires.
+    """
     limit = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
-    return PipelineRun.objects.filter(status=PipelineRun.Status.RUNNING, started_at__lt=limit).update(
+    # A run claimed by its task but killed before it started has no start time: its creation counts.
+    abandoned = PipelineRun.objects.filter(status=PipelineRun.Status.RUNNING).filter(
+        Q(started_at__lt=limit) | Q(started_at__isnull=True, created__lt=limit)
+    )
+    ids = list(abandoned.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    closed = PipelineRun.objects.filter(pk__in=ids, status=PipelineRun.Status.RUNNING).update(
         status=PipelineRun.Status.FAILED,
         finished_at=timezone.now(),
-        error="abandoned: its worker stopped mid-run (killed or lost); the replay loads what it stored",
+        error=(
+            "abandoned: its worker stopped mid-run (killed or lost), or the database went away before its "
+            "outcome was saved; the replay loads what it stored"
+        ),
     )
+    PipelineLock.objects.filter(holder_run_id__in=ids).update(holder_run_id=None, expires_at=None)
+    return closed
 
 
 def replay_unloaded(*, limit: int = 500, task_id: str = "") -> PipelineRun | None:

@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
+from django.utils import timezone
 
 from .models import PipelineRun
 
@@ -49,7 +50,7 @@ def pipeline_run_task(
     if run_id is not None:
         # Claim the queued run: a redelivered or duplicated message finds it claimed and does nothing.
         claimed = PipelineRun.objects.filter(pk=run_id, status=PipelineRun.Status.QUEUED).update(
-            status=PipelineRun.Status.RUNNING, celery_task_id=self.request.id or ""
+            status=PipelineRun.Status.RUNNING, celery_task_id=self.request.id or "", started_at=timezone.now()
         )
         if claimed != 1:
             logger.info("run %s already claimed; nothing to do", run_id)

@@ -203,7 +203,9 @@ def lake_register_recent(*, days: int = 2, min_age_seconds: float = 60) -> list[
                 name = entry["name"].rstrip("/").rsplit("/", 1)[-1]
                 key = f"{folder}/{name}"
                 if entry.get("type") == "file" and not is_tmp_name(name) and key_is_valid(key):
-                    mtime = entry.get("mtime") or (entry.get("LastModified").timestamp() if entry.get("LastModified") else 0)
+                    mtime = entry.get("mtime") or (
+                        entry.get("LastModified").timestamp() if entry.get("LastModified") else 0
+                    )
                     keys[key] = mtime
             known = set(LakeObject.objects.filter(key__in=list(keys)).values_list("key", flat=True))
             for key, mtime in keys.items():

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from pipelines.etl import PIPELINES, pipeline_run
+from pipelines.etl import PIPELINES, RunNotRecorded, pipeline_run
 from pipelines.models import PipelineRun
 from pipelines.selectors import run_summary_lines
 
@@ -29,7 +29,11 @@ class Command(BaseCommand):
                     pass
             except OSError as exc:
                 raise CommandError(f"cannot read {path}: {exc.strerror}") from None
-        run = pipeline_run(pipeline=source, files=files or None, tickers=tickers)
+        try:
+            run = pipeline_run(pipeline=source, files=files or None, tickers=tickers)
+        except RunNotRecorded as exc:
+            # The database went away mid-run: one line with the reason, no traceback.
+            raise CommandError(str(exc)) from None
         for line in run_summary_lines(run):
             self.stdout.write(line)
         if run.status in (PipelineRun.Status.FAILED, PipelineRun.Status.SKIPPED):
