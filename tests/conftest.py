@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT.parent / "shared" / "samples"
+SAMPLES = ROOT / "tests" / "data" / "samples"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -41,7 +41,7 @@ def isolated_lake(settings, tmp_path):
 
 @pytest.fixture
 def samples() -> Path:
-    assert SAMPLES.is_dir(), f"the shared samples are expected at {SAMPLES}"
+    assert SAMPLES.is_dir(), f"the samples are expected at {SAMPLES} (tests/data/samples in the repository)"
     return SAMPLES
 
 

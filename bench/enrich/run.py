@@ -35,7 +35,7 @@ from pipelines.enrich import (  # noqa: E402
     enrich_messages,
 )
 
-SAMPLES = ROOT.parent / "shared" / "samples" / "nse"
+SAMPLES = ROOT / "tests" / "data" / "samples" / "nse"
 
 COMPANIES = [
     ("RELIANCE", "Reliance Industries Limited", ["RIL"]),

@@ -58,7 +58,7 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tickerlake_bench_pipelines"
-BHAVCOPY = ROOT.parent / "shared" / "samples" / "nse" / "sec_bhavdata_full_30122024.csv"
+BHAVCOPY = ROOT / "tests" / "data" / "samples" / "nse" / "sec_bhavdata_full_30122024.csv"
 IST = ZoneInfo("Asia/Kolkata")
 FIRST_DAY = date(2025, 6, 2)  # a Monday; the quotes fill sessions from here on, the chatter starts here
 QUOTES_PER_BATCH = 200  # pipelines.connectors.nse.QUOTES_PER_BATCH

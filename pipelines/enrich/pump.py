@@ -1,6 +1,6 @@
 """Message-level pump-and-dump rules: which hype patterns a message shows, and how strongly.
 
-Tuned on real messages (../shared/samples/telegram/pump_channel_messages.jsonl, a crypto pump group)
+Tuned on real messages (tests/data/samples/telegram/pump_channel_messages.jsonl, a crypto pump group)
 against non-finance posts and plain Indian market news; tests/pipelines/test_enrich_pump.py measures
 both rates.
 """
