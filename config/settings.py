@@ -233,6 +233,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "540"))
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "600"))
+# How long a pipeline's lock outlives a run that never released it (a killed worker): longer than
+# the task's hard time limit, so a live run never loses it.
+PIPELINE_LOCK_TTL = int(os.environ.get("PIPELINE_LOCK_TTL", str(CELERY_TASK_TIME_LIMIT + 300)))
 CELERY_TASK_TRACK_STARTED = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

@@ -1,3 +1,4 @@
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -5,9 +6,12 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .etl import PIPELINES
+from lake.services import data_lake
+from warehouse.services import warehouse
+
 from .models import PipelineRun
-from .selectors import runs_list
+from .registry import PIPELINES
+from .selectors import busiest_ticker, next_scheduled_runs, runs_list, runs_loaded_last_day, ticker_timeline
 from .services import BrokerUnavailable, pipeline_run_queue
 
 
@@ -102,14 +106,6 @@ class OverviewApi(APIView):
 
     @extend_schema(responses=dict)
     def get(self, request):
-        from django.conf import settings
-
-        from lake.services import data_lake
-        from warehouse.services import warehouse
-
-        from .etl import PIPELINES
-        from .selectors import next_scheduled_runs, runs_loaded_last_day
-
         schedules = next_scheduled_runs()
         recent = list(runs_list()[:20])
         last_by_pipeline = {}
@@ -146,8 +142,6 @@ class TickerTimelineApi(APIView):
 
     @extend_schema(parameters=[OpenApiParameter("hours", int)], responses=dict)
     def get(self, request, ticker: str):
-        from .selectors import busiest_ticker, ticker_timeline
-
         try:
             hours = int(request.query_params.get("hours", "24"))
         except ValueError:

@@ -100,7 +100,7 @@ class TelegramChannel(models.Model):
 
 
 class PipelineLock(models.Model):
-    """The lock that keeps two runs of one pipeline from overlapping (see pipelines/locks.py)."""
+    """The lock that keeps two runs of one pipeline from overlapping (see pipelines/services/runs.py)."""
 
     pipeline = models.CharField(max_length=32, unique=True)
     holder_run_id = models.BigIntegerField(null=True, blank=True)

@@ -1,13 +1,13 @@
-"""Celery tasks: thin wrappers over the pipeline services. Every task may run twice: it is idempotent."""
+"""Celery tasks: thin wrappers over the pipeline  Every task may run twice: it is idempotent."""
 
 import logging
 
 from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
-from django.utils import timezone
 
 from .models import PipelineRun
+from .services import lake_objects_reprocess, pipeline_run, replay_unloaded, run_claim, run_create
 
 logger = logging.getLogger(__name__)
 
@@ -32,33 +32,21 @@ def pipeline_run_task(
     ``mode`` comes from beat: a "simulated" schedule only runs on the simulated upstream and a "live"
     one only on the real upstreams with their credentials; otherwise the run is recorded as skipped.
     """
-    from .etl import pipeline_run, pipeline_spec
-
+    task_id = self.request.id or ""
     blocked = _mode_blocked(pipeline, mode)
     if blocked:
-        spec = pipeline_spec(pipeline)
-        run = PipelineRun.objects.create(
-            pipeline=spec.name,
-            source=spec.source,
-            trigger=trigger,
-            status=PipelineRun.Status.SKIPPED,
-            error=blocked,
-            celery_task_id=self.request.id or "",
+        run = run_create(
+            pipeline=pipeline, trigger=trigger, status=PipelineRun.Status.SKIPPED, error=blocked, celery_task_id=task_id
         )
         return {"run": run.pk, "status": run.status, "reason": blocked}
-
+    run = None
     if run_id is not None:
         # Claim the queued run: a redelivered or duplicated message finds it claimed and does nothing.
-        claimed = PipelineRun.objects.filter(pk=run_id, status=PipelineRun.Status.QUEUED).update(
-            status=PipelineRun.Status.RUNNING, celery_task_id=self.request.id or "", started_at=timezone.now()
-        )
-        if claimed != 1:
+        run = run_claim(run_id, task_id=task_id)
+        if run is None:
             logger.info("run %s already claimed; nothing to do", run_id)
             return {"run": run_id, "status": "already-claimed"}
-        run = PipelineRun.objects.get(pk=run_id)
-    else:
-        run = None
-    run = pipeline_run(pipeline=pipeline, run=run, trigger=trigger, task_id=self.request.id or "")
+    run = pipeline_run(pipeline=pipeline, run=run, trigger=trigger, task_id=task_id)
     return {"run": run.pk, "status": run.status, "inserted": run.inserted}
 
 
@@ -79,8 +67,6 @@ def _mode_blocked(pipeline: str, mode: str | None) -> str:
 @shared_task(bind=True, name="pipelines.replay_unloaded", acks_late=True, **RETRY)
 def replay_unloaded_task(self, limit: int = 500) -> dict:
     """Load lake objects that never reached the warehouse (database down, worker killed)."""
-    from .replay import replay_unloaded
-
     run = replay_unloaded(limit=limit, task_id=self.request.id or "")
     return {"run": run.pk if run else None}
 
@@ -88,8 +74,5 @@ def replay_unloaded_task(self, limit: int = 500) -> dict:
 @shared_task(bind=True, name="pipelines.reprocess_objects", acks_late=True, **RETRY)
 def reprocess_objects_task(self, object_ids: list[int], run_id: int | None = None) -> dict:
     """Transform and load these lake objects again (one chunk of a fanned-out reprocess)."""
-    from .replay import lake_objects_reprocess
-
     outcome = lake_objects_reprocess(object_ids=object_ids, run_id=run_id)
-    counts = {k: getattr(outcome, k) for k in ("fetched", "parsed", "valid", "rejected", "inserted", "duplicates")}
-    return {"objects": len(object_ids), **counts, "errors": outcome.errors[:20]}
+    return {"objects": len(object_ids), **outcome.counts(), "errors": outcome.errors[:20]}

@@ -20,7 +20,7 @@ SQLAlchemy into the warehouse table):
    cold, run is shown too).
 
 Payloads are generated before the clock starts; the runs get them through a stand-in connector that
-yields them as ``FetchedBatch``es (no HTTP), so what is timed is the ETL of ``pipelines/etl.py`` with its
+yields them as ``FetchedBatch``es (no HTTP), so what is timed is ``pipelines.services.pipeline_run`` with its
 PipelineRun row, lock, lake catalog and quality evaluation. The enrichers (VADER, the ticker matcher)
 are built once before the clock, as a worker holds them. The ticker master holds the simulator's
 NIFTY 50 (with company names) throughout.
@@ -140,7 +140,7 @@ def truncate_all() -> None:
 
 def ticker_master_seed() -> int:
     """The ticker master as a fresh install has it: the simulator's NIFTY 50, active, with names."""
-    from pipelines.etl import enrichers_reset
+    from pipelines.services import enrichers_reset
     from pipelines.simulator.universe import builtin_universe
     from warehouse.models import Ticker
 
@@ -249,7 +249,7 @@ class Measured:
 def run_pipeline(pipeline: str, *, batches=None, files=None, profile: bool = False) -> Measured:
     """One ``pipeline_run`` (with a prepared upstream when ``batches`` are given), timed."""
     from pipelines import connectors
-    from pipelines.etl import pipeline_run
+    from pipelines.services import pipeline_run
 
     saved = connectors.CONNECTORS[pipeline]
     if batches is not None:
@@ -376,8 +376,8 @@ def naive_social(pages: list[tuple[str, datetime, dict]], root: Path, engine) ->
     import pandas as pd
 
     from pipelines.enrich import dedupe_reposts, enrich_messages
-    from pipelines.etl import enrichers
     from pipelines.parsers import parse
+    from pipelines.services import enrichers
 
     matcher, scorer, detector = enrichers()
     started = time.perf_counter()
@@ -490,7 +490,7 @@ def main(argv: list[str]) -> int:
 
 
 def measure(args, work, engine, n_quotes, n_posts, naive_quotes_n, naive_posts_n, repeats) -> dict:
-    from pipelines.etl import enrichers
+    from pipelines.services import enrichers
 
     truncate_all()
     ticker_master_seed()

@@ -28,8 +28,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from pipelines import etl
 from pipelines.connectors.nse import QUOTES_PER_BATCH
+from pipelines.services import process as etl_process
 from tests.conftest import ROOT, worker_env
 
 # The child processes' settings: the project's, without the quote connector's politeness delay.
@@ -263,7 +263,7 @@ class NseUpstream:
     fetched (the ETL groups objects that arrive faster than that).
     """
 
-    PAUSE = getattr(etl, "GROUP_WAIT_SECONDS", 0.0) + 0.2
+    PAUSE = etl_process.GROUP_WAIT_SECONDS + 0.2
 
     def __init__(self):
         self.market = None

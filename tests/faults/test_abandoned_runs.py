@@ -5,9 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from pipelines.locks import pipeline_lock_acquire
 from pipelines.models import PipelineLock, PipelineRun
-from pipelines.replay import runs_abandoned_close
+from pipelines.services import pipeline_lock_acquire, runs_abandoned_close
 
 pytestmark = pytest.mark.django_db
 

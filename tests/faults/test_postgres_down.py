@@ -49,7 +49,7 @@ from django.utils import timezone
 from lake.models import LakeObject
 from lake.storage import lake_storage
 from pipelines.models import PipelineRun
-from pipelines.replay import replay_unloaded
+from pipelines.services import replay_unloaded
 earlier = timezone.now() - timedelta(hours=1)
 PipelineRun.objects.filter(status="running").update(started_at=earlier)
 LakeObject.objects.update(created=earlier)

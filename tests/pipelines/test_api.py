@@ -2,8 +2,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from pipelines.locks import pipeline_lock_acquire
 from pipelines.models import PipelineRun
+from pipelines.services import pipeline_lock_acquire
 
 pytestmark = pytest.mark.django_db
 

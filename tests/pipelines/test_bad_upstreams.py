@@ -5,8 +5,8 @@ from django.core.management import CommandError, call_command
 
 from lake.models import LakeObject
 from lake.services import lake_object_read
-from pipelines.etl import pipeline_run
 from pipelines.models import PipelineRun
+from pipelines.services import pipeline_run
 from tests.pipelines.conftest import Reply
 from warehouse.models import SocialMention, Ticker
 

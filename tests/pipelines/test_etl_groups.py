@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from lake.models import LakeObject
-from pipelines import connectors, etl
+from pipelines import connectors
 from pipelines.connectors import FetchedBatch, connector_state_get
-from pipelines.etl import pipeline_run
+from pipelines.services import pipeline_run, process
 from quality.models import QuarantinedRecord
 from warehouse.models import DailyBar, StockData
 
@@ -53,7 +53,7 @@ def _run_with(monkeypatch, upstream):
 
 @pytest.mark.parametrize("wait", [60.0, 0.0], ids=["grouped", "one_by_one"])
 def test_a_group_of_batches_gets_the_counts_rejects_and_rows_of_loading_them_one_by_one(monkeypatch, quote, wait):
-    monkeypatch.setattr(etl, "GROUP_WAIT_SECONDS", wait)
+    monkeypatch.setattr(process, "GROUP_WAIT_SECONDS", wait)
     first = [quote("INFY", 1432.95), quote("TCS", -1)]
     second = [quote("INFY", 1432.95), quote("TCS", 3500.5), quote("WIPRO", 390.1), quote("WIPRO", 391.0)]
     run = _run_with(monkeypatch, Prepared([(first, {"round": 1}), (second, {"round": 2})]))
@@ -71,7 +71,7 @@ def test_a_group_of_batches_gets_the_counts_rejects_and_rows_of_loading_them_one
 
 
 def test_a_slow_upstream_has_each_batch_loaded_before_the_next_is_fetched(monkeypatch, quote):
-    monkeypatch.setattr(etl, "GROUP_WAIT_SECONDS", 0.05)
+    monkeypatch.setattr(process, "GROUP_WAIT_SECONDS", 0.05)
     loaded_before = []
     batches = [([quote("INFY", 1400.0, f"16-Oct-2023 10:0{n}:00")], None) for n in range(3)]
     upstream = Prepared(batches, pause=0.06, before_each=lambda n: loaded_before.append(StockData.objects.count()))

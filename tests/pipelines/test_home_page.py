@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipelines.etl import pipeline_run
+from pipelines.services import pipeline_run
 from warehouse.models import SocialMention
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -4,8 +4,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from pipelines.locks import pipeline_lock, pipeline_lock_acquire, pipeline_lock_release
 from pipelines.models import PipelineLock
+from pipelines.services import pipeline_lock, pipeline_lock_acquire, pipeline_lock_release
 
 pytestmark = pytest.mark.django_db
 

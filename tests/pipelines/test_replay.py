@@ -9,9 +9,8 @@ from django.utils import timezone
 from lake.models import LakeObject
 from lake.services import raw_batch_store
 from lake.storage import lake_storage
-from pipelines.etl import pipeline_run
 from pipelines.models import PipelineRun
-from pipelines.replay import replay_unloaded, runs_abandoned_close
+from pipelines.services import pipeline_run, replay_unloaded, runs_abandoned_close
 from quality.models import QuarantinedRecord
 from warehouse.models import DailyBar, SocialMention, StockData
 

@@ -4,8 +4,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from lake.models import LakeObject
-from pipelines.etl import enrichers_reset
 from pipelines.models import PipelineRun
+from pipelines.services import enrichers_reset
 from quality.models import QuarantinedRecord
 from warehouse.models import DailyBar, SocialMention, StockData, Ticker
 

@@ -2,9 +2,10 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from pipelines.etl import PIPELINES, RunNotRecorded, pipeline_run
 from pipelines.models import PipelineRun
+from pipelines.registry import PIPELINES
 from pipelines.selectors import run_summary_lines
+from pipelines.services import RunNotRecorded, pipeline_run
 
 
 class Command(BaseCommand):

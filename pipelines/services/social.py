@@ -1,0 +1,82 @@
+"""The social handler: reposts collapsed, tickers, sentiment and pump signals, then validate and load.
+
+The enrichers (VADER, the ticker matcher, the pump rules) are built once per process and the matcher
+is rebuilt lazily, so names added in admin are picked up.
+"""
+
+from __future__ import annotations
+
+import time
+
+from warehouse.services import warehouse
+
+from ..enrich import PumpDetector, SentimentScorer, TickerMatcher, dedupe_reposts, enrich_messages
+from ..models import TelegramChannel
+from .outcome import Outcome
+from .validate import group_validate_and_load, quarantine, refused
+
+_ENRICHERS: dict = {}
+# The ticker matcher is rebuilt at most this often, so names added in admin are picked up.
+MATCHER_TTL_SECONDS = 60
+
+
+def enrichers():
+    """(TickerMatcher, SentimentScorer, PumpDetector), built once per process and refreshed lazily."""
+    now = time.monotonic()
+    if "scorer" not in _ENRICHERS:
+        _ENRICHERS["scorer"] = SentimentScorer()
+    if now - _ENRICHERS.get("built", -1e9) > MATCHER_TTL_SECONDS:
+        channels = [
+            str(value)
+            for row in TelegramChannel.objects.filter(active=True).values_list("chat_id", "username")
+            for value in row
+            if value
+        ]
+        _ENRICHERS.update(
+            matcher=TickerMatcher.from_master(), detector=PumpDetector(known_channels=channels), built=now
+        )
+    return _ENRICHERS["matcher"], _ENRICHERS["scorer"], _ENRICHERS["detector"]
+
+
+def enrichers_reset() -> None:
+    """Forget the cached enrichers (tests that change the ticker master call this)."""
+    _ENRICHERS.clear()
+
+
+def social_messages(messages: list[dict], *, object_id: int, outcome: Outcome) -> list[dict]:
+    """One object's messages with its reposts collapsed (counted as duplicates), tagged with the object."""
+    outcome.parsed += len(messages)
+    originals = dedupe_reposts(messages)
+    reposts = len(messages) - len(originals)
+    outcome.fetched += reposts
+    outcome.duplicates += reposts
+    return [{**message, "lake_object_id": object_id} for message in originals]
+
+
+def social_load(group) -> None:
+    """Handler of the "social" kind: enrich the group's messages, quarantine the unmatched, load the rest."""
+    messages = []
+    for obj, parsed in zip(group.objects, group.parsed, strict=True):
+        messages.extend(social_messages(parsed.messages, object_id=obj.pk, outcome=group.outcome))
+    matcher, scorer, detector = enrichers()
+    enriched = enrich_messages(messages, matcher, scorer, detector)
+    rows, unmatched = list(enriched), list(enriched.unmatched)
+    group.outcome.fetched += len(rows) + len(unmatched)
+    if unmatched:
+        # Chatter that names no ticker we know: kept, with the reason, rather than dropped.
+        single = len(group.ids) == 1
+        rejected = [
+            refused(
+                {k: v for k, v in message.items() if k != "lake_object_id"} if single else message,
+                "ticker_required",
+                "the message names no ticker of the ticker master",
+            )
+            for message in unmatched
+        ]
+        group.outcome.rejected += quarantine(
+            dataset="social_mentions",
+            run_id=group.run_id,
+            lake_object_id=group.ids[0] if single else None,
+            rejected=rejected,
+        )
+    group_validate_and_load(group, dataset="social_mentions", rows=rows, loader=warehouse.insert_social_data)
