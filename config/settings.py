@@ -247,6 +247,10 @@ CELERY_MAX_RETRY_COUNTDOWN = 600
 # The data lake: any fsspec URL (a local folder by default, s3://bucket/prefix in production).
 LAKE_URL = os.environ.get("LAKE_URL", str(BASE_DIR / "var" / "data_lake"))
 LAKE_RETENTION_DAYS = int(os.environ.get("LAKE_RETENTION_DAYS", "90"))
+# Drop whole monthly warehouse partitions older than this many months (PostgreSQL; off when unset).
+WAREHOUSE_RETENTION_MONTHS = (
+    int(os.environ["WAREHOUSE_RETENTION_MONTHS"]) if os.environ.get("WAREHOUSE_RETENTION_MONTHS") else None
+)
 # Extra fsspec options for the lake filesystem, e.g. an S3 endpoint (JSON), read only from the env.
 LAKE_STORAGE_OPTIONS_JSON = os.environ.get("LAKE_STORAGE_OPTIONS", "")
 

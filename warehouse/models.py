@@ -88,7 +88,12 @@ class SocialMention(models.Model):
     class Meta:
         db_table = "social_mentions_warehouse"
         verbose_name = "social mention"
-        constraints = [models.UniqueConstraint(fields=["platform", "external_id", "ticker"], name="social_natural_key")]
+        # The timestamp is in the key because PostgreSQL partitions this table by it (a message keeps its time).
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "external_id", "ticker", "timestamp"], name="social_natural_key"
+            )
+        ]
         indexes = [
             models.Index(fields=["ticker", "-timestamp"], name="idx_social_ticker_timestamp"),
             models.Index(fields=["-processed_at"], name="idx_social_processed_at"),

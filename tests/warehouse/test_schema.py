@@ -25,7 +25,7 @@ def test_the_seeds_indexes_exist_in_pg_indexes():
     assert any("(processed_at DESC)" in d for d in social), social
     assert any('(platform, "timestamp" DESC)' in d for d in social), social
     assert any("UNIQUE" in d and '(ticker, series, exchange, source, "timestamp")' in d for d in stock), stock
-    assert any("UNIQUE" in d and "(platform, external_id, ticker)" in d for d in social), social
+    assert any("UNIQUE" in d and '(platform, external_id, ticker, "timestamp")' in d for d in social), social
 
 
 @requires_postgres

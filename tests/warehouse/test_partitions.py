@@ -1,0 +1,192 @@
+"""Monthly partitions of the silver tables on PostgreSQL: layout, strays, maintenance, retention, migration."""
+
+import re
+from datetime import UTC, date, datetime
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django_celery_beat.models import PeriodicTask
+
+from tests.warehouse.conftest import requires_postgres, social_record, stock_record
+from warehouse.models import SocialMention, StockData
+from warehouse.services import social_rows_load, stock_rows_load
+from warehouse.services.partitions import partitions_list, partitions_maintain
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 12, 10, 6, 0, tzinfo=UTC)
+
+
+def _rows_per_partition(table: str) -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT tableoid::regclass::text, count(*) FROM "{table}" GROUP BY 1')
+        return dict(cursor.fetchall())
+
+
+def _one(sql: str, params=()):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+@requires_postgres
+def test_both_silver_tables_are_range_partitioned_by_timestamp_with_a_default_partition():
+    for table in ("stock_data_warehouse", "social_mentions_warehouse"):
+        assert _one(
+            "SELECT p.partstrat, a.attname FROM pg_partitioned_table p "
+            "JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0] "
+            "WHERE p.partrelid = to_regclass(%s)",
+            [table],
+        ) == ("r", "timestamp")
+        names = [p.name for p in partitions_list(table)]
+        assert names[-1] == f"{table}_default"
+        assert len(names) >= 5  # this month, three ahead, the default
+        # Every unique key holds the partition key, and a BRIN summarises the timestamp.
+        assert _one("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = %s", [f"{table}_pkey"]) == (
+            'PRIMARY KEY (id, "timestamp")',
+        )
+        assert (
+            _one("SELECT count(*) FROM pg_indexes WHERE tablename = %s AND indexdef LIKE '%%USING brin%%'", [table])[0]
+            == 1
+        )
+
+
+@requires_postgres
+def test_a_row_lands_in_its_month_and_a_row_of_an_uncreated_month_in_the_default(settings):
+    partitions_maintain(now=NOW)
+    result = stock_rows_load(
+        records=[
+            stock_record(0, timestamp="2026-12-15T10:00:00+05:30"),
+            stock_record(1, timestamp="2026-12-31T23:30:00+05:30"),  # still December in India
+            stock_record(2, timestamp="2025-03-03T10:00:00+05:30"),  # a backfill nobody made room for
+        ]
+    )
+    assert result.inserted == 3
+    assert _rows_per_partition("stock_data_warehouse") == {
+        "stock_data_warehouse_p2026_12": 2,
+        "stock_data_warehouse_default": 1,
+    }
+
+
+@requires_postgres
+def test_maintenance_moves_strays_into_their_own_month_and_keeps_their_ids():
+    stock_rows_load(records=[stock_record(0, timestamp="2025-03-03T10:00:00+05:30")])
+    social_rows_load(records=[social_record(0, timestamp="2025-03-04T10:00:00+05:30")])
+    stray_id = StockData.objects.get().pk
+
+    result = partitions_maintain(now=NOW)
+
+    assert result.moved == {"stock_data_warehouse_p2025_03": 1, "social_mentions_warehouse_p2025_03": 1}
+    assert _rows_per_partition("stock_data_warehouse") == {"stock_data_warehouse_p2025_03": 1}
+    assert _rows_per_partition("social_mentions_warehouse") == {"social_mentions_warehouse_p2025_03": 1}
+    assert StockData.objects.get().pk == stray_id
+    # Loading the same row again finds it in its new partition: still one row.
+    assert stock_rows_load(records=[stock_record(0, timestamp="2025-03-03T10:00:00+05:30")]).duplicates == 1
+    assert StockData.objects.count() == 1
+    # A second pass has nothing left to do.
+    assert partitions_maintain(now=NOW).as_dict() == {"created": [], "moved": {}, "dropped": []}
+
+
+@requires_postgres
+def test_the_command_creates_a_backfills_months_ahead_of_the_load(capsys):
+    call_command("warehouse_partitions", "--from", "2024-11", "--to", "2025-01", "--ahead", "0")
+    names = {p.name for p in partitions_list("social_mentions_warehouse")}
+    assert {
+        "social_mentions_warehouse_p2024_11",
+        "social_mentions_warehouse_p2024_12",
+        "social_mentions_warehouse_p2025_01",
+    } <= names
+    assert "backfill months: created 6 partition(s)" in capsys.readouterr().out
+
+
+@requires_postgres
+def test_retention_drops_whole_partitions_older_than_the_setting_and_only_those(settings):
+    stock_rows_load(
+        records=[
+            stock_record(0, timestamp="2026-08-20T10:00:00+05:30"),
+            stock_record(1, timestamp="2026-09-01T10:00:00+05:30"),
+            stock_record(2, timestamp="2026-12-01T10:00:00+05:30"),
+        ]
+    )
+    partitions_maintain(now=NOW)  # retention off: everything stays
+    assert StockData.objects.count() == 3
+
+    settings.WAREHOUSE_RETENTION_MONTHS = 3
+    result = partitions_maintain(now=NOW)
+
+    assert result.dropped == ["stock_data_warehouse_p2026_08", "social_mentions_warehouse_p2026_08"]
+    assert sorted(StockData.objects.values_list("timestamp__month", flat=True)) == [9, 12]
+    assert "stock_data_warehouse_p2026_08" not in {p.name for p in partitions_list("stock_data_warehouse")}
+
+
+@requires_postgres
+def test_a_query_for_30_days_reads_only_the_partitions_in_its_range():
+    partitions_maintain(now=NOW)
+    call_command("warehouse_partitions", "--from", "2025-01", "--to", "2026-11", "--ahead", "0")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN SELECT * FROM stock_data_warehouse WHERE ticker = 'TCS' "
+            "AND timestamp >= '2026-11-20T00:00:00+05:30' AND timestamp < '2026-12-20T00:00:00+05:30'"
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    scanned = sorted(set(re.findall(r" on (stock_data_warehouse_\w+?) ", plan)))
+    assert scanned == ["stock_data_warehouse_p2026_11", "stock_data_warehouse_p2026_12"], plan
+
+
+def test_the_daily_partition_task_is_scheduled():
+    task = PeriodicTask.objects.get(name="Warehouse partitions (daily)")
+    assert task.task == "warehouse.tasks.warehouse_partitions"
+    assert task.enabled is True
+    assert (task.crontab.hour, task.crontab.minute) == ("1", "45")
+
+
+def test_sqlite_keeps_plain_tables(capsys):
+    if connection.vendor == "postgresql":
+        pytest.skip("SQLite only")
+    call_command("warehouse_partitions")
+    assert capsys.readouterr().out.strip() == "sqlite: the warehouse tables are not partitioned; nothing to do."
+    assert partitions_maintain(now=NOW).as_dict() == {"created": [], "moved": {}, "dropped": []}
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_converts_populated_tables_in_place():
+    executor = MigrationExecutor(connection)
+    executor.migrate([("warehouse", "0002_seed_nifty50_tickers")])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO stock_data_warehouse (ticker, series, exchange, source, timestamp, price, processed_at) "
+            "SELECT 'TCS', 'EQ', 'NSE', 'nse_api', t, 4000, now() FROM "
+            "generate_series('2025-01-31T12:00:00Z'::timestamptz, '2025-03-02T12:00:00Z', interval '1 hour') t"
+        )
+        cursor.execute(
+            "INSERT INTO social_mentions_warehouse (ticker, platform, external_id, text, sentiment, "
+            "sentiment_score, is_pump_signal, pump_score, channel, author, timestamp, processed_at) "
+            "VALUES ('INFY', 'twitter', '1', 'hi', 'neutral', 0, false, 0, '', '', '2025-02-10T05:00:00Z', now())"
+        )
+        cursor.execute("SELECT count(*), max(id), sum(id) FROM stock_data_warehouse")
+        before = cursor.fetchone()
+    assert before[0] == 721
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    assert _one("SELECT count(*), max(id), sum(id) FROM stock_data_warehouse") == before
+    per_month = _rows_per_partition("stock_data_warehouse")
+    # Jan 31 12:00Z .. Mar 2 12:00Z hourly, split by India's months.
+    assert per_month == {
+        "stock_data_warehouse_p2025_01": 7,  # 12:00Z..18:00Z on Jan 31 (18:30Z is midnight in India)
+        "stock_data_warehouse_p2025_02": 672,
+        "stock_data_warehouse_p2025_03": 42,  # from 19:00Z on Feb 28
+    }
+    assert _rows_per_partition("social_mentions_warehouse") == {"social_mentions_warehouse_p2025_02": 1}
+    # New rows take ids after the carried ones, and the natural key still refuses a repeat.
+    result = stock_rows_load(records=[stock_record(0, ticker="TCS", timestamp="2025-02-01T12:00:00+00:00")])
+    assert (result.inserted, result.duplicates) == (0, 1)
+    stock_rows_load(records=[stock_record(0, ticker="INFY", timestamp="2025-02-01T12:00:00+00:00")])
+    assert StockData.objects.get(ticker="INFY").pk > before[1]  # (a refused insert may burn an id)
+    assert SocialMention.objects.get().external_id == "1"
+    assert date(2025, 3, 1) in {p.month for p in partitions_list("stock_data_warehouse")}

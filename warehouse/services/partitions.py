@@ -1,0 +1,310 @@
+"""Monthly partitions of the silver tables on PostgreSQL (declarative range partitioning).
+
+``stock_data_warehouse`` and ``social_mentions_warehouse`` are partitioned by month of their
+``timestamp`` (months in India time, so one IST trading day lives in one partition), each with a
+DEFAULT partition that catches rows of months nobody created yet. ``partitions_maintain`` (the
+daily beat task and ``manage.py warehouse_partitions``) creates the coming months ahead, moves
+strays out of the default partition into their own month, and, when ``WAREHOUSE_RETENTION_MONTHS``
+is set, drops whole partitions older than that. The embedded SQLite keeps plain tables: every
+function here is a no-op there.
+
+Why the keys changed: PostgreSQL wants the partition key in every unique constraint of a partitioned
+table, so the primary key is ``(id, timestamp)`` in the database (Django still sees ``id``) and the
+social natural key holds the message's timestamp.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from warehouse.days import day_start, local_tz
+
+logger = logging.getLogger(__name__)
+
+# table -> its partition column
+PARTITIONED = {"stock_data_warehouse": "timestamp", "social_mentions_warehouse": "timestamp"}
+# Months created ahead of the current one.
+DEFAULT_AHEAD = 3
+_SUFFIX = re.compile(r"_p(\d{4})_(\d{2})$")
+
+
+@dataclass
+class PartitionResult:
+    """What one maintenance pass did, per partition name."""
+
+    created: list[str] = field(default_factory=list)
+    moved: dict[str, int] = field(default_factory=dict)  # partition -> rows moved in from the default
+    dropped: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"created": self.created, "moved": self.moved, "dropped": self.dropped}
+
+
+@dataclass
+class Partition:
+    table: str
+    name: str
+    month: date | None  # None for the default partition
+    rows: int  # the planner's estimate (pg_class.reltuples), -1 before the first ANALYZE
+
+
+def month_start(value: date | datetime) -> date:
+    if isinstance(value, datetime):
+        value = timezone.localtime(value, local_tz()).date() if timezone.is_aware(value) else value.date()
+    return value.replace(day=1)
+
+
+def month_add(month: date, months: int) -> date:
+    index = month.year * 12 + month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def partition_name(table: str, month: date) -> str:
+    return f"{table}_p{month:%Y_%m}"
+
+
+def is_partitioned(table: str, *, cursor=None) -> bool:
+    """Whether ``table`` is a partitioned table here (False on SQLite)."""
+    if connection.vendor != "postgresql":
+        return False
+    with _cursor(cursor) as cur:
+        cur.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [table])
+        row = cur.fetchone()
+    return bool(row) and row[0] == "p"
+
+
+def partitions_list(table: str) -> list[Partition]:
+    """The partitions of ``table``, oldest month first, the default partition last."""
+    if not is_partitioned(table):
+        return []
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT c.relname, c.reltuples::bigint, pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT' "
+            "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(%s)",
+            [table],
+        )
+        rows = cur.fetchall()
+    out = []
+    for name, tuples, is_default in rows:
+        match = _SUFFIX.search(name)
+        month = None if is_default or not match else date(int(match[1]), int(match[2]), 1)
+        out.append(Partition(table=table, name=name, month=month, rows=tuples))
+    return sorted(out, key=lambda p: (p.month is None, p.month or date.min))
+
+
+def partitions_ensure(*, months: list[date], tables: list[str] | None = None, cursor=None) -> PartitionResult:
+    """Create the monthly partitions covering ``months`` (idempotent), adopting rows from the default."""
+    result = PartitionResult()
+    if connection.vendor != "postgresql":
+        return result
+    for table in tables or list(PARTITIONED):
+        if not is_partitioned(table, cursor=cursor):
+            continue
+        for month in sorted({month_start(m) for m in months}):
+            _partition_create(table, month, result, cursor=cursor)
+    return result
+
+
+def partitions_maintain(*, ahead: int = DEFAULT_AHEAD, now: datetime | None = None) -> PartitionResult:
+    """The daily pass: months ahead, strays out of the default partitions, optional retention."""
+    if connection.vendor != "postgresql":
+        return PartitionResult()
+    current = month_start(now or timezone.now())
+    wanted = [month_add(current, k) for k in range(ahead + 1)]
+    strays = [month for table in PARTITIONED for month in _default_months(table)]
+    result = partitions_ensure(months=wanted + strays)
+    retention = getattr(settings, "WAREHOUSE_RETENTION_MONTHS", None)
+    if retention:
+        result.dropped = partitions_retire(before=month_add(current, -int(retention)))
+    return result
+
+
+def partitions_retire(*, before: date) -> list[str]:
+    """Drop every monthly partition wholly older than the month ``before`` (retention); returns names."""
+    dropped = []
+    for table in PARTITIONED:
+        for part in partitions_list(table):
+            if part.month is not None and part.month < before:
+                with transaction.atomic(), connection.cursor() as cur:
+                    cur.execute(f'ALTER TABLE "{table}" DETACH PARTITION "{part.name}"')
+                    cur.execute(f'DROP TABLE "{part.name}"')
+                logger.info("warehouse retention: dropped partition %s", part.name)
+                dropped.append(part.name)
+    return dropped
+
+
+def _default_months(table: str) -> list[date]:
+    """The months of the rows sitting in ``table``'s default partition."""
+    if not is_partitioned(table):
+        return []
+    column = PARTITIONED[table]
+    with connection.cursor() as cur:
+        cur.execute(
+            f'SELECT DISTINCT date_trunc(\'month\', "{column}" AT TIME ZONE %s)::date FROM "{table}_default"',
+            [str(local_tz())],
+        )
+        return [row[0] for row in cur.fetchall()]
+
+
+def _partition_create(table: str, month: date, result: PartitionResult, *, cursor=None) -> None:
+    name = partition_name(table, month)
+    column = PARTITIONED[table]
+    lo, hi = day_start(month), day_start(month_add(month, 1))
+    with transaction.atomic(), _cursor(cursor) as cur:
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+        if cur.fetchone()[0]:
+            return
+        # A month whose rows already sit in the default partition cannot simply be created (PostgreSQL
+        # refuses a partition whose range the default holds): build it apart, move those rows into it,
+        # then attach it. ATTACH re-checks the default partition, which no longer holds that range.
+        cur.execute(f'CREATE TABLE "{name}" (LIKE "{table}" INCLUDING DEFAULTS INCLUDING STORAGE)')
+        cur.execute(
+            f'WITH moved AS (DELETE FROM "{table}_default" WHERE "{column}" >= %s AND "{column}" < %s RETURNING *) '
+            f'INSERT INTO "{name}" SELECT * FROM moved',
+            [lo, hi],
+        )
+        moved = cur.rowcount
+        cur.execute(f'ALTER TABLE "{table}" ATTACH PARTITION "{name}" FOR VALUES FROM (%s) TO (%s)', [lo, hi])
+    result.created.append(name)
+    if moved:
+        result.moved[name] = moved
+        logger.info("warehouse partitions: moved %d rows of %s out of %s_default", moved, name, table)
+
+
+class _cursor:
+    """Use the caller's cursor (a migration's schema editor) or open one on Django's connection."""
+
+    def __init__(self, cursor):
+        self.given = cursor
+        self.opened = None
+
+    def __enter__(self):
+        if self.given is not None:
+            return self.given
+        self.opened = connection.cursor()
+        return self.opened.__enter__()
+
+    def __exit__(self, *exc):
+        if self.opened is not None:
+            return self.opened.__exit__(*exc)
+        return False
+
+
+# The conversion of a plain (populated) table, called by migration 0003 ----------------------------
+
+
+def table_partition(cursor, table: str, *, ahead: int = DEFAULT_AHEAD, now: datetime | None = None) -> int:
+    """Turn the plain ``table`` into a monthly-partitioned one in place; returns the rows carried over.
+
+    The rows are copied into the new partitioned table (one partition per month they cover, created
+    first), in the migration's transaction, then the old table is dropped: readers see either the old
+    table or the new one. The indexes and unique constraints keep their names; the primary key becomes
+    ``(id, <column>)`` and the identity sequence continues after the highest id.
+    """
+    column = PARTITIONED[table]
+    old = f"{table}_unpartitioned"
+    cursor.execute(
+        "SELECT i.relname, pg_get_indexdef(i.oid), c.conname, c.contype, pg_get_constraintdef(c.oid) "
+        "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+        "LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid "
+        "WHERE x.indrelid = to_regclass(%s)",
+        [table],
+    )
+    indexes = cursor.fetchall()
+    cursor.execute(f'ALTER TABLE "{table}" RENAME TO "{old}"')
+    for index, _, constraint, _, _ in indexes:
+        # Index names are unique per schema: free them for the new table.
+        if constraint:
+            cursor.execute(f'ALTER TABLE "{old}" RENAME CONSTRAINT "{constraint}" TO "{_aside(constraint)}"')
+        else:
+            cursor.execute(f'ALTER INDEX "{index}" RENAME TO "{_aside(index)}"')
+    cursor.execute(
+        f'CREATE TABLE "{table}" (LIKE "{old}" INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING STORAGE) '
+        f'PARTITION BY RANGE ("{column}")'
+    )
+    cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{table}_pkey" PRIMARY KEY (id, "{column}")')
+    for _index, definition, constraint, kind, constraint_def in indexes:
+        if kind == "p":
+            continue
+        if constraint:
+            cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{constraint}" {constraint_def}')
+        else:
+            cursor.execute(definition.replace(" CONCURRENTLY", ""))
+    # Quotes arrive in time order, so a BRIN on the timestamp summarises each partition in a few pages
+    # and serves the all-ticker time-range reads (the gold refresh of a day, the quality pass): see
+    # bench/scale for it against a b-tree.
+    cursor.execute(f'CREATE INDEX "idx_{table}_ts_brin" ON "{table}" USING brin ("{column}")')
+    cursor.execute(f'CREATE TABLE "{table}_default" PARTITION OF "{table}" DEFAULT')
+    cursor.execute(
+        f"SELECT date_trunc('month', min(\"{column}\") AT TIME ZONE %s)::date, "
+        f'date_trunc(\'month\', max("{column}") AT TIME ZONE %s)::date FROM "{old}"',
+        [str(local_tz())] * 2,
+    )
+    first, last = cursor.fetchone()
+    current = month_start(now or timezone.now())
+    months = [month_add(current, k) for k in range(ahead + 1)]
+    if first is not None:
+        month = first
+        while month <= last:
+            months.append(month)
+            month = month_add(month, 1)
+    result = PartitionResult()
+    for month in sorted(set(months)):
+        _partition_create(table, month, result, cursor=cursor)
+    cursor.execute(f'INSERT INTO "{table}" SELECT * FROM "{old}"')
+    carried = cursor.rowcount
+    cursor.execute(f'DROP TABLE "{old}"')
+    cursor.execute(
+        f"SELECT setval(pg_get_serial_sequence(%s, 'id'), COALESCE((SELECT max(id) FROM \"{table}\"), 0) + 1, false)",
+        [table],
+    )
+    cursor.execute(f'ANALYZE "{table}"')
+    return carried
+
+
+def table_unpartition(cursor, table: str) -> int:
+    """The reverse of ``table_partition`` (for migrating backwards): one plain table again."""
+    old = f"{table}_partitioned"
+    cursor.execute(
+        "SELECT c.conname, c.contype, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+        "WHERE c.conrelid = to_regclass(%s) AND c.contype = 'u'",
+        [table],
+    )
+    constraints = cursor.fetchall()
+    cursor.execute(
+        "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+        "WHERE x.indrelid = to_regclass(%s) AND NOT x.indisunique",
+        [table],
+    )
+    indexes = [(n, d) for n, d in cursor.fetchall() if "USING brin" not in d]
+    cursor.execute(f'ALTER TABLE "{table}" RENAME TO "{old}"')
+    for name, _ in indexes:
+        cursor.execute(f'ALTER INDEX "{name}" RENAME TO "{_aside(name)}"')
+    for name, _, _ in constraints:
+        cursor.execute(f'ALTER TABLE "{old}" RENAME CONSTRAINT "{name}" TO "{_aside(name)}"')
+    cursor.execute(f'ALTER TABLE "{old}" RENAME CONSTRAINT "{table}_pkey" TO "{_aside(table + "_pkey")}"')
+    cursor.execute(f'CREATE TABLE "{table}" (LIKE "{old}" INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING STORAGE)')
+    cursor.execute(f'ALTER TABLE "{table}" ADD PRIMARY KEY (id)')
+    for name, _, definition in constraints:
+        cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
+    for _, definition in indexes:
+        cursor.execute(definition.replace(" ONLY ", " "))
+    cursor.execute(f'INSERT INTO "{table}" SELECT * FROM "{old}"')
+    carried = cursor.rowcount
+    cursor.execute(f'DROP TABLE "{old}" CASCADE')
+    cursor.execute(
+        f"SELECT setval(pg_get_serial_sequence(%s, 'id'), COALESCE((SELECT max(id) FROM \"{table}\"), 0) + 1, false)",
+        [table],
+    )
+    return carried
+
+
+def _aside(name: str) -> str:
+    return f"{name[:50]}_old"
