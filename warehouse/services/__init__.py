@@ -12,6 +12,7 @@ from datetime import date
 
 import pandas as pd
 
+from core.db import reads_from_replica
 from warehouse import selectors
 from warehouse.services.gold import QUOTE_SOURCE, GoldResult, gold_refresh
 from warehouse.services.loader import DAILY, SOCIAL, STOCK, LoadResult, RowError, WarehouseUnavailable, rows_load
@@ -48,7 +49,10 @@ def daily_bars_load(*, records: Records) -> LoadResult:
 
 
 class Warehouse:
-    """The seed's API, kept by name: thin entry points over the services and selectors."""
+    """The seed's API, kept by name: thin entry points over the services and selectors.
+
+    Its reads may be served by the streaming replica (``DATABASE_REPLICA_URL``), except inside a pipeline.
+    """
 
     def insert_stock_data(self, records: Records) -> LoadResult:
         return stock_rows_load(records=records)
@@ -62,15 +66,19 @@ class Warehouse:
     def gold_refresh(self, *, dates: Iterable[date], tickers: Iterable[str] | None = None) -> GoldResult:
         return gold_refresh(dates=dates, tickers=tickers)
 
+    @reads_from_replica
     def get_historical_stock_data(self, ticker: str, days: int = 30) -> pd.DataFrame:
         return selectors.historical_prices(ticker=ticker, days=days)
 
+    @reads_from_replica
     def get_social_mentions(self, ticker: str, days: int = 7, platform: str | None = None) -> pd.DataFrame:
         return selectors.social_mentions(ticker=ticker, days=days, platform=platform)
 
+    @reads_from_replica
     def get_daily_bars(self, ticker: str, start: date | None = None, end: date | None = None) -> pd.DataFrame:
         return selectors.daily_bars(ticker=ticker, start=start, end=end)
 
+    @reads_from_replica
     def get_stats(self) -> dict:
         return selectors.warehouse_stats()
 

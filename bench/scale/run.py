@@ -1,0 +1,360 @@
+#!/usr/bin/env python
+"""Proof at scale (issue 14): the warehouse at N quote rows, loaded through the loader, on PostgreSQL.
+
+Usage: python bench/scale/run.py [--quick] [--rows 5000000,50000000] [--url postgres://…/NAME]
+       SCALE_ROWS=5000000,50000000 make bench BENCH_ARGS=scale
+
+Sizes grow by history, not by density: 1,000 tickers, one quote per ticker every 5 minutes of the
+trading session (75 a day, weekdays), ending today, so every size holds the same last 30 days and the
+larger sizes add older months. The newest rows are loaded first (the smallest size), then the older
+months oldest first, as a backfill would; the figures are taken each time the table reaches a size.
+Rows go through ``warehouse.insert_stock_data`` in 100,000-row DataFrames (no ``raw_data``, to keep
+50M rows on the disk), into the monthly partitions (created ahead with the partition service).
+
+At each size: the 30-day historical query p50/p99 through the selector (targets < 10 ms / < 50 ms),
+the API's p50 for the same query, the daily bars selector and the gold refresh of the last 30 days,
+``get_stats()``, the hourly quality pass, partition pruning in EXPLAIN, and BRIN against a b-tree on
+the timestamp for a one-day all-ticker read. At the end: the load rate at the largest size against
+the rate into the empty table (target ≥ 0.8x).
+
+Reads SCALE_DATABASE_URL (default: DATABASE_URL's server, database ``tickerlake_bench_scale``); creates
+and migrates it; TRUNCATEs its warehouse tables, so the database name must contain "bench" or "scale".
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+TICKERS = 1000
+PER_DAY = 75  # 09:15 to 15:25 IST every 5 minutes
+CHUNK = 100_000
+IST = timedelta(hours=5, minutes=30)
+
+
+def log(message: str) -> None:
+    print(f"  … {message}", flush=True)
+
+
+def database_url(given: str | None) -> str:
+    if given:
+        return given
+    if os.environ.get("SCALE_DATABASE_URL"):
+        return os.environ["SCALE_DATABASE_URL"]
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith(("postgres://", "postgresql://")):
+        base = "postgres://postgres@127.0.0.1:5432/postgres"
+    return urlunsplit(urlsplit(base)._replace(path="/tickerlake_bench_scale"))
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if "bench" not in name and "scale" not in name:
+        sys.exit(f"refusing to TRUNCATE {name!r}: the bench database's name must contain 'bench' or 'scale'")
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+            log(f"created database {name}")
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity", "0", "--skip-checks"],
+        cwd=ROOT,
+        env=dict(os.environ, DATABASE_URL=url),
+        check=True,
+    )
+
+
+def trading_days(end: date, count: int) -> list[date]:
+    days, day = [], end
+    while len(days) < count:
+        if day.weekday() < 5:
+            days.append(day)
+        day -= timedelta(days=1)
+    return days[::-1]
+
+
+class Market:
+    """The quote stream: slot s (0 = oldest) is one 5-minute mark of one trading day, 1,000 quotes."""
+
+    def __init__(self, rows: int, end: date):
+        self.slots = -(-rows // TICKERS)
+        self.days = trading_days(end, -(-self.slots // PER_DAY))
+        self.offset = len(self.days) * PER_DAY - self.slots  # skip the first marks of the oldest day
+        self.symbols = np.array([f"SC{k:04d}" for k in range(TICKERS)], dtype=object)
+        base = np.array([datetime(d.year, d.month, d.day, 9, 15) - IST for d in self.days], dtype="datetime64[us]")
+        self.day_starts = base
+
+    def frame(self, first_slot: int, slots: int) -> pd.DataFrame:
+        s = np.arange(first_slot, first_slot + slots) + self.offset
+        stamps = self.day_starts[s // PER_DAY] + (s % PER_DAY) * np.timedelta64(5, "m")
+        n = slots * TICKERS
+        rng = np.random.default_rng(first_slot)
+        return pd.DataFrame(
+            {
+                "ticker": np.tile(self.symbols, slots),
+                "source": "nse_api",
+                "timestamp": pd.DatetimeIndex(np.repeat(stamps, TICKERS)).tz_localize(UTC),
+                "price": np.round(rng.uniform(10, 5000, n), 2),
+                "volume": rng.integers(0, 10_000_000, n),
+                "change_percent": np.round(rng.uniform(-9.99, 9.99, n), 2),
+            }
+        )
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def timed_ms(fn, repeats: int) -> list[float]:
+    out = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+class Bench:
+    def __init__(self, sizes: list[int], quick: bool):
+        self.sizes = sorted(sizes)
+        self.quick = quick
+        self.market = Market(self.sizes[-1], end=datetime.now(UTC).date())
+        self.rates: list[tuple[int, int, float]] = []  # (rows in the table before, rows, seconds)
+        self.table: list[list[str]] = []
+
+    # loading --------------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        from django.db import connection
+
+        from warehouse.services.partitions import partitions_ensure
+
+        with connection.cursor() as cur:
+            cur.execute(
+                "TRUNCATE stock_data_warehouse, daily_bars, social_mentions_warehouse, daily_social, "
+                "quality_qualitymetric, quality_qualityincident"
+            )
+        months = sorted({d.replace(day=1) for d in self.market.days})
+        created = partitions_ensure(months=months, tables=["stock_data_warehouse"]).created
+        log(
+            f"{self.market.slots * TICKERS:,} rows over {len(self.market.days)} trading days "
+            f"({self.market.days[0]} to {self.market.days[-1]}), {len(months)} monthly partitions "
+            f"({len(created)} created)"
+        )
+
+    def load(self, first_slot: int, last_slot: int, loaded: int) -> int:
+        from warehouse.services import warehouse
+
+        per = CHUNK // TICKERS
+        for slot in range(first_slot, last_slot, per):
+            slots = min(per, last_slot - slot)
+            frame = self.market.frame(slot, slots)
+            started = time.perf_counter()
+            result = warehouse.insert_stock_data(frame)
+            seconds = time.perf_counter() - started
+            if result.inserted != len(frame):
+                raise SystemExit(f"the loader inserted {result.inserted} of {len(frame)}: {result.errors[:3]}")
+            self.rates.append((loaded, len(frame), seconds))
+            loaded += len(frame)
+            if loaded % 2_000_000 < CHUNK:
+                log(f"{loaded:,} rows loaded ({len(frame) / seconds:,.0f} rows/s for the last batch)")
+        return loaded
+
+    # measuring ------------------------------------------------------------------------------------
+    def measure(self, size: int) -> None:
+        from django.db import connection
+
+        from quality.tasks import quality_checks_hourly
+        from warehouse import selectors
+        from warehouse.services import gold_refresh, warehouse
+
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE stock_data_warehouse")
+        label = f"{size / 1e6:g}M"
+        tickers = [f"SC{k:04d}" for k in random.Random(size).sample(range(TICKERS), 100)]
+        repeats = 60 if self.quick else 300
+        warehouse.get_historical_stock_data(tickers[0], days=30)  # warm the connection and caches
+        rows_30d = len(warehouse.get_historical_stock_data(tickers[0], days=30))
+        hist = timed_ms(lambda: warehouse.get_historical_stock_data(random.choice(tickers), days=30), repeats)
+        self.row(label, "30-day historical query (selector), p50", f"{pct(hist, 0.5):.1f} ms", "< 10 ms")
+        self.row(label, "30-day historical query (selector), p99", f"{pct(hist, 0.99):.1f} ms", "< 50 ms")
+        self.row(label, "  rows returned per query", f"{rows_30d:,}", "")
+
+        client = self._api_client()
+        api = timed_ms(
+            lambda: self._ok(client.get(f"/api/data/warehouse/historical/{random.choice(tickers)}?days=30")),
+            repeats // 3,
+        )
+        self.row(label, "API /historical/{ticker}?days=30 (first page), p50", f"{pct(api, 0.5):.1f} ms", "")
+
+        days = self.market.days[-22:]
+        started = time.perf_counter()
+        gold = gold_refresh(dates=days)
+        self.row(
+            label,
+            f"gold refresh of the last {len(days)} trading days ({gold.daily_bars:,} bars)",
+            f"{time.perf_counter() - started:.2f} s",
+            "",
+        )
+        bars = timed_ms(lambda: warehouse.get_daily_bars(random.choice(tickers)), repeats // 3)
+        self.row(label, "daily bars query (selector), p50", f"{pct(bars, 0.5):.1f} ms", "")
+
+        stats = timed_ms(warehouse.get_stats, 3)
+        self.row(label, "get_stats()", f"{statistics.median(stats):.0f} ms", "")
+        quality = timed_ms(quality_checks_hourly, 1)
+        self.row(label, "hourly quality pass (metrics + checks)", f"{quality[0] / 1000:.2f} s", "")
+
+        plan = selectors.stock_rows(ticker=tickers[0], days=30).explain()
+        scanned = sorted(set(re.findall(r" on (stock_data_warehouse_(?:p\d{4}_\d{2}|default))\b", plan)))
+        with connection.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'stock_data_warehouse'::regclass")
+            total = cur.fetchone()[0]
+        self.row(label, "EXPLAIN of the 30-day query: partitions scanned", f"{len(scanned)} of {total}", "pruned")
+        log("EXPLAIN: " + " | ".join(line.strip() for line in plan.splitlines()[:6]))
+        self.brin_against_btree(label)
+
+    def brin_against_btree(self, label: str) -> None:
+        """One IST day, every ticker (the gold refresh's read): BRIN, a b-tree, and no timestamp index."""
+        from django.db import connection, transaction
+
+        day = self.market.days[-min(5, len(self.market.days))]
+        lo = datetime(day.year, day.month, day.day) - IST
+        sql = (
+            "SELECT ticker, min(price), max(price), sum(volume) FROM stock_data_warehouse "
+            "WHERE timestamp >= %s AND timestamp < %s GROUP BY ticker"
+        )
+        params = [lo.replace(tzinfo=UTC), (lo + timedelta(days=1)).replace(tzinfo=UTC)]
+
+        def run(cur) -> float:
+            return statistics.median(timed_ms(lambda: (cur.execute(sql, params), cur.fetchall()), 5))
+
+        size_sql = "SELECT coalesce(sum(pg_relation_size(relid)), 0) FROM pg_partition_tree(%s)"
+        with connection.cursor() as cur:
+            brin_ms = run(cur)
+            cur.execute(size_sql, ["idx_stock_data_warehouse_ts_brin"])
+            brin_size = int(cur.fetchone()[0])
+        try:
+            with transaction.atomic(), connection.cursor() as cur:
+                cur.execute("DROP INDEX idx_stock_data_warehouse_ts_brin")
+                none_ms = run(cur)
+                started = time.perf_counter()
+                cur.execute("CREATE INDEX bench_ts_btree ON stock_data_warehouse (timestamp)")
+                build = time.perf_counter() - started
+                cur.execute("ANALYZE stock_data_warehouse")
+                btree_ms = run(cur)
+                cur.execute(size_sql, ["bench_ts_btree"])
+                btree_size = int(cur.fetchone()[0])
+                raise _Rollback
+        except _Rollback:
+            pass  # DDL is transactional: the BRIN is back, the b-tree gone
+        self.row(label, "one day, all tickers: BRIN on timestamp", f"{brin_ms:.0f} ms, {brin_size / 1e6:.1f} MB", "")
+        self.row(
+            label,
+            "  … b-tree on timestamp instead",
+            f"{btree_ms:.0f} ms, {btree_size / 1e6:.0f} MB (built in {build:.0f} s)",
+            "",
+        )
+        self.row(label, "  … no timestamp index", f"{none_ms:.0f} ms", "")
+
+    def _api_client(self):
+        from django.contrib.auth import get_user_model
+        from django.test import Client
+
+        user, _ = get_user_model().objects.get_or_create(username="bench-scale")
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(user)
+        return client
+
+    @staticmethod
+    def _ok(response):
+        if response.status_code != 200:
+            raise SystemExit(f"API answered {response.status_code}: {response.content[:200]!r}")
+
+    def row(self, size: str, name: str, value: str, target: str) -> None:
+        self.table.append([size, name, value, target])
+        log(f"{size} {name}: {value}")
+
+    # the run --------------------------------------------------------------------------------------
+    def run(self) -> None:
+        self.prepare()
+        total_slots = self.market.slots
+        loaded, done = 0, total_slots
+        for size in self.sizes:
+            # The newest rows first (the smallest size), then each larger size's older months, oldest first.
+            first = total_slots - size // TICKERS
+            started = time.perf_counter()
+            loaded = self.load(first, done, loaded)
+            seconds = time.perf_counter() - started
+            rows = (done - first) * TICKERS
+            self.row(f"{size / 1e6:g}M", f"load {rows:,} rows through the loader", f"{rows / seconds:,.0f} rows/s", "")
+            done = first
+            self.measure(size)
+        sample = min(1_000_000, self.sizes[0] // 4)
+        first = self._rate(self.rates[: sample // CHUNK])
+        last = self._rate(self.rates[-(sample // CHUNK) :])
+        size = f"{self.sizes[-1] / 1e6:g}M"
+        self.row(size, f"load rate, first {sample:,} rows (empty table)", f"{first:,.0f} rows/s", "baseline")
+        self.row(size, f"load rate, last {sample:,} rows (table at {size})", f"{last:,.0f} rows/s", "")
+        self.row(size, "load rate at the largest size ÷ into the empty table", f"{last / first:.2f}x", "≥ 0.8x")
+
+    @staticmethod
+    def _rate(samples) -> float:
+        return sum(n for _, n, _ in samples) / sum(s for _, _, s in samples)
+
+    def print(self) -> None:
+        widths = [max(len(r[i]) for r in [*self.table, ["size", "figure", "measured", "target"]]) for i in range(4)]
+        print()
+        for r in [["size", "figure", "measured", "target"], *self.table]:
+            print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)))
+
+
+class _Rollback(Exception):
+    pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="200,000 and 1,000,000 rows (a smoke run)")
+    parser.add_argument("--rows", default=os.environ.get("SCALE_ROWS"), help="sizes, comma-separated")
+    parser.add_argument("--url", default=None, help="the bench database (default: tickerlake_bench_scale)")
+    args = parser.parse_args()
+    if args.rows:
+        sizes = [int(float(s)) for s in args.rows.split(",")]
+    else:
+        sizes = [200_000, 1_000_000] if args.quick else [5_000_000, 50_000_000]
+    url = database_url(args.url)
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit("bench/scale needs PostgreSQL (partitions, BRIN, EXPLAIN)")
+    ensure_database(url)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    print(f"bench/scale: sizes {', '.join(f'{s:,}' for s in sizes)} on {urlsplit(url).path.lstrip('/')}")
+    bench = Bench(sizes, args.quick)
+    started = time.perf_counter()
+    bench.run()
+    bench.print()
+    print(f"\n(total {time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
