@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Count, FloatField, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
@@ -181,11 +183,20 @@ def _frame(rows, columns: list[str]) -> pd.DataFrame:
 def historical_prices(*, ticker: str, days: int = 30, start=None, end=None) -> pd.DataFrame:
     """Price rows of one ticker as a DataFrame ordered by time (oldest first), times in IST.
 
-    Prices come back as floats (cast in SQL: no Decimal per row), volume as a nullable integer.
+    Prices come back as floats, volume as a nullable integer. The columns read are all in the covering
+    (ticker, timestamp) index, so PostgreSQL answers from the index alone (an index-only scan) however
+    large the table; times come as integer microseconds (no datetime object per row) and the rows
+    become columns in one pass.
     """
-    rows = stock_rows(ticker=ticker, days=days, start=start, end=end).order_by("timestamp", "id")
-    values = rows.values_list(
-        "timestamp",
+    rows = stock_rows(ticker=ticker, days=days, start=start, end=end).order_by(
+        "timestamp", "series", "exchange", "source"
+    )
+    pg = connections[rows.db].vendor == "postgresql"
+    when = (
+        RawSQL('(EXTRACT(EPOCH FROM "stock_data_warehouse"."timestamp") * 1000000)::bigint', []) if pg else "timestamp"
+    )
+    query = rows.values_list(
+        when,
         "ticker",
         "series",
         "exchange",
@@ -194,9 +205,26 @@ def historical_prices(*, ticker: str, days: int = 30, start=None, end=None) -> p
         "volume",
         Cast("change_percent", FloatField()),
     )
-    frame = _frame(values, STOCK_COLUMNS)
-    frame["volume"] = frame["volume"].astype("Int64")
-    return frame
+    if pg:
+        sql, params = query.query.sql_with_params()
+        with connections[rows.db].cursor() as cursor:
+            cursor.execute(sql, params)
+            values = cursor.fetchall()
+    else:
+        values = list(query)
+    if not values:
+        return _frame([], STOCK_COLUMNS).astype({"volume": "Int64"})
+    columns = list(zip(*values, strict=True))
+    stamps = pd.to_datetime(np.array(columns[0], dtype="int64"), unit="us", utc=True) if pg else columns[0]
+    return pd.DataFrame(
+        {
+            "timestamp": pd.DatetimeIndex(pd.to_datetime(stamps, utc=True)).tz_convert(local_tz()),
+            **{name: list(col) for name, col in zip(STOCK_COLUMNS[1:5], columns[1:5], strict=True)},
+            "price": np.array(columns[5], dtype="float64"),
+            "volume": pd.array(columns[6], dtype="Int64"),
+            "change_percent": np.array(columns[7], dtype="float64"),
+        }
+    )
 
 
 def social_mentions(*, ticker: str, days: int = 7, platform: str | None = None) -> pd.DataFrame:
