@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Social enrichment speed: clean → tickers → sentiment → pump rules, posts/s, beside a naive path.
+"""Social enrichment speed: clean → tickers → sentiment → pump (rules + model), posts/s, beside a naive path.
 
 Usage: python bench/enrich/run.py [--quick] [--posts N]
 
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from pipelines.enrich import (  # noqa: E402
-    PumpDetector,
+    PumpClassifier,
     SentimentScorer,
     TickerEntry,
     TickerMatcher,
@@ -225,14 +225,14 @@ def main(argv: list[str]) -> int:
     posts = make_posts(count)
     matcher, build_s = timed(lambda: TickerMatcher(entries))
     scorer, scorer_s = timed(SentimentScorer)
-    detector = PumpDetector()
+    detector = PumpClassifier()
 
     deduped, dedupe_s = timed(lambda: dedupe_reposts(posts))
     result, enrich_s = timed(lambda: enrich_messages(deduped, matcher, scorer, detector))
     cleaned, clean_s = timed(lambda: [clean_text(p["text"]) for p in deduped])
     _, match_s = timed(lambda: [matcher.scan(t, p["metadata"]) for t, p in zip(cleaned, deduped, strict=True)])
     _, sentiment_s = timed(lambda: scorer.score_many(cleaned))
-    _, pump_s = timed(lambda: [detector.detect(t) for t in cleaned])
+    _, pump_s = timed(lambda: detector.detect_many(cleaned))
     _, naive_s = timed(lambda: naive_enrich(posts[:naive_count], entries))
 
     flagged = sum(1 for r in result if r["is_pump_signal"])
@@ -245,7 +245,7 @@ def main(argv: list[str]) -> int:
         ("  stage: clean_text", len(deduped), clean_s),
         ("  stage: TickerMatcher.scan", len(deduped), match_s),
         ("  stage: SentimentScorer.score_many (all posts)", len(deduped), sentiment_s),
-        ("  stage: PumpDetector.detect (all posts)", len(deduped), pump_s),
+        ("  stage: PumpClassifier.detect_many (all posts)", len(deduped), pump_s),
         ("naive: per-ticker regex loop + VADER per post", naive_count, naive_s),
     ]
     print(f"{'path':<52} {'posts':>8} {'seconds':>9} {'posts/s':>10}")

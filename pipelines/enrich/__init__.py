@@ -32,6 +32,11 @@ The contract (what the social connectors' orchestration calls, in this order):
 pump_score, rules)``
     Message-level hype rules combined as 1 - Π(1 - weight), flagged at 0.5 (see ``pump.RULES``).
 
+``PumpClassifier(known_channels=())``; ``.detect_many(texts, metadatas) -> list[PumpResult]``
+    What the pipeline uses: the learned model (``pump_model``, trained by ``train_pump_model``) with the
+    rules as features, raised by the rules its training data never showed; ``PumpResult.terms`` are a
+    flagged message's strongest model terms. ``pump_tokens(text)`` is the shared normalisation.
+
 ``enrich_messages(messages, matcher, scorer, detector) -> EnrichResult``
     ``EnrichResult`` is a ``list`` of social records with the warehouse keys (ticker, platform,
     external_id, text, sentiment, sentiment_score, is_pump_signal, pump_score, channel, author, views,
@@ -48,6 +53,7 @@ pump_score, rules)``
 
 from .daily import daily_pump_scores
 from .pump import FLAG_AT, PumpDetector, PumpResult
+from .pump_model import PumpClassifier, pump_tokens
 from .records import EnrichResult, enrich_messages
 from .sentiment import MARKET_LEXICON, SentimentScorer
 from .text import clean_text, dedupe_reposts
@@ -58,6 +64,7 @@ __all__ = [
     "FLAG_AT",
     "MARKET_LEXICON",
     "EnrichResult",
+    "PumpClassifier",
     "PumpDetector",
     "PumpResult",
     "SentimentScorer",
@@ -68,4 +75,5 @@ __all__ = [
     "daily_pump_scores",
     "dedupe_reposts",
     "enrich_messages",
+    "pump_tokens",
 ]

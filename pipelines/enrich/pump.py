@@ -29,7 +29,7 @@ RULES: list[tuple[str, float, re.Pattern]] = [
         "guaranteed_returns",
         0.55,
         re.compile(
-            r"\bguarantee(?:d)?\b(?! ?(?:fund|scheme))|\bsure[ -]?shot\b|\bjackpot\b|\brisk[ -]?free\b|\bassured (?:returns?|profit|gains?)"
+            r"\bguarantee(?:d)?\b(?! ?(?:fund|scheme))|\brisk[ -]?free\b|\bassured (?:returns?|profit|gains?)"
             r"|\bdouble your (?:money|investment|capital)|\b(?:peak|max(?:imum)?) (?:earning|profit|gain)"
             rf"|{_NUM} ?% ?(?:returns?|gains?|profits?|upside)\b|(?:returns?|gains?|upside) (?:of |up to |upto )?(?:over )?{_NUM} ?%"
             r"|(?<![\d.,$₹])\b\d{1,3}(?:\.\d)? ?x\b(?! ?\d)|(?<![\d.,])\d{3,5}(?![.,]\d) ?%",
@@ -43,6 +43,34 @@ RULES: list[tuple[str, float, re.Pattern]] = [
     ),
     ("upper_circuit", 0.4, re.compile(r"\bupper[ -]?circuit|\bUC\b|\bcircuit (?:after|every) ", _I)),
     ("multibagger", 0.4, re.compile(r"\bmulti[ -]?bagger|\b\d{1,2} ?bagger\b|\bnext (?:gem|rocket)\b", _I)),
+    # NSE tip channels: "jackpot" / "sure shot" calls, "operator stock", a "CMP 480 target 520 SL 460" call
+    # with an Indian market marker, and Hinglish urgency ("abhi buy karo", "jaldi kharido", "paisa double").
+    ("jackpot_call", 0.55, re.compile(r"\bjackpot\b|\bsure[ -]?shot\b", _I)),
+    (
+        "operator_stock",
+        0.4,
+        re.compile(
+            r"\boperators? (?:stock|buying|entry|game|activity|driven|are in|loading|ka)\b|\boperator[ -]driven\b", _I
+        ),
+    ),
+    (
+        "nse_tip_call",
+        0.5,
+        re.compile(
+            r"\A(?=.*\b(?:cmp|btst|stbt|intraday|positional|nse|bse|nifty)\b|.*₹|.*\brs\.? ?\d)"
+            r"(?=.*\b(?:target|tgt)s?\b ?[:@=-]? ?(?:rs\.? ?|₹ ?)?\d)(?=.*\b(?:sl|stop ?loss)\b ?[:@=-]? ?(?:rs\.? ?|₹ ?)?\d)",
+            _I | re.DOTALL,
+        ),
+    ),
+    (
+        "hinglish_urgency",
+        0.5,
+        re.compile(
+            r"\b(?:abhi|jaldi|turant|aaj hi)\b.{0,20}\b(?:buy|kharid\w*|le lo|lelo|karo|dalo|daalo)\b"
+            r"|\bkharido\b|\bpaisa (?:double|dugna)\b|\bmauka\b|\bchuk(?:o|na) mat\b|\bloot lo\b|\brocket ban\w*\b",
+            _I,
+        ),
+    ),
     (
         "urgency",
         0.35,
@@ -77,27 +105,80 @@ RULES: list[tuple[str, float, re.Pattern]] = [
     ),
 ]
 
+# Finders: a cheap regex per rule (it starts with a literal, so ``re`` skips ahead fast) that hits wherever
+# a match of the rule could be; the rule's own pattern (a leading ``\b`` or look-behind makes ``re`` try it
+# at every position: ~20x slower on a long post) then runs only in a window around each hit.
+_F = {
+    "pump_talk": r"pump",
+    "guaranteed_returns": r"guarantee|risk|assured|double your|peak|max|%|\d ?x\b",
+    "jackpot_call": r"jackpot|sure",
+    "target_price": r"target|tgt|tp",
+    "upper_circuit": r"upper|uc\b|circuit",
+    "multibagger": r"bagger|next gem|next rocket",
+    "operator_stock": r"operator",
+    "nse_tip_call": r"target|tgt",
+    "hinglish_urgency": r"abhi|jaldi|turant|aaj hi|kharido|paisa|mauka|chuk|loot lo|rocket ban",
+    "urgency": r"buy|last chance|too late|hurry|miss|act |limited|never|ready|next message|until|till|to go|left",
+    "pump_group_vocab": r"next|signal|hold tight|vip|entry|exit|stop|sl\b|join|paid group|premium|money|we |let",
+    "profit_hype": r"make|money|huge gains|insane|moon|fl|gem|going to be|profit",
+}
+_FINDERS = {name: re.compile(pattern) for name, pattern in _F.items()}
+_BACK, _AHEAD = 48, 72  # chars before and after a finder's hit that the rule's match may span
+_WHOLE_TEXT = {"nse_tip_call"}  # anchored at the start: checked once on the whole text
+
+
+def _rule_matches(name: str, pattern: re.Pattern, text: str, low: str, *, every: bool) -> list[str]:
+    """The rule's matches near its finder's hits (all distinct ones when ``every``, else the first)."""
+    finder = _FINDERS[name]
+    hit = finder.search(low)
+    if hit is None:
+        return []
+    if name in _WHOLE_TEXT:
+        m = pattern.match(text)
+        return [m.group(0)] if m else []
+    found: list[str] = []
+    size = len(text)
+    while hit is not None:
+        start, end = max(0, hit.start() - _BACK), min(size, hit.end() + _AHEAD)
+        if every:
+            found.extend(m.group(0) for m in pattern.finditer(text, start, end))
+        else:
+            m = pattern.search(text, start, end)
+            if m:
+                return [m.group(0)]
+        hit = finder.search(low, hit.end())
+    return found
+
+
 # Vocabulary rules: one word is weak evidence, two different ones are as strong as a rule of their own.
 _COUNTED = {"pump_group_vocab", "profit_hype"}
 # Hype emoji: rockets, fire, money, charts going up, the moon, "‼️".
 _HYPE_EMOJI = frozenset("🚀🔥💰💸🤑💵💲💹📈🫰🌕🌙⚡💎‼🤯🙌💯")
 _CAPS_STRIP_RE = re.compile(r"https?://\S+|[$#@][\w&\-]+")
+_LETTER_RE = re.compile(r"[^\W\d_]")
+_UPPER_RE = re.compile(r"[A-Z\u00c0-\u00de\u0391-\u03a9\u0410-\u042f]")  # Latin, Greek and Cyrillic capitals
 
 
 @dataclass
 class PumpResult:
+    """A message's pump verdict; ``terms``, ``rule_score`` and ``model_score`` are set by ``PumpClassifier``."""
+
     is_pump_signal: bool
     pump_score: float
     rules: list[str] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)
+    rule_score: float | None = None
+    model_score: float | None = None
 
 
 class PumpDetector:
     """``detect(text, metadata) -> PumpResult``: hype rules, a score in [0, 1], flagged at ``FLAG_AT``.
 
     Rules (weight): pump talk ("pump", "pumped"; not "petrol pump" or "pump-and-dump" warnings, 0.55),
-    guaranteed returns ("sure shot", "jackpot", "100% returns", "10x", "peak profit", any round
-    3-digit percentage, 0.55), target prices ("target ₹500", "tgt 520", 0.35), "upper circuit" (0.4),
-    "multibagger" (0.4), urgency ("buy now", "last chance", "hurry", countdowns "5 minutes until",
+    guaranteed returns ("100% returns", "10x", "peak profit", any round 3-digit percentage, 0.55),
+    "jackpot" and "sure shot" calls (0.55), target prices ("target ₹500", "tgt 520", 0.35), "upper circuit" (0.4),
+    "multibagger" (0.4), "operator stock" (0.4), an NSE tip call (target and SL figures with CMP, BTST,
+    intraday, NSE, ₹ …, 0.5), Hinglish urgency ("abhi buy karo", "jaldi kharido", 0.5), urgency ("buy now", "last chance", "hurry", countdowns "5 minutes until",
     0.35), pump-group vocabulary ("next coin", "VIP", "hold tight", "entry", "SL") and profit hype
     ("make money", "to the moon", "insane"), each 0.3 for one phrase and 0.5 for two different ones,
     hype-emoji density (🚀🔥💰💸…: one 0.15, two 0.3, three or more 0.4, 0.5 when they outnumber the
@@ -113,12 +194,15 @@ class PumpDetector:
     def detect(self, text: str, metadata: dict | None = None) -> PumpResult:
         text = text or ""
         fired: list[tuple[str, float]] = []
+        low = text.lower()
+        if len(low) != len(text):  # a few letters change length when lower-cased ("İ"): keep offsets aligned
+            low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
         for name, weight, pattern in RULES:
             if name in _COUNTED:
-                found = {m.lower() for m in pattern.findall(text)} if pattern.search(text) else set()
+                found = {m.lower() for m in _rule_matches(name, pattern, text, low, every=True)}
                 if found:
                     fired.append((name, 0.5 if len(found) >= 2 else weight))
-            elif pattern.search(text):
+            elif _rule_matches(name, pattern, text, low, every=False):
                 fired.append((name, weight))
         if not text.isascii():
             emoji = sum(1 for ch in text if ch in _HYPE_EMOJI)
@@ -127,9 +211,11 @@ class PumpDetector:
                 words = len(text.split())
                 weight = 0.15 if emoji == 1 else 0.3 if emoji == 2 else 0.5 if emoji >= words else 0.4
                 fired.append(("hype_emoji", weight))
-        letters = [c for c in _CAPS_STRIP_RE.sub("", text) if c.isalpha()] if text else []
-        if len(letters) >= 10 and sum(c.isupper() for c in letters) >= 0.7 * len(letters):
-            fired.append(("shouting", 0.25))
+        if text != low:  # some capitals: count them (tags and links aside)
+            bare = _CAPS_STRIP_RE.sub("", text) if ("$" in text or "#" in text or "@" in text or "//" in text) else text
+            letters = len(_LETTER_RE.findall(bare))
+            if letters >= 10 and len(_UPPER_RE.findall(bare)) >= 0.7 * letters:
+                fired.append(("shouting", 0.25))
         meta = metadata or {}
         forwarded = meta.get("forwarded_from")
         if fired and forwarded and str(forwarded).lower() not in self.known_channels:
@@ -144,3 +230,7 @@ class PumpDetector:
         texts = list(texts)
         metas = list(metadatas) if metadatas is not None else [None] * len(texts)
         return [self.detect(t, m) for t, m in zip(texts, metas, strict=True)]
+
+
+# Every rule name a detector can report, in a fixed order (the learned model's rule features).
+RULE_NAMES: tuple[str, ...] = (*(name for name, _, _ in RULES), "hype_emoji", "shouting", "forwarded_unknown_channel")

@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 
 from .pump import PumpDetector
+from .pump_model import PumpClassifier
 from .sentiment import SentimentScorer
 from .text import clean_text
 from .tickers import TickerMatcher
@@ -35,7 +36,7 @@ def enrich_messages(
     messages: Iterable[dict],
     matcher: TickerMatcher,
     scorer: SentimentScorer,
-    detector: PumpDetector,
+    detector: PumpDetector | PumpClassifier,
 ) -> EnrichResult:
     """Enrich parsed social messages into warehouse social records (docs/CONTRACTS.md keys).
 
@@ -45,14 +46,16 @@ def enrich_messages(
     each distinct text scored once) and pump rules (``detector``). It yields one record per ticker
     with the same sentiment and pump values; metadata keeps the connector's keys and adds
     ``tickers`` (all the message's symbols), ``ticker_via`` (how this one was found: cashtag,
-    hashtag, suffix, exchange, symbol, name), ``pump_rules`` (the rules that fired) and, when there
-    were any, ``unknown_cashtags``. Messages naming no ticker are not scored: they are in
+    hashtag, suffix, exchange, symbol, name), ``pump_rules`` (the rules that fired), ``pump_terms``
+    (a flagged message's strongest model terms, with ``PumpClassifier``) and, when there were any,
+    ``unknown_cashtags``. Messages naming no ticker are not scored: they are in
     ``result.unmatched``. Reposts are not collapsed here: call ``dedupe_reposts`` first.
     """
     records: list[dict] = []
     unmatched: list[dict] = []
     unknown_counts: dict[str, int] = {}
     sentiment_cache: dict[str, tuple[str, float]] = {}
+    matched: list[tuple[dict, str, dict, object]] = []
     count = 0
     for message in messages:
         count += 1
@@ -64,11 +67,16 @@ def enrich_messages(
         if not hits.symbols:
             unmatched.append({**message, "text": text})
             continue
+        matched.append((message, text, meta, hits))
+    # One batch for the pump detector: the learned model scores a batch in one matrix product.
+    pumps = detector.detect_many([m[1] for m in matched], [m[2] for m in matched])
+    for (message, text, meta, hits), pump in zip(matched, pumps, strict=True):
         sentiment = sentiment_cache.get(text)
         if sentiment is None:
             sentiment = sentiment_cache[text] = scorer.score(text)
-        pump = detector.detect(text, meta)
         base_meta = {**meta, "tickers": hits.symbols, "pump_rules": pump.rules}
+        if pump.terms:
+            base_meta["pump_terms"] = pump.terms
         if hits.unknown_cashtags:
             base_meta["unknown_cashtags"] = hits.unknown_cashtags
         for symbol in hits.symbols:

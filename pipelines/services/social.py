@@ -10,7 +10,7 @@ import time
 
 from warehouse.services import warehouse
 
-from ..enrich import PumpDetector, SentimentScorer, TickerMatcher, dedupe_reposts, enrich_messages
+from ..enrich import PumpClassifier, SentimentScorer, TickerMatcher, dedupe_reposts, enrich_messages
 from ..models import TelegramChannel
 from .outcome import Outcome
 from .validate import group_validate_and_load, quarantine, refused
@@ -21,7 +21,7 @@ MATCHER_TTL_SECONDS = 60
 
 
 def enrichers():
-    """(TickerMatcher, SentimentScorer, PumpDetector), built once per process and refreshed lazily."""
+    """(TickerMatcher, SentimentScorer, PumpClassifier), built once per process and refreshed lazily."""
     now = time.monotonic()
     if "scorer" not in _ENRICHERS:
         _ENRICHERS["scorer"] = SentimentScorer()
@@ -33,7 +33,7 @@ def enrichers():
             if value
         ]
         _ENRICHERS.update(
-            matcher=TickerMatcher.from_master(), detector=PumpDetector(known_channels=channels), built=now
+            matcher=TickerMatcher.from_master(), detector=PumpClassifier(known_channels=channels), built=now
         )
     return _ENRICHERS["matcher"], _ENRICHERS["scorer"], _ENRICHERS["detector"]
 

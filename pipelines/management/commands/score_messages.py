@@ -1,0 +1,99 @@
+"""python manage.py score_messages FILE [--column message]: pump and sentiment scores for a file of messages."""
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
+from tqdm import tqdm
+
+from pipelines.enrich import PumpClassifier, SentimentScorer, TickerMatcher, clean_text
+
+ADDED = ["pump_score", "is_pump_signal", "rules", "sentiment", "tickers", "pump_terms"]
+JSON_LINES = {".jsonl", ".ndjson", ".json"}
+CHUNK = 2000  # messages scored per batch (the model scores a batch in one matrix product)
+PROGRESS_FROM = 5000  # rows: smaller files get no progress bar
+
+
+def rows_read(path: Path, column: str) -> tuple[list[str], list[dict]]:
+    """(column names, rows) of a CSV or JSON Lines file; ``CommandError`` with one line when it is unusable."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            if path.suffix.lower() in JSON_LINES:
+                rows, names = [], {}
+                for number, line in enumerate(f, start=1):
+                    if not line.strip():
+                        continue
+                    try:
+                        row = json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise CommandError(f"{path}: line {number} is not JSON ({exc.msg})") from None
+                    if not isinstance(row, dict):
+                        raise CommandError(f"{path}: line {number} is not a JSON object")
+                    names.update(dict.fromkeys(row))
+                    rows.append(row)
+                names = list(names)
+            else:
+                reader = csv.DictReader(f)
+                names = list(reader.fieldnames or [])
+                rows = list(reader)
+    except FileNotFoundError:
+        raise CommandError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CommandError(f"{path}: is a folder, not a file") from None
+    except UnicodeDecodeError as exc:
+        raise CommandError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except csv.Error as exc:
+        raise CommandError(f"{path}: not a readable CSV ({exc})") from None
+    except OSError as exc:
+        raise CommandError(f"{path}: {exc.strerror}") from None
+    if rows and column not in names:
+        raise CommandError(f"{path}: no column {column!r} (columns: {', '.join(names) or 'none'})")
+    return names, rows
+
+
+def _cell(value):
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+class Command(BaseCommand):
+    help = (
+        "Read a CSV (or JSON Lines: .jsonl, .ndjson, .json) of messages and write its rows to standard output "
+        "as CSV, in input order, with pump_score, is_pump_signal, rules, sentiment, tickers and pump_terms added."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path, help="a .csv or .jsonl file of messages")
+        parser.add_argument("--column", default="message", help="the column holding the text (default: message)")
+
+    def handle(self, *args, file: Path, column: str, **options):
+        names, rows = rows_read(file, column)
+        detector = PumpClassifier()
+        scorer = SentimentScorer()
+        try:
+            matcher = TickerMatcher.from_master()
+        except DatabaseError as exc:
+            raise CommandError(f"cannot read the ticker master (has `manage.py migrate` run?): {exc}") from None
+        out = csv.DictWriter(self.stdout, fieldnames=[n for n in names if n not in ADDED] + ADDED, lineterminator="\n")
+        out.writeheader()
+        bar = tqdm(total=len(rows), unit="msg", file=sys.stderr, disable=len(rows) < PROGRESS_FROM)
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start : start + CHUNK]
+            texts = [clean_text(str(row.get(column) or "")) for row in chunk]
+            for row, text, pump in zip(chunk, texts, detector.detect_many(texts), strict=True):
+                record = {name: _cell(value) for name, value in row.items() if name is not None}
+                record.update(
+                    pump_score=pump.pump_score,
+                    is_pump_signal=pump.is_pump_signal,
+                    rules=";".join(pump.rules),
+                    sentiment=scorer.score(text)[0],
+                    tickers=";".join(matcher.find(text, {})),
+                    pump_terms=";".join(pump.terms),
+                )
+                out.writerow(record)
+            bar.update(len(chunk))
+        bar.close()

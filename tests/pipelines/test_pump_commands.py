@@ -1,0 +1,125 @@
+"""score_messages (analysts score a file) and train_pump_model (the shipped model rebuilds from the repository)."""
+
+import csv
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from pipelines.enrich import PumpClassifier, SentimentScorer, clean_text
+from pipelines.enrich.pump_model import PUMP_MODEL_PATH
+from pipelines.management.commands import score_messages
+from warehouse.models import Ticker
+
+MESSAGES = [
+    "🚀🚀 $IRFC multibagger alert! Target ₹120 sure shot, buy now before it's too late 🔥🔥",
+    "TCS Q2 results: net profit up 8.7% YoY; board declares interim dividend",
+    "",
+    "The coin we have picked to pump today is : NEBL",
+]
+
+
+def _score(path, *args):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("score_messages", str(path), *args, stdout=out, stderr=err)
+    return list(csv.DictReader(io.StringIO(out.getvalue()))), err.getvalue()
+
+
+@pytest.fixture
+def master(db):
+    Ticker.objects.get_or_create(symbol="IRFC", exchange="NSE", defaults={"name": "Indian Railway Finance Corporation"})
+    Ticker.objects.get_or_create(symbol="TCS", exchange="NSE", defaults={"name": "Tata Consultancy Services"})
+
+
+def test_it_adds_the_scores_to_every_csv_row_in_input_order(tmp_path, master):
+    path = tmp_path / "msgs.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "message", "channel"])
+        writer.writerows([str(i), text, "tips"] for i, text in enumerate(MESSAGES))
+    rows, _ = _score(path)
+    expected = PumpClassifier().detect_many([clean_text(t) for t in MESSAGES])
+    assert [r["id"] for r in rows] == ["0", "1", "2", "3"]
+    assert list(rows[0]) == [
+        "id",
+        "message",
+        "channel",
+        "pump_score",
+        "is_pump_signal",
+        "rules",
+        "sentiment",
+        "tickers",
+        "pump_terms",
+    ]
+    assert [r["message"] for r in rows] == MESSAGES
+    assert [float(r["pump_score"]) for r in rows] == [e.pump_score for e in expected]
+    assert [r["is_pump_signal"] for r in rows] == ["True", "False", "False", "True"]
+    assert rows[0]["rules"] == ";".join(expected[0].rules)
+    assert "multibagger" in rows[0]["rules"].split(";")
+    assert [r["tickers"] for r in rows] == ["IRFC", "TCS", "", ""]
+    assert rows[1]["sentiment"] == SentimentScorer().score(clean_text(MESSAGES[1]))[0]
+    assert rows[3]["pump_terms"] == ";".join(expected[3].terms) != ""
+    assert (rows[2]["rules"], rows[2]["is_pump_signal"], rows[2]["pump_terms"]) == ("", "False", "")
+
+
+def test_it_reads_json_lines_with_another_column(tmp_path, master, capsys):
+    path = tmp_path / "msgs.jsonl"
+    lines = [json.dumps({"text": t, "n": i, "meta": {"k": i}}) for i, t in enumerate(MESSAGES[:2])]
+    path.write_text("\n".join(lines) + "\n\n")
+    rows, _ = _score(path, "--column", "text")
+    assert [(r["n"], r["text"], r["meta"]) for r in rows] == [
+        ("0", MESSAGES[0], '{"k": 0}'),
+        ("1", MESSAGES[1], '{"k": 1}'),
+    ]
+    assert [r["is_pump_signal"] for r in rows] == ["True", "False"]
+    assert capsys.readouterr().err == ""  # small files: no progress bar
+
+
+def test_large_files_get_a_progress_bar_on_stderr(tmp_path, master, monkeypatch, capsys):
+    monkeypatch.setattr(score_messages, "PROGRESS_FROM", 3)
+    path = tmp_path / "msgs.csv"
+    path.write_text("message\n" + "\n".join(f"msg {i}" for i in range(3)) + "\n")
+    rows, _ = _score(path)
+    assert len(rows) == 3
+    err = capsys.readouterr().err
+    assert "3/3" in err
+    assert "msg/s" in err
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "args", "error"),
+    [
+        ("missing.csv", None, [], "missing.csv: no such file"),
+        ("m.csv", "text,id\nhello,1\n", [], "m.csv: no column 'message' (columns: text, id)"),
+        ("m.jsonl", '{"message": "a"}\nnot json\n', [], "m.jsonl: line 2 is not JSON (Expecting value)"),
+        ("m.jsonl", '["a list"]\n', [], "m.jsonl: line 1 is not a JSON object"),
+        ("m.csv", b"message\n\xff\xfe bad\n", [], "m.csv: not UTF-8 text (byte 8)"),
+    ],
+)
+def test_a_bad_file_is_one_line_error_and_no_output(tmp_path, master, name, body, args, error):
+    path = tmp_path / name
+    if isinstance(body, bytes):
+        path.write_bytes(body)
+    elif body is not None:
+        path.write_text(body)
+    out = io.StringIO()
+    with pytest.raises(CommandError) as exc:
+        call_command("score_messages", str(path), *args, stdout=out)
+    assert str(exc.value) == f"{tmp_path}/{error}"
+    assert "\n" not in str(exc.value)
+    assert out.getvalue() == ""
+
+
+def test_train_pump_model_rebuilds_the_shipped_model_byte_for_byte(tmp_path):
+    target = tmp_path / "model.json.gz"
+    out = io.StringIO()
+    call_command("train_pump_model", "--output", str(target), stdout=out)
+    assert "trained on 3,504 messages from 135 channels" in out.getvalue()
+    assert target.read_bytes() == PUMP_MODEL_PATH.read_bytes()
+
+
+def test_train_pump_model_without_data_is_a_one_line_error(tmp_path):
+    with pytest.raises(CommandError, match=r"^cannot read the labelled data in .*: no labelled CSV files in "):
+        call_command("train_pump_model", "--data", str(tmp_path), "--output", str(tmp_path / "m.json.gz"))
+    assert not (tmp_path / "m.json.gz").exists()
