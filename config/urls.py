@@ -22,6 +22,7 @@ urlpatterns = [
     # Pages.
     path("lake/", include("lake.page_urls")),
     path("quality/", include("quality.page_urls")),
+    path("suspicious/", include("warehouse.page_urls")),
     path("", include("pipelines.page_urls")),
 ]
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .enrich import daily_pump_scores
 from .services.handlers import bhavcopy_load, quotes_load
-from .services.social import social_load
+from .services.social import pump_scores_after_gold, social_load
 
 
 @dataclass(frozen=True)
@@ -22,7 +21,7 @@ class PipelineSpec:
     kind: str  # "quotes", "bhavcopy" or "social"
     title: str
     handler: Callable  # (ParsedGroup) -> None: validate, load and quarantine the group's records
-    # Called with the dates a run loaded, after gold was refreshed for them (the daily pump scores).
+    # Called with the dates a run loaded, after gold was refreshed for them (daily pump scores and alerts).
     after_gold: Callable | None = None
     # Raw payloads of this pipeline feed the schema watch (a bhavcopy's layout is checked by its parser).
     schema_watch: bool = True
@@ -31,7 +30,7 @@ class PipelineSpec:
 
 
 def _social(name: str, title: str) -> PipelineSpec:
-    return PipelineSpec(name, name, "social_mentions", "social", title, social_load, after_gold=daily_pump_scores)
+    return PipelineSpec(name, name, "social_mentions", "social", title, social_load, after_gold=pump_scores_after_gold)
 
 
 PIPELINES: dict[str, PipelineSpec] = {

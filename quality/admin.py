@@ -2,7 +2,16 @@
 
 from django.contrib import admin, messages
 
-from .models import LearnedSchema, QualityCheck, QualityIncident, QualityMetric, QuarantinedRecord, ValidationRule
+from .models import (
+    LearnedSchema,
+    PumpAlert,
+    PumpAlertSetting,
+    QualityCheck,
+    QualityIncident,
+    QualityMetric,
+    QuarantinedRecord,
+    ValidationRule,
+)
 
 
 @admin.register(ValidationRule)
@@ -74,3 +83,24 @@ class QualityIncidentAdmin(admin.ModelAdmin):
 class LearnedSchemaAdmin(admin.ModelAdmin):
     list_display = ("source", "objects_seen", "updated")
     readonly_fields = ("objects_seen", "created", "updated")
+
+
+@admin.register(PumpAlertSetting)
+class PumpAlertSettingAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "threshold", "enabled", "updated")
+    list_editable = ("threshold", "enabled")
+    list_display_links = ("__str__",)
+
+    def has_add_permission(self, request):
+        return not PumpAlertSetting.objects.exists()  # one setting
+
+
+@admin.register(PumpAlert)
+class PumpAlertAdmin(admin.ModelAdmin):
+    list_display = ("date", "ticker", "pump_score", "threshold", "alerted_channels", "created")
+    list_filter = ("date",)
+    search_fields = ("ticker",)
+    readonly_fields = [f.name for f in PumpAlert._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

@@ -216,3 +216,43 @@ class LearnedSchema(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} ({len(self.keys)} keys)"
+
+
+class PumpAlertSetting(models.Model):
+    """The threshold of the daily pump score above which a ticker-day alerts (one row, edited in admin)."""
+
+    threshold = models.FloatField(
+        default=0.6, help_text="a ticker-day whose pump score (0 to 1) reaches this alerts once (log, email, webhook)"
+    )
+    enabled = models.BooleanField(default=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "pump alert setting"
+
+    def __str__(self) -> str:
+        return f"pump alerts at {self.threshold:g}" + ("" if self.enabled else " (off)")
+
+    @classmethod
+    def current(cls) -> "PumpAlertSetting":
+        setting = cls.objects.order_by("pk").first()
+        return setting if setting is not None else cls.objects.create()
+
+
+class PumpAlert(models.Model):
+    """One alert for one ticker and day whose pump score crossed the threshold: the unique key de-duplicates."""
+
+    ticker = models.CharField(max_length=32)
+    date = models.DateField()
+    pump_score = models.FloatField()
+    threshold = models.FloatField()
+    message = models.TextField(blank=True)
+    alerted_channels = models.JSONField(default=list, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-date", "-pump_score"]
+        constraints = [models.UniqueConstraint(fields=["ticker", "date"], name="quality_pump_alert_ticker_day")]
+
+    def __str__(self) -> str:
+        return f"{self.ticker} {self.date} ({self.pump_score:.2f})"

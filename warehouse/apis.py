@@ -337,3 +337,31 @@ class TickersApi(APIView):
         paginator = TickerPages()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(TickerRowSerializer(page, many=True).data)
+
+
+class SuspiciousParams(serializers.Serializer):
+    date = serializers.DateField(required=False)
+    min_score = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=200)
+
+
+class SuspiciousApi(APIView):
+    """Ticker-days ranked by daily pump score, with their evidence (flagged messages with the rules and
+    terms that fired, mentions against the 14-day baseline, price move, volume against its 20-day
+    average) and links to their rows and lake objects. ``date`` defaults to the newest scored day."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("date", OpenApiTypes.DATE),
+            OpenApiParameter("min_score", float, description="0 to 1 (default 0)"),
+            OpenApiParameter("limit", int, description="at most this many ticker-days (default 50, ≤ 200)"),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request):
+        params = _params(SuspiciousParams, request)
+        return Response(
+            selectors.suspicious_tickers(
+                day=params.get("date"), min_score=params.get("min_score", 0.0), limit=params.get("limit", 50)
+            )
+        )

@@ -1,3 +1,7 @@
-"""Page routes of this app."""
+"""Page routes of this app (mounted at /suspicious/)."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [path("", views.suspicious, name="suspicious-tickers")]

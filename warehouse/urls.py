@@ -10,4 +10,5 @@ urlpatterns = [
     *api_path("social/<str:ticker>", apis.SocialApi.as_view(), "warehouse-social"),
     *api_path("daily/<str:ticker>", apis.DailyApi.as_view(), "warehouse-daily"),
     *api_path("tickers", apis.TickersApi.as_view(), "warehouse-tickers"),
+    *api_path("suspicious", apis.SuspiciousApi.as_view(), "warehouse-suspicious"),
 ]

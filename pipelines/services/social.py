@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import time
 
+from quality.pump_alerts import pump_alerts_raise
 from warehouse.services import warehouse
 
-from ..enrich import PumpClassifier, SentimentScorer, TickerMatcher, dedupe_reposts, enrich_messages
+from ..enrich import (
+    PumpClassifier,
+    SentimentScorer,
+    TickerMatcher,
+    daily_pump_scores,
+    dedupe_reposts,
+    enrich_messages,
+)
 from ..models import TelegramChannel
 from .outcome import Outcome
 from .validate import group_validate_and_load, quarantine, refused
@@ -80,3 +88,9 @@ def social_load(group) -> None:
             rejected=rejected,
         )
     group_validate_and_load(group, dataset="social_mentions", rows=rows, loader=warehouse.insert_social_data)
+
+
+def pump_scores_after_gold(*, dates) -> None:
+    """A social run's gold hook: the daily pump scores of those dates, then the pump alerts they cross."""
+    daily_pump_scores(dates=dates)
+    pump_alerts_raise(dates=dates)

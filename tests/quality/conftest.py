@@ -1,8 +1,10 @@
-"""Builders for the quality tests: the real NSE samples as warehouse record keys, and small batches."""
+"""Builders for the quality tests: the real NSE samples as warehouse record keys, small batches, a webhook."""
 
 import csv
 import datetime as dt
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -120,3 +122,28 @@ def validator():
         return DataValidator(dataset, rules=default_rules(dataset), now=now)
 
     return make
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.received.append((self.headers["Content-Type"], json.loads(body)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook(settings):
+    """A local HTTP server standing in for the alert webhook (Slack, PagerDuty …)."""
+    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    server.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.ALERT_WEBHOOK_URL = f"http://127.0.0.1:{server.server_port}/hook"
+    yield server.received
+    server.shutdown()

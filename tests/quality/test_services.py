@@ -1,9 +1,7 @@
 import copy
 import datetime as dt
 import json
-import threading
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from django.core import mail
@@ -25,31 +23,6 @@ from .conftest import quote
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 5, 19, 12, 0, tzinfo=dt.UTC)
-
-
-class _Hook(BaseHTTPRequestHandler):
-    received: list
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.received.append((self.headers["Content-Type"], json.loads(body)))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def webhook(settings):
-    """A local HTTP server standing in for the alert webhook (Slack, PagerDuty …)."""
-    server = HTTPServer(("127.0.0.1", 0), _Hook)
-    server.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.ALERT_WEBHOOK_URL = f"http://127.0.0.1:{server.server_port}/hook"
-    yield server.received
-    server.shutdown()
 
 
 # --- quarantine --------------------------------------------------------------------------------------

@@ -1,0 +1,67 @@
+"""The suspicious-tickers page in real headless Chromium: linked from home, ranked, escaped, filterable."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from warehouse.days import day_start
+from warehouse.models import DailySocial, SocialMention
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+MARKUP = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+
+
+@pytest.fixture
+def ranked_day():
+    day = timezone.localdate()
+    for ticker, score in (("IRFC", 0.83), ("TCS", 0.31), ("INFY", 0.12)):
+        DailySocial.objects.create(
+            ticker=ticker, platform="twitter", date=day, mentions=9, pump_signals=3, pump_score=score
+        )
+    SocialMention.objects.create(
+        ticker="IRFC",
+        platform="twitter",
+        external_id="1",
+        text=f"IRFC upper circuit tomorrow {MARKUP}",
+        is_pump_signal=True,
+        pump_score=0.9,
+        channel=MARKUP,
+        timestamp=day_start(day) + dt.timedelta(hours=11),
+        metadata={"pump_rules": ["upper_circuit"], "pump_terms": ["<b>tomorrow</b>"]},
+    )
+    return day
+
+
+def test_the_home_page_links_to_the_ranked_list_with_its_evidence(ranked_day, logged_in_page, live_server):
+    page = logged_in_page
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(f"{live_server.url}/")
+    page.click("#suspicious-link")
+    page.wait_for_selector("#suspicious tbody tr")
+    assert page.url == f"{live_server.url}/suspicious/"
+    rows = page.locator("#suspicious tbody tr")
+    assert [rows.nth(i).get_attribute("data-ticker") for i in range(rows.count())] == ["IRFC", "TCS", "INFY"]
+    first = rows.nth(0)
+    assert first.locator("td.score").inner_text() == "0.830"
+    assert MARKUP in first.locator(".msg-text").inner_text()  # shown as text
+    assert "rules: upper_circuit" in first.inner_text()
+    assert "terms: <b>tomorrow</b>" in first.inner_text()
+    assert page.locator("#suspicious img, #suspicious script, #suspicious b").count() == 0
+    assert first.locator("a", has_text="flagged rows").get_attribute("href") == (
+        f"/api/data/warehouse/social/IRFC?start={ranked_day}&end={ranked_day}&is_pump_signal=true"
+    )
+    assert page.locator("#f-date").input_value() == ranked_day.isoformat()
+    assert dialogs == []
+    assert page.external_requests == []
+
+
+def test_a_minimum_score_narrows_the_list(ranked_day, logged_in_page, live_server):
+    page = logged_in_page
+    page.goto(f"{live_server.url}/suspicious/")
+    page.wait_for_selector("#suspicious tbody tr")
+    page.fill("#f-min", "0.3")
+    page.click("#filters button")
+    page.wait_for_function("document.querySelectorAll('#suspicious tbody tr').length === 2")
+    assert page.locator("#s-status").inner_text() == f"2 ticker-days on {ranked_day} with a score of at least 0.3."
