@@ -279,6 +279,9 @@ TWITTER_BEARER_TOKEN = os.environ.get("TWITTER_BEARER_TOKEN", "")
 TELEGRAM_BASE_URL = os.environ.get("TELEGRAM_BASE_URL", "https://api.telegram.org")
 TELEGRAM_BOT_TOKEN = os.environ.get("TELEGRAM_BOT_TOKEN", "")
 UPSTREAM_TIMEOUT = float(os.environ.get("UPSTREAM_TIMEOUT", "10"))
+# Wall-clock seconds for one whole request: UPSTREAM_TIMEOUT bounds each socket read only, so a peer
+# trickling a byte every few seconds would hold a fetch forever (requests' docs, "Timeouts").
+UPSTREAM_REQUEST_DEADLINE = float(os.environ.get("UPSTREAM_REQUEST_DEADLINE", "30"))
 UPSTREAM_MAX_ATTEMPTS = int(os.environ.get("UPSTREAM_MAX_ATTEMPTS", "3"))
 UPSTREAM_BACKOFF = float(os.environ.get("UPSTREAM_BACKOFF", "0.5"))
 # An upstream asking to wait longer than this (Retry-After, X rate-limit reset) is an error, not a wait.
@@ -286,6 +289,9 @@ UPSTREAM_RETRY_WAIT_CAP = float(os.environ.get("UPSTREAM_RETRY_WAIT_CAP", "30"))
 UPSTREAM_MAX_BYTES = int(os.environ.get("UPSTREAM_MAX_BYTES", str(8 * 1024 * 1024)))
 TWITTER_MAX_PAGES = int(os.environ.get("TWITTER_MAX_PAGES", "5"))
 TELEGRAM_MAX_PAGES = int(os.environ.get("TELEGRAM_MAX_PAGES", "10"))
+# Public channels read through t.me/s/<channel>: how many pages (about 20 posts each) a first run reads back.
+TELEGRAM_PREVIEW_URL = os.environ.get("TELEGRAM_PREVIEW_URL", "https://t.me")
+TELEGRAM_PREVIEW_FIRST_PAGES = int(os.environ.get("TELEGRAM_PREVIEW_FIRST_PAGES", "5"))
 # The simulated market: a fixed seed makes the same world every time; SIMULATOR_NOW (ISO) fixes its clock.
 SIMULATOR_SEED = int(os.environ.get("SIMULATOR_SEED", "42"))
 SIMULATOR_NOW = os.environ.get("SIMULATOR_NOW", "")

@@ -71,9 +71,9 @@ class PipelineLockAdmin(ReadOnlyAdmin):
 
 @admin.register(TelegramChannel)
 class TelegramChannelAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "chat_id", "username", "active", "created")
-    list_filter = ("active",)
-    list_editable = ("active",)
+    list_display = ("__str__", "chat_id", "username", "active", "web_preview", "created")
+    list_filter = ("active", "web_preview")
+    list_editable = ("active", "web_preview")
     search_fields = ("title", "username", "chat_id")
 
 

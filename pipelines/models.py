@@ -82,12 +82,18 @@ class TelegramChannel(models.Model):
 
     Updates from chats that are not listed here, or are listed but inactive, are skipped by the
     connector when at least one channel is listed; with none listed every update the bot sees is kept.
+    Active channels with a public username (and ``web_preview`` on) are also read through their public
+    web preview, ``t.me/s/<username>``, which needs no bot and no credentials.
     """
 
     chat_id = models.BigIntegerField(null=True, blank=True, unique=True, help_text="e.g. -1001241558182")
     username = models.CharField(max_length=64, blank=True, help_text="public @username, without the @")
     title = models.CharField(max_length=255, blank=True)
     active = models.BooleanField(default=True)
+    web_preview = models.BooleanField(
+        default=True,
+        help_text="read the public channel's web preview, https://t.me/s/<username> (no credentials needed)",
+    )
     notes = models.TextField(blank=True)
     created = models.DateTimeField(default=timezone.now)
 

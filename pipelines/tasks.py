@@ -8,6 +8,7 @@ from django.db import OperationalError
 
 from .models import PipelineRun
 from .services import lake_objects_reprocess, pipeline_run, replay_unloaded, run_claim, run_create
+from .services.holidays import HolidayRefreshError, holidays_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -76,3 +77,14 @@ def reprocess_objects_task(self, object_ids: list[int], run_id: int | None = Non
     """Transform and load these lake objects again (one chunk of a fanned-out reprocess)."""
     outcome = lake_objects_reprocess(object_ids=object_ids, run_id=run_id)
     return {"objects": len(object_ids), **outcome.counts(), "errors": outcome.errors[:20]}
+
+
+@shared_task(bind=True, name="pipelines.holidays_refresh", acks_late=True, **RETRY)
+def holidays_refresh_task(self) -> dict:
+    """Refresh the trading calendar from NSE's holiday master (monthly); a refused answer is logged."""
+    try:
+        result = holidays_refresh()
+    except HolidayRefreshError as exc:
+        logger.warning("trading calendar not refreshed: %s", exc)
+        return {"error": str(exc)}
+    return {"holidays": result.holidays, "years": result.saved.years, "summary": result.summary()}

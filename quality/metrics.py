@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
+from warehouse import calendar as nse
 from warehouse.models import DailyBar, DailySocial, SocialMention, StockData
 
-from . import calendar as nse
 from .rules import DATASETS
 
 # A window whose |z| reaches this is an anomaly and is kept out of later baselines.

@@ -5,7 +5,8 @@ import datetime as dt
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from . import calendar as nse
+from warehouse import calendar as nse
+
 from .metrics import ist_day_bounds
 from .models import QualityCheck, QualityIncident, QualityMetric, QuarantinedRecord, ValidationRule
 from .rules import DATASETS, default_rules

@@ -15,7 +15,8 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import calendar as nse
+from warehouse import calendar as nse
+
 from .metrics import DataQualityMetrics, MetricValue
 from .models import LearnedSchema, QualityCheck, QualityIncident, QualityMetric, QuarantinedRecord
 from .rules import DATASETS

@@ -211,8 +211,20 @@ SEEDS = [
     ("lake.migrations.0003_retention_schedule", "create_schedule"),
     ("pipelines.migrations.0004_beat_schedules", "create"),
     ("pipelines.migrations.0005_simulated_bhavcopy_schedule", "create"),
+    ("pipelines.migrations.0006_holidays_refresh_schedule", "create"),
+    ("warehouse.migrations.0005_seed_market_holidays", "seed"),
 ]
 TRANSACTIONAL = {"transactional_db", "live_server", "celery_worker_process"}
+
+
+@pytest.fixture(autouse=True)
+def _calendar_cache_cleared():
+    """The trading calendar caches the holiday table per process: each test reads its own database."""
+    from warehouse.calendar import calendar_cache_clear
+
+    calendar_cache_clear()
+    yield
+    calendar_cache_clear()
 
 
 @pytest.fixture(autouse=True)

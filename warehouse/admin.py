@@ -5,7 +5,8 @@ from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
-from warehouse.models import DailyBar, DailySocial, SocialMention, StockData, Ticker
+from warehouse.calendar import calendar_cache_clear
+from warehouse.models import DailyBar, DailySocial, MarketHoliday, SocialMention, StockData, Ticker
 from warehouse.tickers import ticker_normalize
 
 
@@ -136,8 +137,37 @@ class TickerForm(forms.ModelForm):
 @admin.register(Ticker)
 class TickerAdmin(admin.ModelAdmin):
     form = TickerForm
-    list_display = ["symbol", "name", "exchange", "series", "isin", "active", "updated"]
+    list_display = ["symbol", "name", "exchange", "series", "market_type", "isin", "active", "updated"]
     list_editable = ["active"]
     list_filter = ["active", "exchange", "series"]
     search_fields = ["symbol", "name", "isin"]
     ordering = ["symbol"]
+
+
+@admin.register(MarketHoliday)
+class MarketHolidayAdmin(admin.ModelAdmin):
+    """The trading calendar: NSE holidays, editable. Rows saved here are marked "entered in admin", so
+    the monthly refresh from NSE's holiday master leaves them as they are."""
+
+    list_display = ["date", "weekday", "description", "source", "updated"]
+    list_filter = ["source", ("date", admin.DateFieldListFilter)]
+    search_fields = ["description"]
+    date_hierarchy = "date"
+    fields = ["date", "description"]
+
+    @admin.display(description="day")
+    def weekday(self, obj):
+        return f"{obj.date:%A}"
+
+    def save_model(self, request, obj, form, change):
+        obj.source = MarketHoliday.Source.ADMIN
+        super().save_model(request, obj, form, change)
+        calendar_cache_clear()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        calendar_cache_clear()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        calendar_cache_clear()

@@ -1,4 +1,4 @@
-"""Silver (stock and social rows) and gold (daily aggregates) tables, and the ticker master."""
+"""Silver (stock and social rows) and gold (daily aggregates) tables, the ticker master and the trading calendar."""
 
 from django.db import models
 from django.utils import timezone
@@ -12,6 +12,9 @@ class Ticker(models.Model):
     isin = models.CharField(max_length=12, blank=True)
     name = models.CharField(max_length=255, blank=True)
     series = models.CharField(max_length=8, default="EQ", help_text="main series")
+    market_type = models.CharField(
+        max_length=4, blank=True, help_text="NSE's market type for its quote API (N); learnt from NSE when blank"
+    )
     active = models.BooleanField(default=True, help_text="followed by the quote and social connectors")
     aliases = models.JSONField(default=list, blank=True, help_text="other names people use in text")
     created = models.DateTimeField(default=timezone.now)
@@ -167,3 +170,32 @@ class DailySocial(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticker} {self.platform} {self.date}"
+
+
+class MarketHoliday(models.Model):
+    """A day NSE's capital market (the CM segment) does not trade: the trading calendar's one table.
+
+    Seeded with the built-in 2024-2026 list, refreshed from NSE's holiday master (monthly, and by
+    ``manage.py holidays_refresh``), editable in admin. Quality's freshness, the simulated market and
+    the bhavcopy connector all read it through ``warehouse.calendar``.
+    """
+
+    class Source(models.TextChoices):
+        BUILTIN = "builtin", "built-in list"
+        NSE = "nse", "NSE holiday master"
+        ADMIN = "admin", "entered in admin"
+
+    date = models.DateField(unique=True)
+    description = models.CharField(max_length=255)
+    source = models.CharField(
+        max_length=8, choices=Source.choices, default=Source.ADMIN, help_text="a refresh never overwrites admin's rows"
+    )
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "market_holidays"
+        ordering = ["date"]
+        verbose_name = "NSE trading holiday"
+
+    def __str__(self) -> str:
+        return f"{self.date:%d-%b-%Y} {self.description}"

@@ -194,8 +194,8 @@ def bench_metrics() -> list[tuple]:
     from django.db import connection
     from django.utils import timezone
 
-    from quality import calendar as nse
     from quality.metrics import DataQualityMetrics
+    from warehouse import calendar as nse
 
     call_command("migrate", verbosity=0, skip_checks=True)
     rows = fill_table(TABLE_ROWS)

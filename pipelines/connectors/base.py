@@ -23,6 +23,8 @@ from typing import Any
 import requests
 from django.conf import settings
 
+from pipelines.connectors.deadline import DeadlineAdapter, deadline
+
 logger = logging.getLogger(__name__)
 
 # The kept copy of an answer that is not data is cut to this many characters.
@@ -187,7 +189,12 @@ class UpstreamClient:
         self.max_bytes = int(max_bytes or getattr(settings, "UPSTREAM_MAX_BYTES", 8 * 1024 * 1024))
         self.secrets = [s for s in secrets if s]
         self.simulated = simulated
+        # Wall clock per request (connect, headers and body): `timeout` only bounds each socket read.
+        self.deadline = float(settings.UPSTREAM_REQUEST_DEADLINE)
         self.session = requests.Session()
+        self._adapters = [DeadlineAdapter(), DeadlineAdapter()]
+        self.session.mount("http://", self._adapters[0])
+        self.session.mount("https://", self._adapters[1])
         self.session.headers.update(headers or {})
         self.slept = 0.0
         self._last_call = 0.0
@@ -253,12 +260,24 @@ class UpstreamClient:
             self._space_calls()
             response = None
             try:
-                response = self.session.get(url, params=params, headers=headers, timeout=self.timeout, stream=True)
-                body, truncated, size = self._read_capped(response)
+                with deadline(self._adapters, self.deadline) as clock:
+                    response = self.session.get(url, params=params, headers=headers, timeout=self.timeout, stream=True)
+                    body, truncated, size = self._read_capped(response)
+                if clock.expired:
+                    # The watchdog cut the socket; what came before the cut is not a whole answer.
+                    raise requests.Timeout("deadline")
             except requests.Timeout:
-                answer.error = f"timed out after {self.timeout:g} s"
+                answer.error = (
+                    f"no complete answer within the {self.deadline:g} s deadline (UPSTREAM_REQUEST_DEADLINE)"
+                    if clock.expired
+                    else f"timed out after {self.timeout:g} s"
+                )
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-                answer.error = "connection failed: " + redact(str(exc), self.secrets)[:300]
+                answer.error = (
+                    f"no complete answer within the {self.deadline:g} s deadline (UPSTREAM_REQUEST_DEADLINE)"
+                    if clock.expired
+                    else "connection failed: " + redact(str(exc), self.secrets)[:300]
+                )
             except requests.RequestException as exc:
                 answer.error = "request failed: " + redact(str(exc), self.secrets)[:300]
                 answer.attempts = attempt

@@ -1,20 +1,21 @@
 """NSE connectors: the quote API (`nse_api`) and the daily bhavcopy (`nse_bhavcopy`).
 
-NSE's website sits behind a bot shield: API calls without the cookies its pages set, or without a
-browser's headers, answer 401/403. So the quote connector first loads the home page and a quote page
-(the cookie warm-up), then calls ``/api/quote-equity`` with a Referer, and warms up again once if
-the cookies expire mid-run.
+Quotes come from the API behind NSE's quote page since its 2026 site migration (``/api/quote-equity``
+was retired then, and answers an Akamai 403 page): ``GET /api/NextApi/apiClient/GetQuoteApi?
+functionName=getSymbolData&marketType=N&series=EQ&symbol=SYM``. It needs the symbol's series and
+market type: both come from the ticker master, and are learnt once from ``functionName=getMetaData``
+(``activeSeries``, ``marketType``) for a symbol whose market type is not known yet. It answers without
+the cookie warm-up the old route needed; calls are still spaced at about 3 a second, NSE's pace.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote as urlquote
-from zoneinfo import ZoneInfo
 
 from pipelines.connectors.base import (
     Answer,
@@ -26,8 +27,9 @@ from pipelines.connectors.base import (
     describe_status,
     now_utc,
 )
+from warehouse.calendar import IST, holiday_name, is_trading_day, previous_trading_day
 
-IST = ZoneInfo("Asia/Kolkata")
+logger = logging.getLogger(__name__)
 BROWSER_HEADERS = {
     "User-Agent": (
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -38,7 +40,7 @@ BROWSER_HEADERS = {
     "Accept-Encoding": "gzip, deflate",
     "Connection": "keep-alive",
 }
-HTML_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+NEXT_API_PATH = "/api/NextApi/apiClient/GetQuoteApi"
 # NSE switched the CM bhavcopy to UDiFF on this day; older days are in the legacy archive.
 UDIFF_SINCE = date(2024, 7, 8)
 QUOTES_PER_BATCH = 200
@@ -51,27 +53,61 @@ def active_symbols() -> list[str]:
     return list(Ticker.objects.filter(active=True, exchange="NSE").order_by("symbol").values_list("symbol", flat=True))
 
 
+def refused(answer: Answer, url: str) -> str | None:
+    """The one line for an answer that means the endpoint itself is gone or blocked (a 403, or an HTML
+    page where JSON was due); None for any other answer."""
+    if answer.status is None:
+        return None
+    html = answer.body[:200].lstrip().lower().startswith((b"<!doctype", b"<html", b"<"))
+    if answer.status in (401, 403) or (html and answer.ok and not answer.truncated):
+        page = " with an HTML page" if html else ""
+        return f"NSE answered {answer.status}{page} at {url}: the endpoint is retired or blocked"
+    return None
+
+
 class NseQuoteConnector(Connector):
-    """``nse_api``: one ``quote-equity`` answer per ticker; a batch's payload is a list of those answers."""
+    """``nse_api``: one NextApi ``getSymbolData`` answer per ticker; a batch's payload is a list of them."""
 
     source = "nse_api"
     base_url_settings = ("NSE_BASE_URL",)
     headers = BROWSER_HEADERS
     min_interval = 0.35  # about 3 calls a second: NSE blocks faster clients
 
-    def _warm_up(self, symbol: str) -> Answer:
-        base = self.base_url("NSE_BASE_URL")
-        answer = self.client.get(base + "/", headers={"Accept": HTML_ACCEPT}, label="NSE home page")
-        if answer.ok:
-            answer = self.client.get(
-                f"{base}/get-quotes/equity?symbol={urlquote(symbol)}",
-                headers={"Accept": HTML_ACCEPT, "Referer": base + "/"},
-                label="NSE quote page",
-            )
-        return answer
+    @property
+    def api_url(self) -> str:
+        return self.base_url("NSE_BASE_URL") + NEXT_API_PATH
 
-    def quote_url(self, symbol: str) -> str:
-        return f"{self.base_url('NSE_BASE_URL')}/api/quote-equity?symbol={urlquote(symbol, safe='')}"
+    def _get(self, params: dict, label: str) -> Answer:
+        symbol = params["symbol"]
+        referer = f"{self.base_url('NSE_BASE_URL')}/get-quotes/equity?symbol={symbol}"
+        return self.client.get(self.api_url, params=params, headers={"Referer": referer}, label=label)
+
+    def quote_params(self, symbols: list[str]) -> Iterator[tuple[str, str, str, Answer | None]]:
+        """(symbol, series, market type, refusing answer or None) per symbol, learning unknown ones."""
+        from warehouse.services.quote_params import ticker_quote_params, ticker_quote_params_save
+
+        known = ticker_quote_params(symbols=symbols)
+        for symbol in symbols:
+            series, market = known.get(symbol, ("", ""))
+            if market:
+                yield symbol, series or "EQ", market, None
+                continue
+            answer = self._get({"functionName": "getMetaData", "symbol": symbol}, f"meta data {symbol}")
+            if refused(answer, self.api_url):
+                yield symbol, series, market, answer
+                return
+            body, error = answer_body(answer)
+            active = body.get("activeSeries") if isinstance(body, dict) else None
+            if error or not isinstance(active, list) or not body.get("marketType"):
+                # Not learnt this time: ask with the usual values and try to learn again next run.
+                logger.warning("nse_api: no meta data for %s (%s); asking for series EQ, market N", symbol, error)
+                yield symbol, series or "EQ", "N", None
+                continue
+            active = [str(a) for a in active]
+            series = series if series in active else ("EQ" if "EQ" in active or not active else active[0])
+            market = str(body["marketType"])
+            ticker_quote_params_save(symbol=symbol, series=series, market_type=market)
+            yield symbol, series, market, None
 
     def fetch(self, *, tickers: list[str] | None = None, since: dict | None = None) -> Iterator[FetchedBatch]:
         symbols = list(tickers or active_symbols())
@@ -81,31 +117,27 @@ class NseQuoteConnector(Connector):
             symbols = universe_symbols()
         if not symbols:
             raise ConnectorError("nse_api: no tickers to fetch: mark tickers active in admin or pass --tickers")
-        base = self.base_url("NSE_BASE_URL")
-        warm = self._warm_up(symbols[0])
-        if not warm.ok:
-            reason = warm.error or describe_status(warm)
-            raise ConnectorError(
-                f"nse_api: cookie warm-up failed: {reason}", payload=warm.text_payload() if warm.status else None
-            )
         failures: list[str] = []
         quotes: list = []
         fetched_at = now_utc()
-        rewarmed = False
-        for symbol in symbols:
-            url = self.quote_url(symbol)
-            headers = {"Referer": f"{base}/get-quotes/equity?symbol={urlquote(symbol)}"}
-            answer = self.client.get(url, headers=headers, label=f"quote {symbol}")
-            if answer.status in (401, 403) and not rewarmed:
-                # Cookies expire every few minutes: warm up once more, then give the call a second go.
-                rewarmed = True
-                self._warm_up(symbol)
-                answer = self.client.get(url, headers=headers, label=f"quote {symbol}")
+        for symbol, series, market, refusal in self.quote_params(symbols):
+            answer = refusal or self._get(
+                {"functionName": "getSymbolData", "marketType": market, "series": series, "symbol": symbol},
+                f"quote {symbol}",
+            )
+            line = refused(answer, self.api_url)
+            if line:
+                # The endpoint is gone or blocked for us: asking for the other symbols would only
+                # collect more deny pages. Keep the page, say it in one line, stop.
+                if quotes:
+                    yield self.batch(quotes, fetched_at=fetched_at, records=len(quotes), url=self.api_url)
+                yield self.batch(answer.text_payload(), url=answer.url, status=answer.status, error=line, records=0)
+                raise ConnectorError(line, failures=[line])
             body, error = answer_body(answer)
             if error is None:
                 quotes.append(body)
                 if len(quotes) >= QUOTES_PER_BATCH:
-                    yield self.batch(quotes, fetched_at=fetched_at, records=len(quotes), url=base + "/api/quote-equity")
+                    yield self.batch(quotes, fetched_at=fetched_at, records=len(quotes), url=self.api_url)
                     quotes, fetched_at = [], now_utc()
                 continue
             failures.append(f"{symbol}: {error}")
@@ -113,7 +145,7 @@ class NseQuoteConnector(Connector):
                 kept = body if body is not None else answer.text_payload()
                 yield self.batch(kept, url=answer.url, status=answer.status, error=f"{symbol}: {error}", records=0)
         if quotes:
-            yield self.batch(quotes, fetched_at=fetched_at, records=len(quotes), url=base + "/api/quote-equity")
+            yield self.batch(quotes, fetched_at=fetched_at, records=len(quotes), url=self.api_url)
         if failures:
             raise ConnectorError(
                 f"nse_api: {len(failures)} of {len(symbols)} quotes failed: "
@@ -137,9 +169,7 @@ def latest_bhavcopy_day(now: datetime | None = None) -> date:
     """The newest trading day whose bhavcopy should be out (NSE publishes it in the evening, IST)."""
     local = (now or now_utc()).astimezone(IST)
     day = local.date() if local.hour >= 19 else local.date() - timedelta(days=1)
-    while day.weekday() >= 5:
-        day -= timedelta(days=1)
-    return day
+    return day if is_trading_day(day) else previous_trading_day(day)
 
 
 def csv_payloads(data: bytes, *, filename: str) -> tuple[list[dict], str | None]:
@@ -163,8 +193,9 @@ def csv_payloads(data: bytes, *, filename: str) -> tuple[list[dict], str | None]
 class NseBhavcopyConnector(Connector):
     """``nse_bhavcopy``: the CM bhavcopy of a day (or a range of days), from NSE's archives or files.
 
-    ``since``: ``{"date": "YYYY-MM-DD"}`` or ``{"from": …, "to": …}`` (weekdays only, at most 366);
-    by default the newest trading day. A day NSE did not publish (a holiday) is an error, not a crash.
+    ``since``: ``{"date": "YYYY-MM-DD"}`` or ``{"from": …, "to": …}`` (at most 366 days); by default the
+    newest trading day. Weekends and the holidays of the trading calendar are not asked for (a holiday
+    is not a missing file); a trading day NSE did not publish is an error, not a crash.
     """
 
     source = "nse_bhavcopy"
@@ -174,20 +205,26 @@ class NseBhavcopyConnector(Connector):
 
     @staticmethod
     def days(since: dict | None) -> list[date]:
+        """The trading days asked for (weekends and NSE holidays left out)."""
         since = since or {}
         try:
             if since.get("date"):
-                return [date.fromisoformat(str(since["date"]))]
-            if since.get("from"):
+                days = [date.fromisoformat(str(since["date"]))]
+            elif since.get("from"):
                 start = date.fromisoformat(str(since["from"]))
                 end = date.fromisoformat(str(since.get("to") or start))
                 if end < start or (end - start).days > 366:
                     raise ConnectorError("nse_bhavcopy: the date range must run forward and span at most 366 days")
                 days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
-                return [d for d in days if d.weekday() < 5]
+            else:
+                return [latest_bhavcopy_day()]
         except ValueError as exc:
             raise ConnectorError(f"nse_bhavcopy: bad date: {exc}") from exc
-        return [latest_bhavcopy_day()]
+        closed = [day for day in days if not is_trading_day(day)]
+        for day in closed:
+            reason = holiday_name(day) or "a weekend"
+            logger.info("nse_bhavcopy: %s is not a trading day (%s): no bhavcopy to fetch", day, reason)
+        return [day for day in days if is_trading_day(day)]
 
     def fetch(self, *, tickers: list[str] | None = None, since: dict | None = None) -> Iterator[FetchedBatch]:
         archives = self.base_url("NSE_ARCHIVES_URL")
@@ -220,7 +257,10 @@ class NseBhavcopyConnector(Connector):
                     )
                 break
             else:
-                failures.append(f"{day}: NSE has no bhavcopy for this day ({', '.join(misses)}: 404; a holiday?)")
+                failures.append(
+                    f"{day}: NSE has no bhavcopy for this day ({', '.join(misses)}: 404), though the trading "
+                    "calendar has no holiday on it"
+                )
         if failures:
             raise ConnectorError(
                 f"nse_bhavcopy: {len(failures)} of {len(days)} days failed: " + "; ".join(failures[:5]),
@@ -234,3 +274,33 @@ class NseBhavcopyConnector(Connector):
         if error:
             text = {"format": "text", "filename": path.name, "bytes": len(data), "body": ""}
             yield FetchedBatch(self.source, text, fetched_at, False, {"file": str(path), "error": error})
+
+
+HOLIDAY_PATH = "/api/holiday-master"
+
+
+class NseHolidayConnector(Connector):
+    """NSE's trading holidays, ``GET /api/holiday-master?type=trading`` (every segment; ``CM`` is the
+    equity calendar). Reference data for ``warehouse.calendar``, not a pipeline: one answer, one batch."""
+
+    source = "nse_holidays"
+    base_url_settings = ("NSE_BASE_URL",)
+    headers = BROWSER_HEADERS
+    min_interval = 0.35
+
+    def fetch(self, *, tickers: list[str] | None = None, since: dict | None = None) -> Iterator[FetchedBatch]:
+        base = self.base_url("NSE_BASE_URL")
+        url = base + HOLIDAY_PATH
+        answer = self.client.get(
+            url,
+            params={"type": "trading"},
+            headers={"Referer": base + "/resources/exchange-communication-holidays"},
+            label="NSE holiday master",
+        )
+        body, error = answer_body(answer)
+        error = refused(answer, url) or error
+        if error:
+            raise ConnectorError(
+                f"nse holidays: {error}", payload=answer.text_payload() if answer.status is not None else None
+            )
+        yield self.batch(body, url=answer.url, status=answer.status)

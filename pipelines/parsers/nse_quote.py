@@ -1,8 +1,16 @@
-"""NSE ``/api/quote-equity`` answers → stock rows.
+"""NSE quote answers → stock rows, in both of NSE's shapes.
 
-Written against the classic shape (info / metadata / priceInfo): numbers that are sometimes strings
-(``lowerCP``), float noise (``change``), right-padded strings, IST dates like ``16-Oct-2023 16:00:00``,
-nulls. Any other shape is schema drift, reported with the keys that were missing.
+- **NextApi** (``/api/NextApi/apiClient/GetQuoteApi?functionName=getSymbolData``, NSE's quote page since
+  its 2026 site migration): ``{"equityResponse": [{orderBook, metaData, tradeInfo, priceInfo, secInfo,
+  lastUpdateTime}]}``, or one element of ``equityResponse`` saved alone (clients often keep only that).
+  Numbers are sometimes strings (``secInfo``), ``closePrice`` is 0 during the session.
+- **quote-equity** (``/api/quote-equity``, retired in 2026; lake objects of it still replay): info /
+  metadata / priceInfo, numbers that are sometimes strings (``lowerCP``), float noise (``change``),
+  right-padded strings, nulls.
+
+Both give the same warehouse row: ticker, series, IST ``lastUpdateTime`` as UTC, last price, the day's
+traded volume (when the answer has it), change %. Any other shape is schema drift, reported with the
+keys that were missing.
 """
 
 from __future__ import annotations
@@ -12,6 +20,12 @@ from pipelines.parsers.common import ParseResult, normalize_symbol, nse_datetime
 SOURCE = "nse_api"
 # Where the classic shape keeps what a stock row needs.
 REQUIRED = (("info", "symbol"), ("priceInfo", "lastPrice"), ("metadata", "lastUpdateTime"))
+# The NextApi element: the price may sit in tradeInfo or (as a fallback) in orderBook.
+NEXT_REQUIRED = (("metaData", "symbol"), ("lastUpdateTime",))
+NEXT_SECTIONS = ("metaData", "tradeInfo", "orderBook")
+# The day's figures kept with a NextApi row (the whole answer stays in the lake object it links to).
+NEXT_META_KEEP = ("open", "dayHigh", "dayLow", "previousClose", "closePrice", "averagePrice", "change", "pChange")
+NEXT_TRADE_KEEP = ("totalTradedValue", "deliveryquantity", "deliveryToTradedQuantity", "secwisedelposdate")
 
 
 def _dig(body: dict, path: tuple[str, ...]):
@@ -23,10 +37,18 @@ def _dig(body: dict, path: tuple[str, ...]):
     return value
 
 
+def _drift(body: dict, result: ParseResult, missing: list[str], symbol) -> None:
+    present = ", ".join(sorted(map(str, body))[:12])
+    result.drift.append(
+        f"{SOURCE}: unknown quote shape{f' for {symbol}' if symbol else ''}: missing {', '.join(missing)} "
+        f"(top-level keys: {present})"
+    )
+
+
 def parse_quote(body, result: ParseResult, *, index: int | None = None) -> None:
     where = f"quote #{index}" if index is not None else "quote"
     if not isinstance(body, dict):
-        result.errors.append(f"{SOURCE}: {where} is a {type(body).__name__}, not a quote-equity object")
+        result.errors.append(f"{SOURCE}: {where} is a {type(body).__name__}, not a quote-equity or NextApi object")
         return
     if body.get("format") == "text":
         result.errors.append(f"{SOURCE}: {where}: the upstream answered text, not a quote ({body.get('status')})")
@@ -35,14 +57,82 @@ def parse_quote(body, result: ParseResult, *, index: int | None = None) -> None:
         # NSE answers {} for a symbol it does not know.
         result.errors.append(f"{SOURCE}: {where} is empty: NSE answers {{}} for an unknown symbol")
         return
+    if "equityResponse" in body:
+        elements = body["equityResponse"]
+        if not isinstance(elements, list) or not elements:
+            result.errors.append(f"{SOURCE}: {where}: equityResponse is empty: NSE has no quote for this symbol")
+            return
+        for element in elements:
+            if isinstance(element, dict):
+                parse_next_element(element, result, where=where)
+            else:
+                result.errors.append(f"{SOURCE}: {where}: an equityResponse item that is a {type(element).__name__}")
+        return
+    if any(key in body for key in NEXT_SECTIONS) and "info" not in body:
+        parse_next_element(body, result, where=where)
+        return
+    parse_quote_equity(body, result, where=where)
+
+
+def parse_next_element(item: dict, result: ParseResult, *, where: str) -> None:
+    """One element of NextApi's ``equityResponse`` → one stock row."""
+    meta = item.get("metaData") if isinstance(item.get("metaData"), dict) else {}
+    trade = item.get("tradeInfo") if isinstance(item.get("tradeInfo"), dict) else {}
+    book = item.get("orderBook") if isinstance(item.get("orderBook"), dict) else {}
+    missing = [".".join(path) for path in NEXT_REQUIRED if _dig(item, path) in (None, "")]
+    last = to_float(trade.get("lastPrice"))
+    if last is None:
+        last = to_float(book.get("lastPrice"))
+    if last is None and trade.get("lastPrice") is None and book.get("lastPrice") is None:
+        missing.append("tradeInfo.lastPrice")
+    if missing:
+        _drift(item, result, missing, meta.get("symbol"))
+        return
+    try:
+        ticker = normalize_symbol(str(meta["symbol"]))
+        timestamp = nse_datetime(item["lastUpdateTime"])
+    except ValueError as exc:
+        result.errors.append(f"{SOURCE}: {where}: {exc}")
+        return
+    if last is None:
+        shown = trade.get("lastPrice", book.get("lastPrice"))
+        result.errors.append(f"{SOURCE}: {where} ({ticker}): lastPrice {shown!r} is not a number")
+        return
+    change = to_float(meta.get("pChange"))
+    previous = to_float(meta.get("previousClose"))
+    if change is None and previous:
+        change = (last - previous) / previous * 100
+    raw = {
+        "shape": "getSymbolData",
+        "symbol": meta.get("symbol"),
+        "isin": meta.get("isinCode"),
+        "series": meta.get("series"),
+        "marketType": meta.get("marketType"),
+        "lastUpdateTime": item.get("lastUpdateTime"),
+        **{key: meta.get(key) for key in NEXT_META_KEEP if key in meta},
+        **{key: trade.get(key) for key in NEXT_TRADE_KEEP if key in trade},
+    }
+    result.stock_rows.append(
+        {
+            "ticker": ticker,
+            "series": str(meta.get("series") or trade.get("series") or "EQ").strip() or "EQ",
+            "exchange": "NSE",
+            "source": SOURCE,
+            "timestamp": timestamp,
+            "price": round(last, 2),
+            "volume": to_int(trade.get("totalTradedVolume")),
+            "change_percent": None if change is None else round(change, 2),
+            "raw_data": raw,
+        }
+    )
+
+
+def parse_quote_equity(body: dict, result: ParseResult, *, where: str) -> None:
+    """The retired ``/api/quote-equity`` answer → one stock row (lake objects of it still replay)."""
     missing = [".".join(path) for path in REQUIRED if _dig(body, path) in (None, "")]
     if missing:
-        present = ", ".join(sorted(map(str, body))[:12])
         symbol = _dig(body, ("info", "symbol")) or _dig(body, ("metadata", "symbol")) or body.get("symbol")
-        result.drift.append(
-            f"{SOURCE}: unknown quote shape{f' for {symbol}' if symbol else ''}: missing {', '.join(missing)} "
-            f"(top-level keys: {present})"
-        )
+        _drift(body, result, missing, symbol)
         return
     info, meta, price = body["info"], body.get("metadata") or {}, body["priceInfo"]
     try:
@@ -82,11 +172,14 @@ def parse_quote(body, result: ParseResult, *, index: int | None = None) -> None:
 
 
 def parse_nse_api(payload) -> ParseResult:
-    """One quote-equity body, or a list of them (one fetch round)."""
-    result = ParseResult(layout="quote-equity")
+    """One quote answer (either shape, or a NextApi element alone), or a list of them (one fetch round)."""
+    result = ParseResult(layout="quote")
     if isinstance(payload, list):
         for index, body in enumerate(payload):
             parse_quote(body, result, index=index)
     else:
         parse_quote(payload, result)
+    first = payload[0] if isinstance(payload, list) and payload else payload
+    if isinstance(first, dict):
+        result.layout = "quote-equity" if "info" in first else "getSymbolData"
     return result

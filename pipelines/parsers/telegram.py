@@ -1,4 +1,5 @@
-"""Telegram payloads → social messages: Bot API ``getUpdates``, Telegram Desktop exports, scraped messages.
+"""Telegram payloads → social messages: Bot API ``getUpdates``, Telegram Desktop exports, scraped messages,
+and pages of a public channel's web preview (``telegram_web``).
 
 ``external_id`` is ``chat_id:message_id`` with the chat id in the Bot API's form (channels and
 supergroups as ``-100…``), so one message read from any of the three shapes has one id. Bot API
@@ -21,6 +22,7 @@ from pipelines.parsers.common import (
     text_payload_error,
     to_int,
 )
+from pipelines.parsers.telegram_web import parse_preview_page
 
 SOURCE = "telegram"
 POST_KEYS = ("channel_post", "message", "edited_channel_post", "edited_message")
@@ -319,9 +321,12 @@ def parse_scraped(rows: list, result: ParseResult, *, where: str) -> None:
 
 
 def parse_telegram(payload) -> ParseResult:
-    """getUpdates answers, Desktop exports (one chat or all chats), scraped JSONL lists, scraped CSV."""
+    """getUpdates answers, Desktop exports (one chat or all chats), scraped JSONL lists, scraped CSV, and
+    pages of the public web preview (``t.me/s/<channel>``)."""
     result = ParseResult()
-    if isinstance(payload, dict) and payload.get("format") == "text":
+    if isinstance(payload, dict) and payload.get("format") == "html" and payload.get("kind") == "tme-preview":
+        parse_preview_page(payload, result)
+    elif isinstance(payload, dict) and payload.get("format") == "text":
         result.errors.append(text_payload_error(SOURCE, payload))
     elif isinstance(payload, dict) and payload.get("format") == "csv":
         result.layout = "scraped-csv"

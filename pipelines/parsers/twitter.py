@@ -1,10 +1,19 @@
-"""X API v2 answers (recent search pages, tweet lookups, twarc JSON Lines) → social messages.
+"""X/Twitter files and answers → social messages: API v2 (recent search pages, tweet lookups, twarc
+JSON Lines) and API v1.1 (one tweet object per line, as twarc 1 and the StockNet dataset keep them, or
+search pages ``{"statuses": […]}``). Both give the same rows.
 
 Only ``data`` holds the tweets we asked for; ``includes.tweets`` are the referenced originals (a
 retweet's source), used to mark reposts, never counted as posts of their own. ``includes``,
 ``entities``, ``author_id`` and ``created_at`` are optional: a search with default fields returns
 none of them. Without ``created_at`` the time comes from the tweet id (a snowflake carries its
 creation time to the millisecond), else from the batch's ``fetched_at``; metadata says which.
+
+v1.1 tweets carry ``created_at`` like ``Thu Jan 02 18:23:09 +0000 2014``, ``id_str``, ``text`` (or
+``full_text`` in extended mode, or ``extended_tweet.full_text`` from the streaming API), ``user``,
+``entities`` (``symbols`` are the cashtags) and ``retweeted_status`` (the original, embedded).
+
+A file of many lines reports its failing lines in one line per kind of failure ("33 of 33 lines:
+unknown X API shape (first at line 1: keys …)"), not one message per line.
 """
 
 from __future__ import annotations
@@ -13,6 +22,8 @@ import re
 from datetime import UTC, datetime
 
 from pipelines.parsers.common import ParseResult, iso_datetime, text_entities, text_payload_error
+
+V1_TIME = "%a %b %d %H:%M:%S %z %Y"
 
 SOURCE = "twitter"
 TWITTER_EPOCH_MS = 1288834974657
@@ -33,6 +44,33 @@ def snowflake_time(tweet_id: str) -> datetime | None:
 
 def _tags(entities: dict, kind: str, key: str) -> list[str]:
     return [str(e.get(key)) for e in entities.get(kind) or [] if isinstance(e, dict) and e.get(key)]
+
+
+# Where each API keeps cashtags, hashtags and mentions: (list key, field) per kind.
+V2_ENTITY_KEYS = {
+    "cashtags": ("cashtags", "tag"),
+    "hashtags": ("hashtags", "tag"),
+    "mentions": ("mentions", "username"),
+}
+V1_ENTITY_KEYS = {
+    "cashtags": ("symbols", "text"),
+    "hashtags": ("hashtags", "text"),
+    "mentions": ("user_mentions", "screen_name"),
+}
+
+
+def _entities(text: str, entities: dict | None, keys: dict) -> dict:
+    """The tweet's cashtags, hashtags, URLs and mentions: from the API's entities, else from its text."""
+    if entities is None:
+        return {**text_entities(text), "entities_from": "text"}
+    urls = [str(u.get("expanded_url") or u.get("url")) for u in entities.get("urls") or [] if isinstance(u, dict)]
+    return {
+        "cashtags": _tags(entities, *keys["cashtags"]),
+        "hashtags": _tags(entities, *keys["hashtags"]),
+        "urls": urls,
+        "mentions": _tags(entities, *keys["mentions"]),
+        "entities_from": "api",
+    }
 
 
 def parse_tweet(tweet: dict, users: dict, originals: dict, fetched_at: datetime | None, result: ParseResult) -> None:
@@ -58,17 +96,7 @@ def parse_tweet(tweet: dict, users: dict, originals: dict, fetched_at: datetime 
         result.errors.append(f"{SOURCE}: tweet {tweet_id}: created_at {created!r}: {exc}")
         return
     entities = tweet.get("entities")
-    if isinstance(entities, dict):
-        metadata["cashtags"] = _tags(entities, "cashtags", "tag")
-        metadata["hashtags"] = _tags(entities, "hashtags", "tag")
-        metadata["urls"] = [
-            str(u.get("expanded_url") or u.get("url")) for u in entities.get("urls") or [] if isinstance(u, dict)
-        ]
-        metadata["mentions"] = _tags(entities, "mentions", "username")
-        metadata["entities_from"] = "api"
-    else:
-        metadata.update(text_entities(text))
-        metadata["entities_from"] = "text"
+    metadata.update(_entities(text, entities if isinstance(entities, dict) else None, V2_ENTITY_KEYS))
     author_id = tweet.get("author_id")
     user = users.get(author_id) or {}
     refs = {r.get("type"): r.get("id") for r in tweet.get("referenced_tweets") or [] if isinstance(r, dict)}
@@ -112,10 +140,20 @@ def parse_tweet(tweet: dict, users: dict, originals: dict, fetched_at: datetime 
 
 def parse_response(body, fetched_at: datetime | None, result: ParseResult, *, where: str = "answer") -> None:
     if not isinstance(body, dict):
-        result.errors.append(f"{SOURCE}: {where} is a {type(body).__name__}, not an X API v2 object")
+        result.errors.append(f"{SOURCE}: {where} is a {type(body).__name__}, not an X API object")
         return
     if body.get("format") == "text":
-        result.errors.append(text_payload_error(SOURCE, body))
+        result.errors.append(text_payload_error(SOURCE, body) if "line" not in body else f"{SOURCE}: {where}: not JSON")
+        return
+    if isinstance(body.get("statuses"), list):
+        for tweet in body["statuses"]:  # a v1.1 search page
+            if isinstance(tweet, dict):
+                parse_v1_tweet(tweet, result, where=where)
+            else:
+                result.errors.append(f"{SOURCE}: {where}: a status that is a {type(tweet).__name__}")
+        return
+    if is_v1_tweet(body):
+        parse_v1_tweet(body, result, where=where)
         return
     data = body.get("data")
     if data is None:
@@ -125,9 +163,7 @@ def parse_response(body, fetched_at: datetime | None, result: ParseResult, *, wh
             detail = body.get("detail") or body.get("title") or body["errors"][0].get("message", "")
             result.errors.append(f"{SOURCE}: {where}: the API answered an error: {str(detail)[:200]}")
             return
-        result.drift.append(
-            f"{SOURCE}: {where}: unknown X API shape: no data nor meta (keys: {', '.join(sorted(body))[:120]})"
-        )
+        result.drift.append(f"{SOURCE}: {where}: unknown X API shape: keys {', '.join(sorted(body))[:120]}")
         return
     tweets = [data] if isinstance(data, dict) else data
     if not isinstance(tweets, list):
@@ -143,12 +179,124 @@ def parse_response(body, fetched_at: datetime | None, result: ParseResult, *, wh
             result.errors.append(f"{SOURCE}: {where}: a tweet that is a {type(tweet).__name__}")
 
 
+def is_v1_tweet(body: dict) -> bool:
+    """An API v1.1 tweet object: a string id, a text and a ``created_at`` of its own, no v2 ``data``."""
+    has_text = isinstance(body.get("text"), str) or isinstance(body.get("full_text"), str)
+    return "data" not in body and bool(body.get("id_str") or body.get("id")) and has_text and "created_at" in body
+
+
+def _v1_text(tweet: dict) -> str:
+    extended = tweet.get("extended_tweet") if isinstance(tweet.get("extended_tweet"), dict) else {}
+    return extended.get("full_text") or tweet.get("full_text") or tweet.get("text") or ""
+
+
+def _v1_entities(tweet: dict) -> dict:
+    extended = tweet.get("extended_tweet") if isinstance(tweet.get("extended_tweet"), dict) else {}
+    entities = extended.get("entities") or tweet.get("entities")
+    return entities if isinstance(entities, dict) else {}
+
+
+def parse_v1_tweet(tweet: dict, result: ParseResult, *, where: str) -> None:
+    """One API v1.1 tweet → the same message (and metadata keys) a v2 tweet gives."""
+    tweet_id = tweet.get("id_str") or (str(tweet["id"]) if tweet.get("id") is not None else None)
+    text = _v1_text(tweet)
+    if not tweet_id or not text:
+        result.errors.append(f"{SOURCE}: {where}: a v1.1 tweet without id or text")
+        return
+    try:
+        timestamp = datetime.strptime(str(tweet.get("created_at")), V1_TIME).astimezone(UTC)
+    except ValueError:
+        result.errors.append(
+            f"{SOURCE}: {where}: tweet {tweet_id}: created_at {tweet.get('created_at')!r} is not like "
+            "'Thu Jan 02 18:23:09 +0000 2014'"
+        )
+        return
+    user = tweet.get("user") if isinstance(tweet.get("user"), dict) else {}
+    entities = _v1_entities(tweet)
+    metadata: dict = {"timestamp_source": "created_at"}
+    metadata.update(_entities(text, entities or None, V1_ENTITY_KEYS))
+    original = tweet.get("retweeted_status") if isinstance(tweet.get("retweeted_status"), dict) else None
+    rt_match = RT_PREFIX.match(text)
+    repost_of = (original.get("id_str") or str(original.get("id") or "")) or None if original else None
+    metadata["is_repost"] = bool(repost_of or rt_match)
+    metadata["repost_of"] = repost_of
+    if rt_match:
+        metadata["repost_of_author"] = rt_match.group(1)
+    if original:
+        metadata["repost_of_author_id"] = (original.get("user") or {}).get("id_str")
+        metadata["original_text"] = _v1_text(original)
+    if tweet.get("quoted_status_id_str"):
+        metadata["quote_of"] = tweet["quoted_status_id_str"]
+    if tweet.get("in_reply_to_status_id_str"):
+        metadata["reply_to"] = tweet["in_reply_to_status_id_str"]
+    counts = {
+        "retweet_count": tweet.get("retweet_count"),
+        "reply_count": tweet.get("reply_count"),
+        "like_count": tweet.get("favorite_count"),
+        "quote_count": tweet.get("quote_count"),
+    }
+    metrics = {k: v for k, v in counts.items() if v is not None}
+    metadata.update(
+        lang=tweet.get("lang"),
+        author_id=user.get("id_str") or (str(user["id"]) if user.get("id") is not None else None),
+        author_name=user.get("name"),
+        verified=user.get("verified"),
+        followers=user.get("followers_count"),
+        metrics=metrics or None,
+    )
+    result.messages.append(
+        {
+            "platform": SOURCE,
+            "external_id": str(tweet_id),
+            "text": text,
+            "author": user.get("screen_name") or metadata["author_id"] or "",
+            "channel": "",
+            "views": None,
+            "timestamp": timestamp,
+            "metadata": {k: v for k, v in metadata.items() if v is not None},
+        }
+    )
+
+
+def _keys(body) -> str:
+    if isinstance(body, dict):
+        return "keys " + (", ".join(sorted(map(str, body)))[:100] or "none")
+    return f"a {type(body).__name__}"
+
+
+def _kind(message: str) -> str:
+    """What went wrong on a line, without the line's own details (ids, values), so lines group."""
+    text = message.removeprefix(f"{SOURCE}: ").removeprefix("line").lstrip(": ")
+    text = re.sub(r"^tweet \S+: ", "", text)
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "…", text)
+    return re.split(r": keys |\(keys|: (?=[A-Z])", text, maxsplit=1)[0].strip().rstrip(":")
+
+
+def parse_lines(payload: list, fetched_at: datetime | None, result: ParseResult) -> None:
+    """A file of many answers or tweets (JSON Lines): the failing lines said once per kind of failure."""
+    failing: dict[tuple[str, bool], list[tuple[int, str]]] = {}
+    for number, body in enumerate(payload, start=1):
+        line = ParseResult()
+        parse_response(body, fetched_at, line, where="line")
+        result.messages += line.messages
+        result.skipped += line.skipped
+        for is_drift, messages in ((True, line.drift), (False, line.errors)):
+            if messages:
+                failing.setdefault((_kind(messages[0]), is_drift), []).append((number, _keys(body)))
+    for (kind, is_drift), lines in failing.items():
+        number, keys = lines[0]
+        summary = f"{SOURCE}: {len(lines)} of {len(payload)} lines: {kind} (first at line {number}: {keys})"
+        (result.drift if is_drift else result.errors).append(summary)
+
+
 def parse_twitter(payload, *, fetched_at: datetime | None = None) -> ParseResult:
-    """One v2 answer, or a list of them (twarc's JSON Lines: one answer per line)."""
+    """One answer (v2, or v1.1: a tweet or a search page), or a list of them (JSON Lines: one per line)."""
     result = ParseResult(layout="x-api-v2")
+    first = payload[0] if isinstance(payload, list) and payload else payload
+    if isinstance(first, dict) and (is_v1_tweet(first) or isinstance(first.get("statuses"), list)):
+        result.layout = "x-api-v1.1"
     if isinstance(payload, list):
-        for number, body in enumerate(payload, start=1):
-            parse_response(body, fetched_at, result, where=f"line {number}")
+        parse_lines(payload, fetched_at, result)
     else:
         parse_response(payload, fetched_at, result)
     return result

@@ -7,6 +7,7 @@
 - ``validate``: a group's rows validated in rounds, quarantined or loaded in one load.
 - ``handlers`` (quotes, bhavcopy) and ``social``: one handler per pipeline kind (``registry``).
 - ``schema_watch``, ``hooks`` (gold and quality after a run), ``replay`` (replay and backfill).
+- ``holidays``: the trading calendar's refresh from NSE's holiday master (not a pipeline run).
 
 Modules here import ``pipelines.registry`` as a module (``registry.PIPELINES`` at call time): the
 registry names the handlers defined here, so either package may be imported first.

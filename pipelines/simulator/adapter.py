@@ -1,9 +1,11 @@
 """The simulated upstream as a ``requests`` transport adapter.
 
 Mounted on a connector's session for the upstream base URLs when ``SIMULATE_UPSTREAMS`` is on, it
-answers like NSE (home page cookies, ``/api/quote-equity``, bhavcopy archives), X API v2 (recent
-search, with paging, ``since_id``, rate-limit headers, 401 without a bearer token) and the Telegram
-Bot API (``getUpdates`` with offsets), so everything above the socket runs for real.
+answers like NSE (NextApi ``GetQuoteApi`` quotes and meta data, a 403 deny page at the retired
+``/api/quote-equity``, the holiday master, bhavcopy archives), X API v2 (recent
+search, with paging, ``since_id``, rate-limit headers, 401 without a bearer token), the Telegram
+Bot API (``getUpdates`` with offsets) and Telegram's public channel preview (``t.me/s/<channel>``
+pages of the simulated channels), so everything above the socket runs for real.
 
 Its clock is ``settings.SIMULATOR_NOW`` (ISO 8601) when set, else the real time; its world is
 ``settings.SIMULATOR_SEED`` (default 42).
@@ -31,8 +33,17 @@ from pipelines.simulator.chatter import (
     minute_index,
     snowflake_ms,
 )
-from pipelines.simulator.market import IST, SimMarket, is_trading_day, zipped
+from pipelines.simulator.market import SimMarket, zipped
+from pipelines.simulator.tme import channel_page, contact_page
+from warehouse.calendar import IST, is_trading_day
 
+NEXT_API_PATH = "/api/NextApi/apiClient/GetQuoteApi"
+# What NSE's CDN answers at /api/quote-equity since the endpoint was retired (an Akamai deny page).
+AKAMAI_DENY = (
+    "<HTML><HEAD>\n<TITLE>Access Denied</TITLE>\n</HEAD><BODY>\n<H1>Access Denied</H1>\n \n"
+    'You don\'t have permission to access "http&#58;&#47;&#47;www&#46;nseindia&#46;com&#47;api&#47;quote&#45;equity&#63;" '
+    "on this server.<P>\nReference&#32;&#35;18&#46;5d2e1002&#46;1764590000&#46;0\n</BODY>\n</HTML>\n"
+)
 CASHTAG_IN_QUERY = re.compile(r"\$([A-Za-z][A-Za-z0-9_]*)")
 HTML_PAGE = (
     "<!DOCTYPE html><html><head><title>NSE - National Stock Exchange of India Ltd</title></head><body></body></html>"
@@ -122,6 +133,8 @@ class SimulatedUpstreamAdapter(BaseAdapter):
         base = f"{parts.scheme}://{parts.netloc}"
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         path = parts.path or "/"
+        if base == _base("TELEGRAM_PREVIEW_URL"):
+            return self.telegram_preview(path, query)
         if base == _base("TELEGRAM_BASE_URL") or path.startswith("/bot"):
             return self.telegram(request, path, query)
         if base == _base("TWITTER_BASE_URL") or path.startswith("/2/"):
@@ -139,13 +152,26 @@ class SimulatedUpstreamAdapter(BaseAdapter):
                 ("Set-Cookie", "ak_bmsc=simulated; Path=/; HttpOnly"),
             ]
             return 200, [("Content-Type", "text/html; charset=utf-8"), *cookies], HTML_PAGE.encode()
-        if path == "/api/quote-equity":
-            # NSE's bot shield: no cookies from the pages, no API.
-            if "nseappid=" not in (request.headers.get("Cookie") or ""):
-                return 401, [("Content-Type", "application/json")], b"{}"
+        if path == NEXT_API_PATH:
+            # NSE's quote page API since 2026: answers without the cookie warm-up.
             market, _ = world()
-            body = market.quote(str(query.get("symbol", "")).upper(), sim_now())
+            symbol = str(query.get("symbol", "")).upper()
+            function = query.get("functionName", "")
+            if function == "getMetaData":
+                body = market.meta_data(symbol)
+            elif function == "getSymbolData":
+                body = market.symbol_data(symbol, sim_now())
+                ticker = market.by_symbol.get(symbol)
+                if ticker is not None and str(query.get("series", "")).upper() != ticker.series:
+                    body = {"equityResponse": []}  # the symbol does not trade in that series
+            else:
+                return 400, [("Content-Type", "application/json")], b'{"msg": "unknown functionName"}'
             return 200, [("Content-Type", "application/json; charset=utf-8")], json.dumps(body).encode()
+        if path == "/api/holiday-master":
+            return 200, [("Content-Type", "application/json; charset=utf-8")], holiday_master(sim_now()).encode()
+        if path == "/api/quote-equity":
+            # Retired in NSE's 2026 migration: Akamai answers a deny page, as for a blocked bot.
+            return 403, [("Content-Type", "text/html"), ("Server", "AkamaiGHost")], AKAMAI_DENY.encode()
         return 404, [("Content-Type", "text/html")], b"<html><body>Resource not found</body></html>"
 
     def archives(self, path: str) -> tuple[int, list, bytes]:
@@ -255,6 +281,23 @@ class SimulatedUpstreamAdapter(BaseAdapter):
         }
         return 200, [json_type, *rate], json.dumps(body, ensure_ascii=False).encode()
 
+    # ---- Telegram's public web preview (t.me/s/<channel>) -------------------------------------
+    def telegram_preview(self, path: str, query: dict) -> tuple[int, list, bytes]:
+        html_type = ("Content-Type", "text/html; charset=utf-8")
+        match = re.fullmatch(r"/s/([A-Za-z0-9_]{3,64})/?", path)
+        if match:
+            _, chatter = world()
+            before = int(query["before"]) if str(query.get("before", "")).isdigit() else None
+            page = channel_page(chatter, match.group(1), now=sim_now(), before=before)
+            if page is not None:
+                return 200, [html_type], page.encode()
+            # Not a public channel: Telegram sends the browser to the contact page.
+            return 302, [html_type, ("Location", f"{_base('TELEGRAM_PREVIEW_URL')}/{match.group(1)}")], b""
+        match = re.fullmatch(r"/([A-Za-z0-9_]{3,64})/?", path)
+        if match:
+            return 200, [html_type], contact_page(match.group(1)).encode()
+        return 404, [html_type], b"<html><body>Not Found</body></html>"
+
     # ---- Telegram Bot API --------------------------------------------------------------------
     def telegram(self, request: PreparedRequest, path: str, query: dict) -> tuple[int, list, bytes]:
         json_type = ("Content-Type", "application/json")
@@ -276,6 +319,21 @@ class SimulatedUpstreamAdapter(BaseAdapter):
         first = max(offset, oldest) if offset > 0 else minute_index(now - timedelta(hours=1)) * UPDATES_PER_MINUTE
         updates = chatter.updates_between(first, now, limit)
         return 200, [json_type], json.dumps({"ok": True, "result": updates}, ensure_ascii=False).encode()
+
+
+def holiday_master(now: datetime) -> str:
+    """NSE's ``/api/holiday-master?type=trading`` for the year of ``now``: a list per segment, the trading
+    calendar's holidays of that year in each (NSE's segments share most of them)."""
+    from warehouse.calendar import holidays
+
+    year = now.astimezone(IST).year
+    days = sorted((day, name) for day, name in holidays().items() if day.year == year)
+    rows = [
+        {"tradingDate": f"{day:%d-%b-%Y}", "weekDay": f"{day:%A}", "description": name, "Sr_no": number}
+        for number, (day, name) in enumerate(days, start=1)
+    ]
+    segments = ("CBM", "CD", "CM", "CMOT", "COM", "FO", "IRD", "MF", "NDM", "NTRP", "SLBS")
+    return json.dumps({segment: rows for segment in segments})
 
 
 def _base(name: str) -> str:

@@ -1,8 +1,9 @@
 """A deterministic NSE market: minute prices and volumes per ticker, pump campaigns, quotes, bhavcopies.
 
 Everything is a pure function of (seed, symbol, trading day, minute): the same question always gets
-the same answer, in any process. A trading day runs 09:15-15:30 IST (375 minutes); outside it the
-market answers the last close. Each trading day has pump campaigns on a few tickers: hype on social
+the same answer, in any process. A trading day runs 09:15-15:30 IST (375 minutes) on the days of the
+trading calendar (``warehouse.calendar``: no trading on NSE holidays); outside it the market answers
+the last close. Each trading day has pump campaigns on a few tickers: hype on social
 media first, then a price and volume spike, then a dump below where it started.
 """
 
@@ -13,13 +14,12 @@ import io
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from pipelines.simulator.universe import SimTicker, stable_unit, universe
+from warehouse.calendar import IST, is_trading_day, previous_trading_day
 
-IST = ZoneInfo("Asia/Kolkata")
 OPEN_TIME = time(9, 15)
 MINUTES = 375  # 09:15 … 15:29
 # Campaign phases, in minutes from the campaign start: hype, then spike, then dump.
@@ -28,17 +28,6 @@ HYPE, SPIKE, DUMP = 45, 60, 60
 
 def rng(*parts) -> np.random.Generator:
     return np.random.default_rng(int(stable_unit(*parts) * 2**63))
-
-
-def is_trading_day(day: date) -> bool:
-    return day.weekday() < 5
-
-
-def previous_trading_day(day: date) -> date:
-    day -= timedelta(days=1)
-    while not is_trading_day(day):
-        day -= timedelta(days=1)
-    return day
 
 
 @dataclass(frozen=True)
@@ -238,6 +227,16 @@ class SimMarket:
             day = previous_trading_day(day)
         return day, MINUTES - 1, False
 
+    def _moment(self, symbol: str, when: datetime) -> tuple[date, int, bool, DayPath, dict, str]:
+        """(day, minute, live?, the day's path, its lists, NSE's lastUpdateTime) of a quote at ``when``."""
+        day, minute, live = self.session_at(when)
+        path = self.day_path(symbol, day)
+        if live:
+            stamp = (datetime.combine(day, OPEN_TIME) + timedelta(minutes=minute + 1)).strftime("%d-%b-%Y %H:%M:%S")
+        else:
+            stamp = f"{day:%d-%b-%Y} 16:00:00"
+        return day, minute, live, path, path.lists(), stamp
+
     # ---- NSE quote-equity -----------------------------------------------------------------------
     def _static_sections(self, ticker: SimTicker) -> dict:
         """The parts of a quote that do not move during the day (built once per ticker, then shared)."""
@@ -270,14 +269,8 @@ class SimMarket:
         ticker = self.by_symbol.get(symbol)
         if ticker is None:
             return {}
-        day, minute, live = self.session_at(when)
-        path = self.day_path(symbol, day)
-        lists = path.lists()
+        day, minute, live, path, lists, stamp = self._moment(symbol, when)
         last = lists["prices"][minute]
-        if live:
-            stamp = (datetime.combine(day, OPEN_TIME) + timedelta(minutes=minute + 1)).strftime("%d-%b-%Y %H:%M:%S")
-        else:
-            stamp = f"{day:%d-%b-%Y} 16:00:00"
         volume = lists["cum_volume"][minute]
         value = lists["cum_value"][minute]
         prev = path.prev_close
@@ -314,6 +307,78 @@ class SimMarket:
                 "seriesRemarks": None, "secWiseDelPosDate": f"{day:%d-%b-%Y} EOD".upper(),
             },
         }  # fmt: skip
+
+    # ---- NSE NextApi (GetQuoteApi) --------------------------------------------------------------
+    def meta_data(self, symbol: str) -> dict:
+        """NextApi ``functionName=getMetaData``: a symbol's active series and market type ({} if unknown)."""
+        ticker = self.by_symbol.get(symbol)
+        if ticker is None:
+            return {}
+        return {
+            "symbol": symbol, "activeSeries": [ticker.series], "companyName": ticker.name, "debtSeries": [],
+            "isFNOSec": "true", "isCASec": "false", "isSLBSec": "true", "isDebtSec": "false",
+            "tempSuspendedSeries": [], "isSuspended": "false", "isETFSec": "false", "isDelisted": "false",
+            "isin": ticker.isin, "isMunicipalBond": "false", "isHybridSymbol": "false", "marketType": "N",
+            "parentSymbol": symbol,
+        }  # fmt: skip
+
+    def symbol_data(self, symbol: str, when: datetime) -> dict:
+        """NextApi ``functionName=getSymbolData``: ``{"equityResponse": [one quote]}`` for ``symbol`` at
+        ``when``, in the shape of NSE's answer since 2026 (an empty list for an unknown symbol)."""
+        ticker = self.by_symbol.get(symbol)
+        if ticker is None:
+            return {"equityResponse": []}
+        day, minute, live, path, lists, stamp = self._moment(symbol, when)
+        last = lists["prices"][minute]
+        volume, value = lists["cum_volume"][minute], lists["cum_value"][minute]
+        prev = path.prev_close
+        change = round(last - prev, 2)
+        delivered = int(volume * path.delivery_share)
+        deliv_pct = round(delivered / volume * 100, 2) if volume else 0.0
+        book = {
+            f"{side}{kind}{n}": 0 for side in ("buy", "sell") for n in range(1, 6) for kind in ("Price", "Quantity")
+        }
+        book.update(lastPrice=last, totalBuyQuantity=0, totalSellQuantity=0, perBuyQty=0, perSellQty=0)
+        element = {
+            "orderBook": book,
+            "metaData": {
+                "identifier": f"{symbol}{ticker.series}N", "companyName": ticker.name.upper(), "isinCode": ticker.isin,
+                "symbol": symbol, "series": ticker.series, "marketType": "N", "open": path.open,
+                "dayHigh": lists["high"][minute], "dayLow": lists["low"][minute], "previousClose": prev,
+                "averagePrice": round(value / volume, 2) if volume else last, "change": change,
+                "pChange": round(change / prev * 100, 2) if prev else 0.0, "basePrice": prev,
+                # As in NSE's answer: 0 until the close is struck.
+                "closePrice": 0 if live else path.close, "indicativeClose": 0, "ic_change": 0, "ic_pchange": 0,
+                "spoChange": 0, "spoPchange": 0, "symbolStatus": "NM", "adjPrice": 0, "iep": 0, "ieq": 0,
+            },
+            "tradeInfo": {
+                "totalTradedVolume": volume, "totalTradedValue": round(value, 2), "series": ticker.series,
+                "lastPrice": last, "issuedSize": 1_000_000_000, "basePrice": prev, "ffmc": round(last * 6e8, 2),
+                "faceValue": 1, "impactCost": 0.02, "deliveryToTradedQuantity": deliv_pct, "applicableMargin": 18.5,
+                "marketLot": None, "quantitytraded": volume, "deliveryquantity": delivered,
+                "totalMarketCap": round(last * 1e9, 2), "secwisedelposdate": f"{day:%d-%b-%Y} 00:00:00",
+            },
+            "priceInfo": {
+                "yearHightDt": "01-Dec-2025 00:00:00", "yearLowDt": "17-Apr-2025 00:00:00",
+                "yearHigh": round(prev * 1.25, 2), "yearLow": round(prev * 0.8, 2),
+                "priceBand": f"{prev * 0.9:.2f}-{prev * 1.1:.2f}", "cmDailyVolatility": "2.1",
+                "cmAnnualVolatility": "40.2", "tickSize": 0.05, "inav": 0, "isINav": "False", "ppriceBand": "No Band",
+            },
+            "secInfo": {
+                # Strings where NSE writes strings, numbers included.
+                "secStatus": "Listed", "listingDate": "01-Jan-2000 00:00:00", "pdSectorInd": "-",
+                "pdSectorPe": "24.1", "pdSymbolPe": "22.7", "isSuspended": "Active", "basicIndustry": "",
+                "index": "Nifty 50", "deliveryQuantity": str(delivered), "deliveryTotradedQuantity": str(deliv_pct),
+                "securityvar": "12.5", "indexvar": "0", "extremelossMargin": "3.5", "varMargin": "12.5",
+                "adhocMargin": "0", "applicableMargin": "18.5", "bondType": None, "issueDesc": None, "issueDate": None,
+                "maturityDate": None, "couponRate": None, "nxtIpDate": None, "creditRating": None, "macro": "",
+                "sector": "", "industryInfo": "", "indexList": ["NIFTY 50"], "boardStatus": "Main",
+                "tradingSegment": "Normal Market", "sessionNo": None, "classShare": "Equity",
+                "nameOfComplianceOfficer": None, "sddcompliance": None,
+            },
+            "lastUpdateTime": stamp,
+        }  # fmt: skip
+        return {"equityResponse": [element]}
 
     # ---- bhavcopies --------------------------------------------------------------------------
     def bhav_rows(self, day: date) -> list[dict]:

@@ -253,11 +253,11 @@ print(json.dumps({"symbols": extra_tickers_create()}))
 
 
 class NseUpstream:
-    """NSE's quote API on loopback: the home and quote pages set the cookies, ``/api/quote-equity``
-    answers the simulated market's quote at ``SIM_NOW`` (401 without the cookies, like NSE).
+    """NSE's quote API on loopback: NextApi ``GetQuoteApi`` answers the simulated market's quote
+    (``getSymbolData``) at ``SIM_NOW``, and its ``getMetaData``.
 
-    ``before_quote(n, action)`` runs ``action`` (in the server thread) before answering the n-th quote
-    request, so a test can break something at an exact point of a run; its errors are kept in ``errors``.
+    ``before_quote(n, action)`` runs ``action`` (in the server thread) before answering the n-th
+    ``getSymbolData`` request, so a test can break something at an exact point of a run; its errors are kept in ``errors``.
     It is slow on purpose: the first quote of every round of ``QUOTES_PER_BATCH`` (one lake object)
     waits ``PAUSE`` seconds, so each lake object of a run is loaded on its own before the next is
     fetched (the ETL groups objects that arrive faster than that).
@@ -302,13 +302,11 @@ class NseUpstream:
 
     def answer(self, path: str, query: dict, cookie: str) -> tuple[int, list[tuple[str, str]], bytes]:
         html = ("Content-Type", "text/html; charset=utf-8")
-        if path == "/" or path.startswith("/get-quotes/"):
-            cookies = [("Set-Cookie", "nsit=faults; Path=/"), ("Set-Cookie", "nseappid=faults; Path=/")]
-            return 200, [html, *cookies], b"<!DOCTYPE html><html><head><title>NSE</title></head><body></body></html>"
-        if path != "/api/quote-equity":
+        json_type = ("Content-Type", "application/json; charset=utf-8")
+        if path != "/api/NextApi/apiClient/GetQuoteApi":
             return 404, [html], b"<html><body>Resource not found</body></html>"
-        if "nseappid=" not in cookie:
-            return 401, [("Content-Type", "application/json")], b"{}"
+        if query.get("functionName") == "getMetaData":
+            return 200, [json_type], json.dumps(self.market.meta_data(query.get("symbol", "").upper())).encode()
         with self.lock:
             self.quotes += 1
             number = self.quotes
@@ -320,8 +318,8 @@ class NseUpstream:
                 action()
             except BaseException as exc:  # reported by the test, never swallowed
                 self.errors.append(exc)
-        body = self.market.quote(query.get("symbol", "").upper(), self.when)
-        return 200, [("Content-Type", "application/json; charset=utf-8")], json.dumps(body).encode()
+        body = self.market.symbol_data(query.get("symbol", "").upper(), self.when)
+        return 200, [json_type], json.dumps(body).encode()
 
     def _handler(self):
         upstream = self

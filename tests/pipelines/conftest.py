@@ -25,6 +25,7 @@ class Reply:
     body: bytes | str | None = None
     headers: dict = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering (to provoke client timeouts)
+    trickle: float = 0.0  # seconds between single bytes of the answer, status line included
     content_type: str | None = None
 
     def encoded(self) -> tuple[bytes, str]:
@@ -85,6 +86,9 @@ def _handler(upstream: Upstream):
             if reply.delay:
                 time.sleep(reply.delay)
             body, content_type = reply.encoded()
+            if reply.trickle:
+                self._trickle(reply, body, content_type)
+                return
             try:
                 self.send_response(reply.status)
                 self.send_header("Content-Type", content_type)
@@ -95,6 +99,18 @@ def _handler(upstream: Upstream):
                 self.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (timeout or size cap): that is the point of some tests
+
+        def _trickle(self, reply, body, content_type):
+            """A peer that never stalls long enough for a read timeout, and never finishes either."""
+            head = f"HTTP/1.1 {reply.status} OK\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+            try:
+                for byte in head.encode() + body:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(reply.trickle)
+            except (BrokenPipeError, ConnectionResetError, OSError):
+                pass  # the client cut the exchange: what the deadline is for
+            self.close_connection = True
 
     return Handler
 
@@ -109,7 +125,7 @@ def upstream(settings):
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     settings.SIMULATE_UPSTREAMS = False
-    for name in ("NSE_BASE_URL", "NSE_ARCHIVES_URL", "TWITTER_BASE_URL", "TELEGRAM_BASE_URL"):
+    for name in ("NSE_BASE_URL", "NSE_ARCHIVES_URL", "TWITTER_BASE_URL", "TELEGRAM_BASE_URL", "TELEGRAM_PREVIEW_URL"):
         setattr(settings, name, state.url)
     settings.TWITTER_BEARER_TOKEN = "test-bearer-token"
     settings.TELEGRAM_BOT_TOKEN = "123456:TEST-token"

@@ -57,7 +57,7 @@ def test_a_round_of_quotes_is_a_list_and_each_is_checked_on_its_own(samples):
     assert result.errors == [
         "nse_api: quote #1 is empty: NSE answers {} for an unknown symbol",
         "nse_api: quote #2 (INFY): lastPrice 'n/a' is not a number",
-        "nse_api: quote #3 is a str, not a quote-equity object",
+        "nse_api: quote #3 is a str, not a quote-equity or NextApi object",
     ]
     assert result.drift == []
 
@@ -80,6 +80,87 @@ def test_the_parser_never_raises_on_garbage():
     assert parse("nope", {}).errors == [
         "no parser for source 'nope': expected one of nse_api, nse_bhavcopy, twitter, telegram"
     ]
+
+
+# ---- NextApi getSymbolData (NSE's quote API since 2026) ----------------------------------------
+
+NEXT_SAMPLE = "nse/GetQuoteApi_getSymbolData_ETERNAL_2026-02-20.json"
+ETERNAL_ROW = {
+    "ticker": "ETERNAL",
+    "series": "EQ",
+    "exchange": "NSE",
+    "source": "nse_api",
+    "timestamp": datetime(2026, 2, 20, 10, 30, tzinfo=UTC),  # 20-Feb-2026 16:00:00 IST
+    "price": 268.2,  # tradeInfo.lastPrice
+    "volume": 19317167,  # tradeInfo.totalTradedVolume
+    "change_percent": -1.31,  # metaData.pChange
+}
+
+
+@pytest.fixture
+def next_body(samples):
+    return json.loads((samples / NEXT_SAMPLE).read_text())
+
+
+def test_the_nextapi_answer_becomes_the_same_kind_of_stock_row(next_body):
+    result = parse("nse_api", next_body)
+    assert (result.drift, result.errors, result.layout) == ([], [], "getSymbolData")
+    [row] = result.stock_rows
+    assert {k: v for k, v in row.items() if k != "raw_data"} == ETERNAL_ROW
+    # The day's other figures are kept with the row; the whole answer stays in the lake object.
+    assert row["raw_data"] == {
+        "shape": "getSymbolData", "symbol": "ETERNAL", "isin": "INE758T01015", "series": "EQ", "marketType": "N",
+        "lastUpdateTime": "20-Feb-2026 16:00:00", "open": 270.8, "dayHigh": 272.5, "dayLow": 267.85,
+        "previousClose": 271.75, "closePrice": 269.45, "averagePrice": 269.86, "change": -3.55, "pChange": -1.31,
+        "totalTradedValue": 5212930686.62, "deliveryquantity": 9081038, "deliveryToTradedQuantity": 47.01,
+        "secwisedelposdate": "20-Feb-2026 00:00:00",
+    }  # fmt: skip
+
+
+def test_one_element_of_equity_response_saved_alone_parses_the_same(next_body):
+    element = next_body["equityResponse"][0]
+    rows = parse("nse_api", element).stock_rows
+    assert [{k: v for k, v in r.items() if k != "raw_data"} for r in rows] == [ETERNAL_ROW]
+    assert rows == parse("nse_api", next_body).stock_rows
+    # …and a fetch round mixes nothing up: a list of whole answers
+    assert len(parse("nse_api", [next_body, element]).stock_rows) == 2
+
+
+def test_the_order_book_price_is_the_fallback_and_change_is_computed_when_absent(next_body):
+    element = next_body["equityResponse"][0]
+    del element["tradeInfo"]["lastPrice"]
+    del element["metaData"]["pChange"]
+    element["orderBook"]["lastPrice"] = 270.0
+    [row] = parse("nse_api", element).stock_rows
+    assert row["price"] == 270.0
+    assert row["change_percent"] == round((270.0 - 271.75) / 271.75 * 100, 2) == -0.64
+
+
+def test_a_nextapi_answer_without_a_quote_is_an_error_and_a_reshaped_one_is_drift(next_body):
+    assert parse("nse_api", {"equityResponse": []}).errors == [
+        "nse_api: quote: equityResponse is empty: NSE has no quote for this symbol"
+    ]
+    element = next_body["equityResponse"][0]
+    del element["lastUpdateTime"]
+    del element["tradeInfo"]["lastPrice"]
+    del element["orderBook"]["lastPrice"]
+    result = parse("nse_api", next_body)
+    assert result.stock_rows == []
+    assert result.drift == [
+        "nse_api: unknown quote shape for ETERNAL: missing lastUpdateTime, tradeInfo.lastPrice (top-level keys: "
+        "metaData, orderBook, priceInfo, secInfo, tradeInfo)"
+    ]
+
+
+def test_both_shapes_of_one_simulated_moment_make_the_same_row():
+    from pipelines.simulator import SimMarket
+
+    market = SimMarket(seed=7)
+    when = datetime(2025, 3, 5, 6, 0, tzinfo=UTC)  # 11:30 IST, mid-session
+    old = parse("nse_api", market.quote("INFY", when)).stock_rows[0]
+    new = parse("nse_api", market.symbol_data("INFY", when)).stock_rows[0]
+    assert old["volume"] > 0
+    assert {k: v for k, v in old.items() if k != "raw_data"} == {k: v for k, v in new.items() if k != "raw_data"}
 
 
 # ---- bhavcopy ----------------------------------------------------------------------------------

@@ -84,9 +84,7 @@ def test_x_error_answers_and_unknown_shapes_are_reported_not_raised():
     assert parse("twitter", {"title": "Unauthorized", "status": 401, "detail": "Unauthorized"}).errors == [
         "twitter: answer: the API answered an error: Unauthorized"
     ]
-    assert parse("twitter", {"tweets": []}).drift == [
-        "twitter: answer: unknown X API shape: no data nor meta (keys: tweets)"
-    ]
+    assert parse("twitter", {"tweets": []}).drift == ["twitter: answer: unknown X API shape: keys tweets"]
     assert parse("twitter", {"data": [{"text": "no id"}]}).errors == [
         "twitter: a tweet without id or text (keys: text)"
     ]

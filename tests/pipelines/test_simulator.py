@@ -148,10 +148,33 @@ def test_the_connectors_talk_to_the_simulator_through_their_http_client(sim):
 
 
 @pytest.mark.django_db
-def test_the_simulated_nse_refuses_api_calls_without_the_warm_up_cookies(sim):
+def test_the_simulated_nse_denies_the_retired_quote_equity_route_as_nse_does_now(sim):
     connector = get_connector("nse_api")
     answer = connector.client.get("https://www.nseindia.com/api/quote-equity?symbol=INFY")
-    assert (answer.status, answer.body) == (401, b"{}")
+    assert (answer.status, answer.content_type, answer.headers["server"]) == (403, "text/html", "AkamaiGHost")
+    assert answer.text().startswith("<HTML><HEAD>\n<TITLE>Access Denied</TITLE>")
+
+
+def test_a_simulated_nextapi_quote_has_the_shape_of_nses_answer_and_parses(market, samples):
+    import json
+
+    real = json.loads((samples / "nse/GetQuoteApi_getSymbolData_ETERNAL_2026-02-20.json").read_text())
+    body = market.symbol_data("INFY", WHEN)
+    assert set(body) == set(real) == {"equityResponse"}
+    [element], [real_element] = body["equityResponse"], real["equityResponse"]
+    assert set(element) == set(real_element)
+    for section in ("orderBook", "metaData", "tradeInfo", "priceInfo", "secInfo"):
+        assert set(element[section]) == set(real_element[section]), section
+    assert isinstance(element["secInfo"]["deliveryQuantity"], str)  # a number as a string, as NSE writes it
+    assert element["metaData"]["closePrice"] == 0  # during the session
+    result = parse("nse_api", body)
+    assert (result.drift, result.errors) == ([], [])
+    row = result.stock_rows[0]
+    assert row["timestamp"] == datetime(2025, 3, 5, 5, 51, tzinfo=UTC)
+    assert row["volume"] == int(market.day_path("INFY", DAY).cum_volume[125])
+    assert market.symbol_data("NOSUCH", WHEN) == {"equityResponse": []}
+    assert market.meta_data("INFY")["activeSeries"] == ["EQ"]
+    assert market.meta_data("NOSUCH") == {}
 
 
 @pytest.mark.django_db

@@ -4,9 +4,9 @@ from decimal import Decimal
 import pytest
 
 from lake.models import LakeObject
-from quality.calendar import IST
 from quality.metrics import DataQualityMetrics
 from quality.models import QualityMetric
+from warehouse.calendar import IST
 from warehouse.models import DailyBar, StockData
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 
-from quality.calendar import IST
 from quality.models import (
     LearnedSchema,
     QualityCheck,
@@ -17,6 +16,7 @@ from quality.models import (
 )
 from quality.services import quality_evaluate, rejects_quarantine, rejects_revalidate, schema_drift_check
 from quality.validation import DataValidator
+from warehouse.calendar import IST
 from warehouse.models import StockData
 
 from .conftest import quote

@@ -1,18 +1,30 @@
 """The NSE trading calendar: sessions 09:15-15:30 IST, Monday to Friday, minus exchange holidays.
 
-Freshness uses it so nights, weekends and exchange holidays do not raise alarms. The holiday lists are
-NSE's capital-market circulars for 2024-2026 (weekday holidays only; those on a weekend change nothing).
-Years outside the list fall back to weekends only.
+One calendar for everything that asks whether NSE trades on a day: quality's freshness (nights,
+weekends and holidays raise no alarm), the simulated market (it does not trade on NSE holidays) and
+the bhavcopy connector (a holiday is not a missing file). The holidays are the rows of
+``MarketHoliday`` (admin → Warehouse → NSE trading holidays), refreshed from NSE's holiday master;
+``BUILTIN_HOLIDAYS`` (NSE's capital-market circulars for 2024-2026, weekday holidays only) seeds
+that table, and stands in when there is no database to ask.
+
+The table is read once and kept for ``CACHE_SECONDS`` per process: the calendar is asked for every
+quote the simulator makes and every day of a freshness window, and holidays change a few times a year.
 """
 
+from __future__ import annotations
+
+import time as clock
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 IST = ZoneInfo("Asia/Kolkata")
 SESSION_OPEN = time(9, 15)
 SESSION_CLOSE = time(15, 30)
+CACHE_SECONDS = 60.0
+# Without a database (a bench, a process that may not query), retry soon rather than keep the seed.
+FALLBACK_CACHE_SECONDS = 1.0
 
-NSE_HOLIDAYS: dict[int, dict[date, str]] = {
+BUILTIN_HOLIDAYS: dict[int, dict[date, str]] = {
     2024: {
         date(2024, 1, 22): "Special holiday (Ram Mandir)",
         date(2024, 1, 26): "Republic Day",
@@ -69,13 +81,45 @@ NSE_HOLIDAYS: dict[int, dict[date, str]] = {
 }
 
 
+_cache: dict = {"holidays": None, "until": 0.0}
+
+
+def builtin_holidays() -> dict[date, str]:
+    """The built-in list, flat: the seed of the holiday table."""
+    return {day: name for year in BUILTIN_HOLIDAYS.values() for day, name in year.items()}
+
+
+def holidays() -> dict[date, str]:
+    """Every known NSE holiday (date → description), from the holiday table (cached per process)."""
+    now = clock.monotonic()
+    cached = _cache["holidays"]
+    if cached is not None and now < _cache["until"]:
+        return cached
+    try:
+        from warehouse.models import MarketHoliday
+
+        loaded = dict(MarketHoliday.objects.values_list("date", "description"))
+        lifetime = CACHE_SECONDS
+    except Exception:  # no database here (or not allowed to query it): the built-in list
+        loaded, lifetime = {}, FALLBACK_CACHE_SECONDS
+    if not loaded:
+        loaded, lifetime = builtin_holidays(), min(lifetime, FALLBACK_CACHE_SECONDS)
+    _cache.update(holidays=loaded, until=now + lifetime)
+    return loaded
+
+
+def calendar_cache_clear() -> None:
+    """Forget the cached holidays: the next question reads the table again (after every write to it)."""
+    _cache.update(holidays=None, until=0.0)
+
+
 def holiday_name(day: date) -> str | None:
-    return NSE_HOLIDAYS.get(day.year, {}).get(day)
+    return holidays().get(day)
 
 
 def is_trading_day(day: date) -> bool:
     """Monday to Friday and not an NSE holiday."""
-    return day.weekday() < 5 and holiday_name(day) is None
+    return day.weekday() < 5 and day not in holidays()
 
 
 def session_bounds(day: date) -> tuple[datetime, datetime]:
