@@ -7,11 +7,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
+from warehouse.calendar import IST
 from warehouse.tickers import ticker_normalize
-
-IST = ZoneInfo("Asia/Kolkata")
 
 # Cashtags start with a letter ($3 million is money, not a ticker); NSE symbols may hold & and -.
 CASHTAG_RE = re.compile(r"(?<![\w$])\$([A-Za-z][A-Za-z0-9&_\-]{0,19})(?![\w&])")

@@ -88,3 +88,26 @@ def test_trading_days_between_lists_the_sessions_after_a_date():
         dt.date(2026, 4, 1),
     ]
     assert nse.previous_trading_day(dt.date(2026, 4, 1)) == dt.date(2026, 3, 30)
+
+
+@pytest.fixture
+def admin_client(client, django_user_model):
+    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "root-pass-123"))
+    return client
+
+
+@pytest.mark.django_db
+def test_a_holiday_added_in_admin_counts_at_once_and_survives_a_refresh(admin_client):
+    day = dt.date(2027, 2, 17)  # a Wednesday
+    assert nse.is_trading_day(day) is True
+    page = admin_client.post(
+        "/admin/warehouse/marketholiday/add/", {"date": "2027-02-17", "description": "Special closure"}
+    )
+    assert page.status_code == 302
+    assert MarketHoliday.objects.get(date=day).source == "admin"
+    assert nse.is_trading_day(day) is False
+    market_holidays_replace(holidays={dt.date(2027, 1, 26): "Republic Day"})  # NSE's 2027 list lacks it
+    assert nse.holiday_name(day) == "Special closure"
+    listing = admin_client.get("/admin/warehouse/marketholiday/", {"date__year": "2027"}).content.decode()
+    assert "Special closure" in listing
+    assert "Republic Day" in listing
