@@ -212,7 +212,7 @@ SEEDS = [
     ("pipelines.migrations.0004_beat_schedules", "create"),
     ("pipelines.migrations.0005_simulated_bhavcopy_schedule", "create"),
     ("pipelines.migrations.0006_holidays_refresh_schedule", "create"),
-    ("warehouse.migrations.0005_seed_market_holidays", "seed"),
+    ("warehouse.migrations.0008_seed_market_holidays", "seed"),
 ]
 TRANSACTIONAL = {"transactional_db", "live_server", "celery_worker_process"}
 

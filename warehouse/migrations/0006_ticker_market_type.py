@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('warehouse', '0002_seed_nifty50_tickers'),
+        ('warehouse', '0005_covering_ticker_timestamp_index'),
     ]
 
     operations = [

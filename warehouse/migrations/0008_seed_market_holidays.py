@@ -20,6 +20,6 @@ def unseed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("warehouse", "0004_market_holidays")]
+    dependencies = [("warehouse", "0007_market_holidays")]
 
     operations = [migrations.RunPython(seed, unseed)]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('warehouse', '0003_ticker_market_type'),
+        ('warehouse', '0006_ticker_market_type'),
     ]
 
     operations = [
