@@ -7,7 +7,14 @@ from django.conf import settings
 from django.db import OperationalError
 
 from .models import PipelineRun
-from .services import lake_objects_reprocess, pipeline_run, replay_unloaded, run_claim, run_create
+from .services import (
+    lake_objects_reprocess,
+    lake_objects_reprocess_range,
+    pipeline_run,
+    replay_unloaded,
+    run_claim,
+    run_create,
+)
 from .services.holidays import HolidayRefreshError, holidays_refresh
 
 logger = logging.getLogger(__name__)
@@ -88,3 +95,28 @@ def holidays_refresh_task(self) -> dict:
         logger.warning("trading calendar not refreshed: %s", exc)
         return {"error": str(exc)}
     return {"holidays": result.holidays, "years": result.saved.years, "summary": result.summary()}
+
+
+@shared_task(bind=True, name="pipelines.reprocess_range", acks_late=True, **RETRY)
+def reprocess_range_task(
+    self,
+    source: str,
+    first: int,
+    last: int,
+    run_id: int | None = None,
+    start: str | None = None,
+    end: str | None = None,
+) -> dict:
+    """Transform and load again the lake objects of ``source`` with ``first <= pk <= last`` (one chunk
+    of a fanned-out reprocess; idempotent, so a redelivery or a retry loads nothing twice)."""
+    from datetime import date
+
+    outcome = lake_objects_reprocess_range(
+        source=source,
+        first=first,
+        last=last,
+        start=date.fromisoformat(start) if start else None,
+        end=date.fromisoformat(end) if end else None,
+        run_id=run_id,
+    )
+    return {**outcome.counts(), "errors": outcome.errors[:20], "drift": outcome.drift[:20]}

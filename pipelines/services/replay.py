@@ -22,11 +22,13 @@ from config.celery import app as celery_app
 from lake.models import LakeObject
 from lake.selectors import lake_objects_in_range as lake_objects_between
 from lake.services.verify import lake_register_recent
+from warehouse.services import WarehouseUnavailable
 
 from .. import registry
 from ..models import PipelineRun
+from .hooks import gold_refresh_for
 from .outcome import Outcome
-from .process import lake_object_process
+from .process import GROUP_OBJECTS, GROUP_RECORDS, lake_objects_process
 from .runs import pipeline_lock, run_create, run_finish, run_skip, runs_abandoned_close
 
 logger = logging.getLogger(__name__)
@@ -34,26 +36,107 @@ logger = logging.getLogger(__name__)
 # An object younger than this may still be in the hands of the run that stored it.
 REPLAY_GRACE = timedelta(minutes=2)
 UNLOADABLE = (LakeObject.Status.MISSING, LakeObject.Status.CORRUPT)
+# Catalog rows read per keyset step of a replay.
+REPLAY_BATCH = 1000
 
 
 def lake_objects_reprocess(*, object_ids: list[int], run_id: int | None = None, progress=None) -> Outcome:
-    """Transform and load the given lake objects (idempotent); ``progress`` is called once per object."""
+    """Transform and load the given lake objects again (idempotent), in groups: see ``objects_replay``."""
+    objects = LakeObject.objects.filter(pk__in=object_ids, source__in=registry.PIPELINES)
+    return objects_replay(objects, run_id=run_id, progress=progress)
+
+
+def lake_objects_reprocess_range(
+    *,
+    source: str,
+    first: int,
+    last: int,
+    start: date | None = None,
+    end: date | None = None,
+    run_id: int | None = None,
+    progress=None,
+) -> Outcome:
+    """Replay the lake objects of ``source`` with ``first <= pk <= last`` (and partitions in
+    ``start..end``): one chunk of a fanned-out reprocess, named by its range so its message stays small."""
+    objects = LakeObject.objects.filter(source=source, pk__gte=first, pk__lte=last)
+    if start is not None and end is not None:
+        objects = objects.filter(partition_date__gte=start, partition_date__lte=end)
+    return objects_replay(objects, run_id=run_id, progress=progress)
+
+
+def objects_replay(objects, *, run_id: int | None = None, progress=None) -> Outcome:
+    """Replay a queryset of lake objects through the grouped path of a pipeline run.
+
+    Objects are read in keyset batches (``pk__gt`` the last one seen, never OFFSET) and processed in
+    groups of up to ``GROUP_OBJECTS`` objects or ``GROUP_RECORDS`` records: one validation, one load,
+    one catalog update and one schema-drift check per group, and one gold refresh for every date the
+    whole replay touched, at its end. A group that fails for a reason other than the database is
+    replayed object by object, so one bad object does not stop the others. ``progress(objects,
+    records)`` is called after each group.
+    """
     total = Outcome()
-    objects = LakeObject.objects.filter(pk__in=object_ids, source__in=registry.PIPELINES).order_by("timestamp", "pk")
-    for obj in objects:
-        if obj.status in UNLOADABLE:
-            total.errors.append(f"{obj.key}: {obj.status}")
-        else:
-            try:
-                total.add(lake_object_process(obj=obj, run_id=run_id))
-            except OperationalError:
-                raise
-            except Exception as exc:  # one bad object must not stop the replay of the others
-                logger.exception("reprocessing %s failed", obj.key)
-                total.errors.append(f"{obj.key}: {type(exc).__name__}: {exc}")
-        if progress:
-            progress(1)
+    dates_by_source: dict[str, set] = {}
+    last = 0
+    while True:
+        batch = list(objects.filter(pk__gt=last).order_by("pk")[:REPLAY_BATCH])
+        if not batch:
+            break
+        last = batch[-1].pk
+        for group in _groups(batch):
+            outcome = _group_replay(group, run_id=run_id)
+            total.add(outcome)
+            dates_by_source.setdefault(group[0].source, set()).update(outcome.dates)
+            if progress:
+                progress(len(group), sum(obj.records or 0 for obj in group))
+    for source, dates in dates_by_source.items():
+        gold_refresh_for(registry.PIPELINES[source], dates)
     return total
+
+
+def _groups(batch: list[LakeObject]):
+    """Consecutive objects of one source, up to GROUP_OBJECTS objects or GROUP_RECORDS records each."""
+    group: list[LakeObject] = []
+    records = 0
+    for obj in batch:
+        spec = registry.PIPELINES[obj.source]
+        if group and (
+            obj.source != group[0].source
+            or not spec.grouped
+            or len(group) >= GROUP_OBJECTS
+            or records + (obj.records or 0) > GROUP_RECORDS
+        ):
+            yield group
+            group, records = [], 0
+        group.append(obj)
+        records += obj.records or 0
+    if group:
+        yield group
+
+
+def _group_replay(group: list[LakeObject], *, run_id: int | None) -> Outcome:
+    outcome = Outcome()
+    loadable = []
+    for obj in group:
+        if obj.status in UNLOADABLE:
+            outcome.errors.append(f"{obj.key}: {obj.status}")
+        else:
+            loadable.append(obj)
+    if not loadable:
+        return outcome
+    try:
+        outcome.add(lake_objects_process(objects=loadable, run_id=run_id, refresh_gold=False))
+        return outcome
+    except (OperationalError, WarehouseUnavailable):
+        raise
+    except Exception:
+        if len(loadable) == 1:
+            logger.exception("reprocessing %s failed", loadable[0].key)
+            outcome.errors.append(f"{loadable[0].key}: {traceback.format_exc(limit=0).strip()}")
+            return outcome
+    # One object of the group is bad (an unreadable file, a payload the handler cannot take): find it.
+    for obj in loadable:
+        outcome.add(_group_replay([obj], run_id=run_id))
+    return outcome
 
 
 def _replay_finish(run: PipelineRun, outcome: Outcome, objects: int, error: str = "", tb: str = "") -> PipelineRun:
@@ -112,7 +195,7 @@ class ReprocessPlan:
 
 
 def reprocess_plan(*, source: str, start: date, end: date) -> ReprocessPlan:
-    objects = lake_objects_in_range(source=source, start=start, end=end).order_by("timestamp", "pk")
+    objects = lake_objects_in_range(source=source, start=start, end=end).order_by("pk")
     ids = list(objects.values_list("pk", flat=True))
     records = objects.aggregate(n=Sum("records"))["n"] or 0
     return ReprocessPlan(source=source, start=start, end=end, object_ids=ids, records=records)
@@ -127,10 +210,10 @@ def workers_available() -> bool:
 
 
 def reprocess_execute(
-    plan: ReprocessPlan, *, workers: bool, chunk: int = 20, progress: Callable[[int], object] | None = None
+    plan: ReprocessPlan, *, workers: bool, chunk: int = 200, progress: Callable[[int, int], object] | None = None
 ) -> PipelineRun:
-    """Replay ``plan`` as one backfill run: fanned out to the workers in chunks of ``chunk`` objects
-    (``workers=True``), else here; ``progress(n)`` says n more objects are done. Returns the closed run."""
+    """Replay ``plan`` as one backfill run: fanned out to the workers in ranges of ``chunk`` objects
+    (``workers=True``), else here; ``progress(objects, records)`` says how much more is done."""
     ids = plan.object_ids
     run = run_create(
         pipeline=plan.source,
@@ -139,17 +222,47 @@ def reprocess_execute(
         params={"from": str(plan.start), "to": str(plan.end), "objects": len(ids)},
     )
     if workers:
-        outcome = _fan_out(ids, run_id=run.pk, chunk=chunk, progress=progress)
+        outcome = _fan_out(plan, run_id=run.pk, chunk=chunk, progress=progress)
     else:
-        outcome = lake_objects_reprocess(object_ids=ids, run_id=run.pk, progress=progress)
+        outcome = (
+            lake_objects_reprocess_range(
+                source=plan.source,
+                first=ids[0],
+                last=ids[-1],
+                start=plan.start,
+                end=plan.end,
+                run_id=run.pk,
+                progress=progress,
+            )
+            if ids
+            else Outcome()
+        )
     return run_finish(run, outcome)
 
 
-def _fan_out(ids: list[int], *, run_id: int, chunk: int, progress) -> Outcome:
-    """One ``pipelines.reprocess_objects`` task per chunk; polls their results until all are in."""
-    chunks = [ids[i : i + chunk] for i in range(0, len(ids), chunk)]
-    # By name: the task module imports these services (pipelines.tasks.reprocess_objects_task).
-    pending = [(len(c), celery_app.send_task("pipelines.reprocess_objects", args=[c, run_id])) for c in chunks]
+def reprocess_ranges(ids: list[int], chunk: int) -> list[tuple[int, int, int]]:
+    """(first pk, last pk, objects) of each chunk of ``chunk`` consecutive objects (ids sorted)."""
+    return [(ids[i], ids[min(i + chunk, len(ids)) - 1], min(chunk, len(ids) - i)) for i in range(0, len(ids), chunk)]
+
+
+def _fan_out(plan: ReprocessPlan, *, run_id: int, chunk: int, progress) -> Outcome:
+    """One ``pipelines.reprocess_range`` task per range of objects; polls their results until all are in.
+
+    Each task replays its range idempotently (a redelivered or retried task loads nothing twice) and
+    refreshes gold once for the dates of its range.
+    """
+    # By name: the task module imports these services (pipelines.tasks.reprocess_range_task).
+    pending = [
+        (
+            size,
+            celery_app.send_task(
+                "pipelines.reprocess_range",
+                args=[plan.source, first, last, run_id],
+                kwargs={"start": str(plan.start), "end": str(plan.end)},
+            ),
+        )
+        for first, last, size in reprocess_ranges(plan.object_ids, chunk)
+    ]
     outcome = Outcome()
     while pending:
         still = []
@@ -161,11 +274,12 @@ def _fan_out(ids: list[int], *, run_id: int, chunk: int, progress) -> Outcome:
             if isinstance(value, dict):
                 outcome.add_counts(value)
                 outcome.errors.extend(value.get("errors", []))
+                outcome.drift.extend(value.get("drift", []))
             else:
                 outcome.errors.append(str(value))
             if progress:
-                progress(size)
+                progress(size, value.get("fetched", 0) if isinstance(value, dict) else 0)
         pending = still
         if pending:
-            time.sleep(0.5)
+            time.sleep(0.2)
     return outcome

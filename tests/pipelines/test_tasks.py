@@ -54,7 +54,12 @@ def test_the_beat_schedules_exist_with_live_ones_disabled_and_explained():
 def test_every_retry_countdown_stays_below_the_visibility_timeout(settings):
     from pipelines import tasks
 
-    for task in (tasks.pipeline_run_task, tasks.replay_unloaded_task, tasks.reprocess_objects_task):
+    for task in (
+        tasks.pipeline_run_task,
+        tasks.replay_unloaded_task,
+        tasks.reprocess_objects_task,
+        tasks.reprocess_range_task,
+    ):
         assert task.retry_backoff_max < settings.CELERY_VISIBILITY_TIMEOUT
         assert task.acks_late is True
         assert task.max_retries == 5

@@ -26,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--to", dest="end", required=True, help="last partition date, YYYY-MM-DD")
         parser.add_argument("--dry-run", action="store_true", help="only say what would be replayed")
         parser.add_argument("--local", action="store_true", help="do not fan out to Celery workers")
-        parser.add_argument("--chunk", type=int, default=20, help="objects per worker task")
+        parser.add_argument("--chunk", type=int, default=200, help="objects per worker task (a range of the catalog)")
 
     def handle(self, *args, source, start, end, dry_run, local, chunk, **options):
         start, end = _date(start, "from"), _date(end, "to")
@@ -40,9 +40,17 @@ class Command(BaseCommand):
             return
         workers = not local and workers_available()
         if workers:
-            self.stdout.write(f"fanned out {-(-len(ids) // chunk)} tasks to the Celery workers")
+            self.stdout.write(f"fanned out {-(-len(ids) // chunk)} range tasks to the Celery workers")
         desc = f"reprocess {source}" + (" (workers)" if workers else "")
-        with tqdm(total=len(ids), unit="obj", desc=desc) as bar:
-            run = reprocess_execute(plan, workers=workers, chunk=chunk, progress=bar.update)
+        # The bar counts records (its rate is records/s); the objects done are in its postfix.
+        with tqdm(total=plan.records, unit="rec", unit_scale=True, desc=desc) as bar:
+            done = [0]
+
+            def advance(objects: int, records: int) -> None:
+                done[0] += objects
+                bar.set_postfix_str(f"{done[0]}/{len(ids)} objects", refresh=False)
+                bar.update(records)
+
+            run = reprocess_execute(plan, workers=workers, chunk=chunk, progress=advance)
         for line in run_summary_lines(run):
             self.stdout.write(line)

@@ -1,0 +1,125 @@
+"""Reprocess and replay through the grouped path: keyset batches, groups, one gold refresh, ranges."""
+
+from datetime import date, datetime
+
+import pytest
+from django.core.management import call_command
+
+from lake.models import LakeObject
+from lake.services import raw_batch_store
+from lake.storage import lake_storage
+from pipelines import tasks
+from pipelines.models import PipelineRun
+from pipelines.services import replay as replay_module
+from pipelines.services import reprocess_execute, reprocess_plan, schema_watch
+from pipelines.simulator import quote_payloads
+from warehouse.days import local_tz
+from warehouse.models import DailyBar, StockData
+
+pytestmark = pytest.mark.django_db
+
+DAY = date(2025, 3, 5)
+PER_OBJECT = 50
+
+
+def _store_quotes(objects: int) -> list[LakeObject]:
+    start = datetime(2025, 3, 5, 9, 15, tzinfo=local_tz())
+    return [
+        raw_batch_store(source="nse_api", data=batch, timestamp=start, simulated=True)
+        for batch in quote_payloads(count=objects * PER_OBJECT, start=start, per_batch=PER_OBJECT)
+    ]
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Counts of the drift checks and gold refreshes a replay makes (each still does its work)."""
+    seen = {"drift": 0, "gold": []}
+    drift, gold = schema_watch.schema_drift_check, replay_module.gold_refresh_for
+
+    def drift_spy(**kwargs):
+        seen["drift"] += 1
+        return drift(**kwargs)
+
+    def gold_spy(spec, dates):
+        seen["gold"].append(sorted(dates))
+        return gold(spec, dates)
+
+    monkeypatch.setattr(schema_watch, "schema_drift_check", drift_spy)
+    monkeypatch.setattr(replay_module, "gold_refresh_for", gold_spy)
+    return seen
+
+
+def test_a_reprocess_loads_keyset_batches_in_groups_with_one_gold_refresh(monkeypatch, calls):
+    objects = _store_quotes(12)
+    # Small batches and groups, to see the keyset walk and the grouping: 3 batches of 4 objects, each
+    # in a group of 3 and a group of 1.
+    monkeypatch.setattr(replay_module, "REPLAY_BATCH", 4)
+    monkeypatch.setattr(replay_module, "GROUP_OBJECTS", 3)
+    plan = reprocess_plan(source="nse_api", start=DAY, end=DAY)
+    assert plan.object_ids == [obj.pk for obj in objects]
+    assert plan.records == 12 * PER_OBJECT
+    progress = []
+
+    run = reprocess_execute(plan, workers=False, progress=lambda n, records: progress.append((n, records)))
+
+    assert (run.status, run.trigger, run.fetched, run.inserted, run.duplicates) == (
+        "success",
+        "backfill",
+        600,
+        600,
+        0,
+    )
+    assert StockData.objects.count() == 600
+    assert set(LakeObject.objects.values_list("status", flat=True)) == {"loaded"}
+    assert progress == [(3, 150), (1, 50)] * 3
+    assert calls["drift"] == 6  # one per group, not one per object
+    assert calls["gold"] == [[DAY]]  # one refresh for the whole replay
+    assert DailyBar.objects.filter(source="nse_api", date=DAY).count() == len(
+        set(StockData.objects.values_list("ticker", flat=True))
+    )
+
+    again = reprocess_execute(reprocess_plan(source="nse_api", start=DAY, end=DAY), workers=False)
+    assert (again.inserted, again.duplicates) == (0, 600)
+    assert StockData.objects.count() == 600
+
+
+def test_one_unreadable_object_does_not_stop_the_rest_of_its_group():
+    objects = _store_quotes(5)
+    lake_storage().delete(objects[2].key)
+
+    run = reprocess_execute(reprocess_plan(source="nse_api", start=DAY, end=DAY), workers=False)
+
+    assert run.status == "partial"
+    assert run.inserted == 4 * PER_OBJECT
+    assert objects[2].key in run.error
+    assert StockData.objects.filter(lake_object_id=objects[2].pk).count() == 0
+    assert StockData.objects.count() == 4 * PER_OBJECT
+
+
+def test_a_range_task_run_twice_loads_its_objects_once():
+    objects = _store_quotes(6)
+    run = PipelineRun.objects.create(pipeline="nse_api", source="nse_api", trigger="backfill", status="running")
+    first, last = objects[1].pk, objects[3].pk
+
+    answer = tasks.reprocess_range_task.apply(args=["nse_api", first, last, run.pk]).get()
+    assert (answer["fetched"], answer["inserted"], answer["duplicates"]) == (150, 150, 0)
+    again = tasks.reprocess_range_task.apply(args=["nse_api", first, last, run.pk]).get()
+    assert (again["fetched"], again["inserted"], again["duplicates"]) == (150, 0, 150)
+    assert set(StockData.objects.values_list("lake_object_id", flat=True)) == {o.pk for o in objects[1:4]}
+
+
+def test_the_plan_splits_into_ranges_of_consecutive_objects():
+    assert replay_module.reprocess_ranges([3, 5, 8, 9, 12], 2) == [(3, 5, 2), (8, 9, 2), (12, 12, 1)]
+
+
+@pytest.mark.worker
+@pytest.mark.slow
+def test_a_reprocess_fans_out_ranges_to_a_real_worker(celery_worker_process, capsys):
+    _store_quotes(9)
+    call_command("reprocess", "nse_api", "--from", str(DAY), "--to", str(DAY), "--chunk", "4")
+    out = capsys.readouterr()
+    assert "fanned out 3 range tasks to the Celery workers" in out.out
+    run = PipelineRun.objects.get(trigger="backfill")
+    assert (run.status, run.fetched, run.inserted) == ("success", 450, 450)
+    assert StockData.objects.count() == 450
+    assert "rec/s" in out.err  # the progress bar's rate is in records per second
