@@ -1,0 +1,300 @@
+#!/usr/bin/env python
+"""Backfill bench (issue 14, items 1-2): reprocess from the lake and quotes end to end, beside a baseline.
+
+Usage: python bench/backfill/run.py [--quick] [--baseline REF] [--database-url URL] [--no-workers]
+
+One run measures, on PostgreSQL, with the same input:
+1. ``pipeline_run("nse_api")`` on 100,000 simulated quotes in batches of 200 (lake store → parse →
+   validate → load → gold → quality). Target ≥ 30,000 records/s.
+2. ``reprocess`` of those quotes from the lake (the warehouse emptied first), in this process. Target
+   ≥ 30,000 records/s from one worker.
+3. ``reprocess`` of 50,000 simulated posts (X and Telegram, with enrichment). Target ≥ 5,000 posts/s.
+4. ``reprocess`` of the three real bhavcopy days of tests/data/samples/nse. Target ≥ 20,000 rows/s.
+5. the quote reprocess fanned out to 1, then 2 Celery workers (real worker processes, one process
+   each, on the broker of CELERY_BROKER_URL or a filesystem broker in a temporary folder).
+
+``--baseline REF`` runs 1-4 again on the code of git revision REF (``git archive`` into a temporary
+folder; same database, same payloads) and prints it beside ours. The database
+(``--database-url``, else BACKFILL_BENCH_DATABASE_URL, else ``tickerlake_bench_backfill`` on
+DATABASE_URL's server) is created, migrated and TRUNCATEd: its name must contain "bench".
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+SAMPLES = ROOT / "tests" / "data" / "samples" / "nse"
+BHAVCOPY_DAYS = ["sec_bhavdata_full_30122024.csv", "cm06JAN2021bhav.csv", "BhavCopy_NSE_CM_0_0_0_20260519_F_0000.csv"]
+TARGETS = {"quotes_e2e": 30_000, "quotes": 30_000, "posts": 5_000, "bhavcopy": 20_000}
+
+
+def log(message: str) -> None:
+    print(f"  … {message}", file=sys.stderr, flush=True)
+
+
+def _pipelines_bench():
+    """bench/pipelines/run.py (payload makers, the prepared upstream), loaded by path."""
+    spec = importlib.util.spec_from_file_location("bench_pipelines_run", HERE.parent / "pipelines" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def database_url(given: str | None) -> str:
+    if given or os.environ.get("BACKFILL_BENCH_DATABASE_URL"):
+        return given or os.environ["BACKFILL_BENCH_DATABASE_URL"]
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith(("postgres://", "postgresql://")):
+        base = "postgres://postgres@127.0.0.1:5432/postgres"
+    return urlunsplit(urlsplit(base)._replace(path="/tickerlake_bench_backfill"))
+
+
+def warehouse_empty() -> None:
+    """Empty what a reprocess writes (the lake and its catalog stay)."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "TRUNCATE stock_data_warehouse, social_mentions_warehouse, daily_bars, daily_social, "
+            "quality_quarantinedrecord, quality_qualitymetric, quality_qualityincident"
+        )
+        cur.execute("ANALYZE")
+
+
+def reprocess(source: str, *, workers: bool = False, chunk: int = 200) -> tuple[int, float, object]:
+    """One backfill of every lake object of ``source``; (records, seconds, run)."""
+    from datetime import date
+
+    from pipelines.services import reprocess_execute, reprocess_plan
+
+    warehouse_empty()
+    plan = reprocess_plan(source=source, start=date(2000, 1, 1), end=date(2100, 1, 1))
+    started = time.perf_counter()
+    run = reprocess_execute(plan, workers=workers, chunk=chunk)
+    seconds = time.perf_counter() - started
+    if run.status != "success" or run.inserted + run.duplicates + run.rejected != run.fetched:
+        raise SystemExit(f"reprocess {source}: run {run.pk} {run.status}: {run.error[:300]}")
+    return run.fetched, seconds, run
+
+
+def measure(quick: bool, with_workers: bool) -> dict:
+    """Every figure of this bench on the code importable here (ours, or the baseline's)."""
+    pb = _pipelines_bench()
+    n_quotes, n_posts = (10_000, 5_000) if quick else (100_000, 50_000)
+    pb.truncate_all()
+    pb.ticker_master_seed()
+    quote_batches = pb.make_quote_batches(n_quotes)
+    x_pages, tg_pages, _tweets, _updates = pb.make_social_pages(n_posts)
+    from pipelines.services import enrichers
+
+    enrichers()
+    out: dict = {}
+    pb.vacuum()
+    m = pb.run_pipeline("nse_api", batches=quote_batches)
+    pb.check_run(m.runs[0], label="quotes")
+    out["quotes_e2e"] = (n_quotes, m.seconds, m.runs[0].stage_seconds)
+    log(f"quotes end to end: {n_quotes / m.seconds:,.0f} records/s, stages {m.runs[0].stage_seconds}")
+    for source, pages in (("twitter", x_pages), ("telegram", tg_pages)):
+        pb.check_run(pb.run_pipeline(source, batches=pages).runs[0], label=source)
+    for name in BHAVCOPY_DAYS:
+        pb.check_run(pb.run_pipeline("nse_bhavcopy", files=[str(SAMPLES / name)]).runs[0], label=name)
+
+    records, seconds, _ = reprocess("nse_api")
+    out["quotes"] = (records, seconds)
+    log(f"reprocess quotes: {records / seconds:,.0f} records/s")
+    posts = seconds_posts = 0
+    for source in ("twitter", "telegram"):
+        n, s, _ = reprocess(source)
+        posts, seconds_posts = posts + n, seconds_posts + s
+    out["posts"] = (posts, seconds_posts)
+    log(f"reprocess posts: {posts / seconds_posts:,.0f} posts/s")
+    records, seconds, _ = reprocess("nse_bhavcopy")
+    out["bhavcopy"] = (records, seconds)
+    log(f"reprocess bhavcopy: {records / seconds:,.0f} rows/s")
+    if with_workers:
+        for count in (1, 2):
+            with Workers(count):
+                records, seconds, _ = reprocess("nse_api", workers=True, chunk=25)
+            out[f"quotes_{count}w"] = (records, seconds)
+            log(f"reprocess quotes on {count} worker(s): {records / seconds:,.0f} records/s")
+    return out
+
+
+class Workers:
+    """``count`` Celery worker processes (one task at a time each) for the duration of a block."""
+
+    def __init__(self, count: int):
+        self.count = count
+        self.procs: list[subprocess.Popen] = []
+
+    def __enter__(self):
+        for k in range(self.count):
+            self.procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "config",
+                        "worker",
+                        "-c",
+                        "1",
+                        "-P",
+                        "prefork",
+                        "-n",
+                        f"bench{k}-{os.getpid()}@%h",
+                        "--loglevel",
+                        "WARNING",
+                        "--without-gossip",
+                        "--without-mingle",
+                    ],
+                    cwd=os.getcwd(),
+                    env=os.environ.copy(),
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
+        deadline = time.monotonic() + 60
+        from config.celery import app
+
+        while time.monotonic() < deadline:
+            if len(app.control.ping(timeout=1.0) or []) >= self.count:
+                return self
+        raise SystemExit("the bench's Celery workers did not answer within 60 s")
+
+    def __exit__(self, *exc):
+        for proc in self.procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def child(args) -> int:
+    """Measure on the code of ``--code`` (or ours) and print the figures as JSON on stdout."""
+    code = Path(args.code).resolve() if args.code else ROOT
+    sys.path.insert(0, str(code))
+    os.chdir(code)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity", "0", "--skip-checks"], check=True
+    )
+    import django
+
+    django.setup()
+    figures = measure(args.quick, with_workers=not args.no_workers)
+    print(json.dumps(figures))
+    return 0
+
+
+def run_child(code: Path | None, env: dict, args) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", *(["--quick"] if args.quick else [])]
+    if code is not None:
+        cmd += ["--code", str(code), "--no-workers"]
+    elif args.no_workers:
+        cmd += ["--no-workers"]
+    result = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True)
+    if result.returncode:
+        raise SystemExit(f"bench child failed ({'baseline' if code else 'ours'}), exit {result.returncode}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10,000 quotes and 5,000 posts (a smoke run)")
+    parser.add_argument("--baseline", default=os.environ.get("BACKFILL_BASELINE"), help="a git revision")
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--no-workers", action="store_true", help="skip the 1- and 2-worker fan-out")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--code", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args)
+    url = database_url(args.database_url)
+    if "bench" not in urlsplit(url).path:
+        print("refusing to TRUNCATE a database whose name lacks 'bench'")
+        return 2
+    import psycopg
+
+    parts = urlsplit(url)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        name = parts.path.lstrip("/")
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    work = Path(tempfile.mkdtemp(prefix="tl-bench-backfill-"))
+    broker = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(40),
+        LOG_LEVEL="ERROR",
+        TICKERLAKE_VAR_DIR=str(work / "var"),
+        LAKE_URL=str(work / "lake"),
+        LAKE_STORAGE_OPTIONS="",
+        CELERY_BROKER_URL=broker,
+        CELERY_BROKER_DIR=str(work / "broker"),
+    )
+    try:
+        ours = run_child(None, env, args)
+        base = None
+        if args.baseline:
+            tree = work / "baseline"
+            tree.mkdir()
+            archive = subprocess.run(["git", "archive", args.baseline], cwd=ROOT, stdout=subprocess.PIPE, check=True)
+            subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+            base = run_child(tree, env, args)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report(ours, base, args)
+    return 0
+
+
+def report(ours: dict, base: dict | None, args) -> None:
+    rows = [
+        ("quotes_e2e", 'pipeline_run("nse_api"), lake → … → quality', "records/s"),
+        ("quotes", "reprocess nse_api, this process", "records/s"),
+        ("posts", "reprocess twitter + telegram (enrichment)", "posts/s"),
+        ("bhavcopy", "reprocess nse_bhavcopy (3 real days)", "rows/s"),
+        ("quotes_1w", "reprocess nse_api on 1 worker", "records/s"),
+        ("quotes_2w", "reprocess nse_api on 2 workers", "records/s"),
+    ]
+    label = f"baseline {args.baseline}" if base else "baseline"
+    print(f"\nbench/backfill on PostgreSQL{' (--quick: smoke sizes, not figures)' if args.quick else ''}")
+    print(f"{'figure':<46} {'records':>8} {'ours':>12} {label:>22}  target")
+    for key, name, unit in rows:
+        if key not in ours:
+            continue
+        n, seconds = ours[key][0], ours[key][1]
+        theirs = f"{base[key][0] / base[key][1]:,.0f} {unit}" if base and key in base else "-"
+        target = f"≥ {TARGETS[key]:,} {unit}" if key in TARGETS else ""
+        print(f"{name:<46} {n:>8,} {n / seconds:>8,.0f} {unit:<4} {theirs:>22}  {target}")
+    if "quotes_1w" in ours and "quotes_2w" in ours:
+        one, two = (ours[k][0] / ours[k][1] for k in ("quotes_1w", "quotes_2w"))
+        print(f"2 workers against 1: {two / one:.2f}x")
+    print(f"quotes end to end, seconds per stage (ours): {ours['quotes_e2e'][2]}")
+    if base:
+        print(f"quotes end to end, seconds per stage (baseline): {base['quotes_e2e'][2]}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
