@@ -335,6 +335,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="200,000 and 1,000,000 rows (a smoke run)")
     parser.add_argument("--rows", default=os.environ.get("SCALE_ROWS"), help="sizes, comma-separated")
     parser.add_argument("--url", default=None, help="the bench database (default: tickerlake_bench_scale)")
+    parser.add_argument(
+        "--measure-only", action="store_true", help="no load: measure the table as it is (after a migration)"
+    )
     args = parser.parse_args()
     if args.rows:
         sizes = [int(float(s)) for s in args.rows.split(",")]
@@ -353,7 +356,14 @@ def main() -> None:
     print(f"bench/scale: sizes {', '.join(f'{s:,}' for s in sizes)} on {urlsplit(url).path.lstrip('/')}")
     bench = Bench(sizes, args.quick)
     started = time.perf_counter()
-    bench.run()
+    if args.measure_only:
+        from django.db import connection
+
+        with connection.cursor() as cur:
+            cur.execute("SELECT count(*) FROM stock_data_warehouse")
+            bench.measure(cur.fetchone()[0])
+    else:
+        bench.run()
     bench.print()
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
 
