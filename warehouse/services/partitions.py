@@ -237,10 +237,7 @@ def table_partition(cursor, table: str, *, ahead: int = DEFAULT_AHEAD, now: date
             cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{constraint}" {constraint_def}')
         else:
             cursor.execute(definition.replace(" CONCURRENTLY", ""))
-    # Quotes arrive in time order, so a BRIN on the timestamp summarises each partition in a few pages
-    # and serves the all-ticker time-range reads (the gold refresh of a day, the quality pass): see
-    # bench/scale for it against a b-tree.
-    cursor.execute(f'CREATE INDEX "idx_{table}_ts_brin" ON "{table}" USING brin ("{column}")')
+    brin_create(cursor, table)
     cursor.execute(f'CREATE TABLE "{table}_default" PARTITION OF "{table}" DEFAULT')
     cursor.execute(
         f"SELECT date_trunc('month', min(\"{column}\") AT TIME ZONE %s)::date, "
@@ -267,6 +264,23 @@ def table_partition(cursor, table: str, *, ahead: int = DEFAULT_AHEAD, now: date
     )
     cursor.execute(f'ANALYZE "{table}"')
     return carried
+
+
+def brin_create(cursor, table: str) -> None:
+    """The BRIN on ``table``'s timestamp (idempotent; recreated when it lacks ``autosummarize``).
+
+    Quotes arrive in time order, so a BRIN summarises each partition in a few pages and serves the
+    all-ticker time-range reads (the gold refresh of a day, the quality pass): see bench/scale for it
+    against a b-tree. ``autosummarize`` lets autovacuum summarise each block range as it fills: a range
+    nobody summarised is read whole by every query.
+    """
+    name = f"idx_{table}_ts_brin"
+    cursor.execute("SELECT reloptions FROM pg_class WHERE oid = to_regclass(%s)", [name])
+    row = cursor.fetchone()
+    if row is not None and "autosummarize=on" in (row[0] or []):
+        return
+    cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+    cursor.execute(f'CREATE INDEX "{name}" ON "{table}" USING brin ("{PARTITIONED[table]}") WITH (autosummarize = on)')
 
 
 def table_unpartition(cursor, table: str) -> int:
