@@ -16,6 +16,6 @@ def brin(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("warehouse", "0005_covering_ticker_timestamp_index")]
+    dependencies = [("warehouse", "0008_seed_market_holidays")]
 
     operations = [migrations.RunPython(brin, migrations.RunPython.noop)]
