@@ -4,7 +4,7 @@ import pytest
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["/", "/lake/", "/quality/", "/accounts/login/", "/admin/login/", "/api/docs/"]
+PAGES = ["/", "/lake/", "/quality/", "/suspicious/", "/accounts/login/", "/admin/login/", "/api/docs/"]
 
 
 @pytest.mark.parametrize("url", PAGES)

@@ -65,3 +65,9 @@ def test_a_minimum_score_narrows_the_list(ranked_day, logged_in_page, live_serve
     page.click("#filters button")
     page.wait_for_function("document.querySelectorAll('#suspicious tbody tr').length === 2")
     assert page.locator("#s-status").inner_text() == f"2 ticker-days on {ranked_day} with a score of at least 0.3."
+
+
+def test_an_anonymous_visitor_is_asked_to_log_in(client):
+    response = client.get("/suspicious/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/suspicious/"
