@@ -1,11 +1,15 @@
 """API plumbing shared by every app: JSON errors with a ``detail``, and JSON 404/500 under /api/."""
 
+import datetime as dt
 import logging
 
 from django.http import JsonResponse
 from rest_framework import exceptions, status
+from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from core.errors import InvalidInput, date_in_range, one_line
 
 logger = logging.getLogger(__name__)
 
@@ -27,12 +31,14 @@ def _flatten(errors, prefix: str = "") -> list[str]:
 
 def exception_handler(exc, context):
     """Every API error is JSON ``{"detail": ...}`` with its 4xx status; never an HTML trace."""
-    if isinstance(exc, ValueError) and not isinstance(exc, exceptions.APIException):
-        # Services raise ValueError for bad input (a malformed ticker, an unknown source).
-        exc = exceptions.ValidationError({"detail": str(exc)})
+    if isinstance(exc, InvalidInput):
+        # Services and selectors raise InvalidInput for input the caller got wrong, and only that is a
+        # 400: any other exception (a ValueError from a bug included) is a logged 500.
+        exc = exceptions.ValidationError({"detail": one_line(exc)})
     response = drf_exception_handler(exc, context)
     if response is None:
-        logger.exception("Unhandled API error", exc_info=exc)
+        view = context.get("view")
+        logger.error("Unhandled API error in %s", type(view).__name__ if view else "?", exc_info=exc)
         return Response({"detail": "Internal error; it has been logged."}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     data = response.data
     if isinstance(data, dict) and set(data) == {"detail"}:
@@ -74,3 +80,25 @@ def schema_without_slash_twins(endpoints):
     """drf-spectacular hook: drop the trailing-slash copy of routes that also exist without it."""
     paths = {path for path, *_ in endpoints}
     return [e for e in endpoints if not (e[0].endswith("/") and e[0].rstrip("/") in paths)]
+
+
+class CheckedCursorPagination(CursorPagination):
+    """Cursor pages whose cursor is checked before it reaches the database: a crafted or damaged
+    cursor (bad base64, a position that is no date) is a 400, never a 500 from the query."""
+
+    # The type of the first ordering field, which the cursor's position holds: "datetime" or "date".
+    position_type = "datetime"
+
+    def decode_cursor(self, request):
+        try:
+            cursor = super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise exceptions.ValidationError({"detail": "cursor: not a cursor this endpoint made"}) from None
+        if cursor is None or cursor.position is None:
+            return cursor
+        parse = dt.datetime.fromisoformat if self.position_type == "datetime" else dt.date.fromisoformat
+        try:
+            date_in_range(parse(cursor.position), "cursor")
+        except ValueError:
+            raise exceptions.ValidationError({"detail": "cursor: not a cursor this endpoint made"}) from None
+        return cursor

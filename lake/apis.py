@@ -9,11 +9,12 @@ from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.errors import one_line
 from lake import selectors
 from lake.models import LakeObject
 from lake.services import LakeReadError, data_lake, date_parse, lake_object_read, source_validate
@@ -153,6 +154,8 @@ class LakeObjectDownloadApi(APIView):
             handle = lake_storage().open(obj.key)
         except FileNotFoundError as exc:
             raise NotFound(f"id: lake object {pk} is missing from storage (run lake_verify)") from exc
+        except ValueError as exc:  # a tampered catalog key: refused, never followed
+            raise ValidationError({"detail": one_line(exc)}) from exc
         return FileResponse(
             handle, as_attachment=True, filename=posixpath.basename(obj.key), content_type="application/gzip"
         )

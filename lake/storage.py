@@ -20,7 +20,7 @@ import fsspec
 from django.conf import settings
 
 # A catalogued key: {source}/{YYYY}/{MM}/{DD}/{name}.json.gz, nothing else (no "..", no absolute path).
-KEY_RE = re.compile(r"^[a-z0-9_]{1,64}/\d{4}/\d{2}/\d{2}/[0-9A-Za-z][0-9A-Za-z._-]{0,200}\.json\.gz$")
+KEY_RE = re.compile(r"[a-z0-9_]{1,64}/\d{4}/\d{2}/\d{2}/[0-9A-Za-z][0-9A-Za-z._-]{0,200}\.json\.gz")
 TMP_SUFFIX = ".tmp"
 # Storage folders that are not lake data (the health probe).
 SKIP_TOP = {"_health"}
@@ -31,7 +31,7 @@ class LakeWriteError(OSError):
 
 
 def key_is_valid(key: str) -> bool:
-    return bool(KEY_RE.match(key)) and ".." not in key
+    return bool(KEY_RE.fullmatch(key)) and ".." not in key
 
 
 def is_tmp_name(name: str) -> bool:

@@ -8,6 +8,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.errors import date_in_range, echo
+
 from . import selectors
 from .models import QualityCheck, QualityIncident, QualityMetric, QuarantinedRecord
 from .rules import DATASETS
@@ -132,9 +134,11 @@ class RejectsApi(APIView):
         raw_date = request.query_params.get("date")
         if raw_date:
             try:
-                day = dt.date.fromisoformat(raw_date)
+                day = date_in_range(dt.date.fromisoformat(raw_date))
             except ValueError:
-                raise ValidationError({"detail": f"date: expected YYYY-MM-DD, got {raw_date[:40]!r}"}) from None
+                raise ValidationError(
+                    {"detail": f"date: expected YYYY-MM-DD from 1990 to 2100, got {echo(raw_date)}"}
+                ) from None
         rule = request.query_params.get("rule") or None
         if rule is not None and rule not in selectors.known_rules():
             raise ValidationError({"detail": f"rule: unknown rule {rule[:64]!r}"})

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
+from core.errors import InvalidInput, echo
 from warehouse import calendar as nse
 from warehouse.models import DailyBar, DailySocial, SocialMention, StockData
 
@@ -91,7 +92,7 @@ class DataQualityMetrics:
 
     def __init__(self, dataset: str, *, now: dt.datetime | None = None):
         if dataset not in DATASETS:
-            raise ValueError(f"dataset: unknown {dataset!r}; expected one of {', '.join(DATASETS)}")
+            raise InvalidInput(f"dataset: unknown {echo(dataset)}; expected one of {', '.join(DATASETS)}")
         self.dataset = dataset
         self.spec = SPECS[dataset]
         self.now = now or timezone.now()

@@ -22,6 +22,8 @@ Null values pass every rule but ``required`` (optional fields stay optional).
 
 from dataclasses import dataclass, field
 
+from core.errors import InvalidInput, echo
+
 ERROR = "error"
 WARN = "warn"
 SEVERITIES = (ERROR, WARN)
@@ -254,4 +256,4 @@ def default_rules(dataset: str) -> list[Rule]:
         return _social_rules()
     if dataset in ("bhavcopy_rows", "daily_bars"):
         return _bar_rules()
-    raise ValueError(f"dataset: unknown {dataset!r}; expected one of {', '.join(DATASETS)}")
+    raise InvalidInput(f"dataset: unknown {echo(dataset)}; expected one of {', '.join(DATASETS)}")

@@ -15,6 +15,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.errors import InvalidInput, echo
 from warehouse import calendar as nse
 
 from .metrics import DataQualityMetrics, MetricValue
@@ -38,7 +39,7 @@ SOURCE_DATASETS = {
 def rejects_quarantine(*, dataset: str, run_id: int | None, lake_object_id: int | None, rejected) -> int:
     """Store rejected records (``Rejected`` items or ``{"record", "reasons"}`` dicts) with their reasons; return the count."""
     if dataset not in DATASETS:
-        raise ValueError(f"dataset: unknown {dataset!r}")
+        raise InvalidInput(f"dataset: unknown {echo(dataset)}")
     now = timezone.now()
     rows = []
     for item in rejected:
@@ -83,7 +84,7 @@ def rejects_revalidate(*, dataset: str | None = None, run_id: int | None = None)
     qs = QuarantinedRecord.objects.filter(status=QuarantinedRecord.Status.QUARANTINED)
     if dataset is not None:
         if dataset not in DATASETS:
-            raise ValueError(f"dataset: unknown {dataset!r}")
+            raise InvalidInput(f"dataset: unknown {echo(dataset)}")
         qs = qs.filter(dataset=dataset)
     if run_id is not None:
         qs = qs.filter(run_id=run_id)
@@ -290,7 +291,7 @@ def quality_evaluate(
     and the lake objects it read; beat calls it hourly without arguments.
     """
     if dataset is not None and dataset not in DATASETS:
-        raise ValueError(f"dataset: unknown {dataset!r}; expected one of {', '.join(DATASETS)}")
+        raise InvalidInput(f"dataset: unknown {echo(dataset)}; expected one of {', '.join(DATASETS)}")
     now = now or timezone.now()
     today = now.astimezone(nse.IST).date()
     metrics: list[MetricValue] = []

@@ -20,6 +20,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from core.errors import InvalidInput, echo
+
 from .rules import DATASETS, ERROR, Rule, default_rules
 
 _NULL_TOKENS = {"", "-"}  # NSE writes "-" for "no value" (DELIV_QTY on non-EQ rows, sessionNo …)
@@ -82,7 +84,7 @@ def json_value(value):
 def rules_for(dataset: str) -> list[Rule]:
     """The current rule set of ``dataset``: the admin-edited table, or the shipped defaults if it is empty."""
     if dataset not in DATASETS:
-        raise ValueError(f"dataset: unknown {dataset!r}; expected one of {', '.join(DATASETS)}")
+        raise InvalidInput(f"dataset: unknown {echo(dataset)}; expected one of {', '.join(DATASETS)}")
     from .models import ValidationRule
 
     rows = list(ValidationRule.objects.filter(dataset=dataset))
@@ -221,7 +223,7 @@ class DataValidator:
 
     def __init__(self, dataset: str, rules: list[Rule] | None = None, *, now: dt.datetime | None = None):
         if dataset not in DATASETS:
-            raise ValueError(f"dataset: unknown {dataset!r}; expected one of {', '.join(DATASETS)}")
+            raise InvalidInput(f"dataset: unknown {echo(dataset)}; expected one of {', '.join(DATASETS)}")
         self.dataset = dataset
         self.rules = list(rules) if rules is not None else rules_for(dataset)
         self.now = now

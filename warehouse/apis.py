@@ -13,11 +13,13 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.pagination import CursorPagination, PageNumberPagination
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import CheckedCursorPagination
+from core.errors import date_in_range
 from warehouse import selectors
 from warehouse.days import local_tz
 from warehouse.models import DailyBar, SocialMention, StockData
@@ -29,12 +31,15 @@ from warehouse.tickers import ticker_normalize
 class IsoInstantField(serializers.Field):
     """An ISO date (a whole day in IST) or an ISO date-time; returned as given, parsed."""
 
-    default_error_messages = {"invalid": "expected an ISO date (YYYY-MM-DD) or date-time, got {value!r}"}
+    default_error_messages = {
+        "invalid": "expected an ISO date (YYYY-MM-DD) or date-time from 1990 to 2100, got {value!r}"
+    }
 
     def to_internal_value(self, data):
         text = str(data).strip()
         try:
-            return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+            # 1990-01-01..2100-12-31: a year like 0001 or 9999 overflows on the way to UTC.
+            return date_in_range(date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text))
         except ValueError:
             self.fail("invalid", value=text[:40])
 
@@ -61,9 +66,20 @@ class SocialParams(WindowParams):
     is_pump_signal = serializers.BooleanField(required=False, allow_null=True)
 
 
+class RangedDateField(serializers.DateField):
+    """A date from 1990-01-01 to 2100-12-31."""
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        try:
+            return date_in_range(day, self.field_name)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
 class DailyParams(serializers.Serializer):
-    start = serializers.DateField(required=False)
-    end = serializers.DateField(required=False)
+    start = RangedDateField(required=False)
+    end = RangedDateField(required=False)
     source = serializers.CharField(required=False, max_length=32)
     series = serializers.CharField(required=False, max_length=8)
 
@@ -172,7 +188,7 @@ class TickerRowSerializer(serializers.Serializer):
     mentions_today = serializers.IntegerField()
 
 
-class NewestFirst(CursorPagination):
+class NewestFirst(CheckedCursorPagination):
     """Cursor pages (stable under inserts), newest first; ``page_size`` up to 1000."""
 
     ordering = ("-timestamp", "-id")
@@ -181,7 +197,8 @@ class NewestFirst(CursorPagination):
     max_page_size = 1000
 
 
-class DailyPages(CursorPagination):
+class DailyPages(CheckedCursorPagination):
+    position_type = "date"
     ordering = ("-date", "series", "source")
     page_size = 100
     page_size_query_param = "page_size"

@@ -1,7 +1,7 @@
 """Reads of the warehouse: DataFrames for analysts, QuerySets for the API.
 
 Every function taking a ticker normalises it with ``warehouse.tickers.ticker_normalize`` and raises
-``ValueError`` with a clear message for anything that cannot be an NSE symbol.
+``InvalidInput`` (a ValueError) with a clear message for anything that cannot be an NSE symbol.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce, RowNumber
 from django.utils import timezone
 
+from core.errors import InvalidInput, date_in_range, echo
 from warehouse.days import day_start, local_tz
 from warehouse.models import DailyBar, DailySocial, SocialMention, StockData, Ticker
 from warehouse.tickers import ticker_normalize
@@ -72,7 +73,7 @@ BAR_COLUMNS = [
 
 def _days(days: int) -> int:
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
-        raise ValueError(f"days must be a whole number from 1 to {MAX_DAYS}, got {days!r}")
+        raise InvalidInput(f"days must be a whole number from 1 to {MAX_DAYS}, got {echo(days)}")
     return days
 
 
@@ -85,7 +86,7 @@ def time_window(*, days: int = 30, start=None, end=None) -> tuple[datetime, date
     if lo is None:
         lo = (hi or timezone.now()) - timedelta(days=_days(days))
     if hi is not None and hi <= lo:
-        raise ValueError("end must be after start")
+        raise InvalidInput("end must be after start")
     return lo, hi
 
 
@@ -94,12 +95,15 @@ def _instant(value, *, end_of_day: bool) -> datetime:
         try:
             value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
         except ValueError as exc:
-            raise ValueError(f"not an ISO date or date-time: {value!r}") from exc
+            raise InvalidInput(f"not an ISO date or date-time: {echo(value)}") from exc
+    if isinstance(value, date):
+        # Dates far outside the platform's years overflow on the way (9999-12-31 + 1 day): refused here.
+        date_in_range(value, "end" if end_of_day else "start")
     if isinstance(value, datetime):
         return value if timezone.is_aware(value) else timezone.make_aware(value, local_tz())
     if isinstance(value, date):
         return day_start(value + timedelta(days=1) if end_of_day else value)
-    raise ValueError(f"not a date or date-time: {value!r}")
+    raise InvalidInput(f"not a date or date-time: {echo(value)}")
 
 
 # QuerySets (the API pages them) ------------------------------------------------------------------

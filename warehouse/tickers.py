@@ -2,8 +2,11 @@
 
 import re
 
+from core.errors import InvalidInput, echo
+
 # NSE symbols: letters, digits and a few marks (`J&KBANK`, `BAJAJ-AUTO`, `M&M`), at most 20 characters.
-SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9&\-_]{0,19}$")
+SYMBOL_RE = re.compile(r"[A-Z0-9][A-Z0-9&\-_]{0,19}")
+
 _PREFIXES = ("$", "#", "NSE:", "BSE:")
 _SUFFIXES = (".NS", ".NSE", ".BO", "-EQ")
 
@@ -11,7 +14,7 @@ _SUFFIXES = (".NS", ".NSE", ".BO", "-EQ")
 def ticker_normalize(text: str) -> str:
     """Return the canonical symbol for ``text``; raise ValueError when it cannot be one."""
     if not isinstance(text, str):
-        raise ValueError(f"ticker must be text, got {type(text).__name__}")
+        raise InvalidInput(f"ticker must be text, got {type(text).__name__}")
     symbol = text.strip().upper()
     for prefix in _PREFIXES:
         if symbol.startswith(prefix):
@@ -19,9 +22,9 @@ def ticker_normalize(text: str) -> str:
     for suffix in _SUFFIXES:
         if symbol.endswith(suffix):
             symbol = symbol[: -len(suffix)]
-    if not SYMBOL_RE.match(symbol):
-        raise ValueError(
-            f"invalid ticker {text[:40]!r}: expected an NSE symbol of 1-20 letters, digits, '&', '-' or '_'"
+    if not SYMBOL_RE.fullmatch(symbol):
+        raise InvalidInput(
+            f"invalid ticker {echo(text)}: expected an NSE symbol of 1-20 letters, digits, '&', '-' or '_'"
         )
     return symbol
 

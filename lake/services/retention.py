@@ -8,6 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 from tqdm import tqdm
 
+from core.errors import InvalidInput, echo
 from lake.models import LakeObject, LakeRetentionOverride, LakeSourceDay
 from lake.services.store import source_validate
 from lake.services.summary import summary_rebuild
@@ -40,7 +41,7 @@ class RetentionResult:
 def retention_policy(*, days: int | None = None, source: str | None = None, today: dt.date | None = None):
     """source -> (days, cutoff): objects dated before the cutoff are due. Explicit ``days`` beats overrides."""
     if days is not None and (not isinstance(days, int) or isinstance(days, bool) or days < 0):
-        raise ValueError(f"days: expected a whole number of days >= 0, got {days!r}")
+        raise InvalidInput(f"days: expected a whole number of days >= 0, got {echo(days)}")
     today = today or timezone.now().astimezone(dt.UTC).date()
     if source is not None:
         sources = [source_validate(source)]

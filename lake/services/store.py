@@ -17,14 +17,15 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.errors import InvalidInput, date_in_range, echo
 from lake.models import LakeObject, LakeSourceDay
 from lake.storage import LakeWriteError, lake_storage
 
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-SOURCE_RE = re.compile(r"^[a-z0-9_]{1,64}$")
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SOURCE_RE = re.compile(r"[a-z0-9_]{1,64}")
+DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Level 3: on our payloads within ~2 points of level 6's size at about half its cost (bench/lake).
 GZIP_LEVEL = 3
 
@@ -42,27 +43,31 @@ class LakeObjectCorrupt(LakeReadError):
 
 
 def source_validate(source) -> str:
-    """Return ``source`` when it is a valid lake source name; ValueError otherwise (before any I/O)."""
-    if not isinstance(source, str) or not SOURCE_RE.match(source):
-        raise ValueError(
-            f"source: {source!r} is not a valid lake source name "
+    """Return ``source`` when it is a valid lake source name; InvalidInput otherwise (before any I/O)."""
+    # fullmatch: ``$`` would accept a trailing newline ("telegram\n").
+    if not isinstance(source, str) or not SOURCE_RE.fullmatch(source):
+        raise InvalidInput(
+            f"source: {echo(source)} is not a valid lake source name "
             "(use 1 to 64 lower-case letters, digits and underscores, e.g. nse_api)"
         )
     return source
 
 
 def date_parse(value, name: str = "date") -> dt.date:
-    """A real calendar date from a ``date`` or a ``YYYY-MM-DD`` string; ValueError naming ``name`` otherwise."""
+    """A real calendar date (1990-01-01..2100-12-31) from a ``date`` or a ``YYYY-MM-DD`` string;
+    InvalidInput naming ``name`` otherwise."""
     if isinstance(value, dt.datetime):
-        return timestamp_utc(value).date()
+        return date_in_range(timestamp_utc(value).date(), name)
     if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str) and DATE_RE.match(value.strip()):
+        return date_in_range(value, name)
+    if isinstance(value, str) and DATE_RE.fullmatch(value.strip()):
         try:
-            return dt.date.fromisoformat(value.strip())
+            day = dt.date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise ValueError(f"{name}: {value!r} is not a real date in the form YYYY-MM-DD")
+        else:
+            return date_in_range(day, name)
+    raise InvalidInput(f"{name}: {echo(value)} is not a real date in the form YYYY-MM-DD")
 
 
 def timestamp_utc(value) -> dt.datetime:
@@ -73,11 +78,11 @@ def timestamp_utc(value) -> dt.datetime:
         try:
             value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError as exc:
-            raise ValueError(f"timestamp: {value!r} is not an ISO 8601 date-time") from exc
+            raise InvalidInput(f"timestamp: {echo(value)} is not an ISO 8601 date-time") from exc
     elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         value = dt.datetime.combine(value, dt.time())
     if not isinstance(value, dt.datetime):
-        raise ValueError(f"timestamp: expected a datetime, got {type(value).__name__}")
+        raise InvalidInput(f"timestamp: expected a datetime, got {type(value).__name__}")
     if timezone.is_naive(value):
         value = value.replace(tzinfo=ZoneInfo(settings.TIME_ZONE))
     return value.astimezone(dt.UTC)
@@ -171,9 +176,9 @@ def raw_batch_store(*, source: str, data, timestamp=None, run_id: int | None = N
     """
     source_validate(source)
     if data is None:
-        raise ValueError("data: nothing to store (None)")
+        raise InvalidInput("data: nothing to store (None)")
     if not isinstance(data, dict | list):
-        raise ValueError(f"data: expected a dict or a list of records, got {type(data).__name__}")
+        raise InvalidInput(f"data: expected a dict or a list of records, got {type(data).__name__}")
     ts = timestamp_utc(timestamp)
     stored_at = timezone.now().astimezone(dt.UTC)
     payload, raw_len, records = envelope_encode(
@@ -240,5 +245,5 @@ def lake_object_read(obj_or_id) -> dict:
 def lake_objects_mark(ids: Iterable[int], status: str) -> int:
     """Set the status of these catalog rows (e.g. ``loaded`` after the warehouse load); returns rows changed."""
     if status not in LakeObject.Status.values:
-        raise ValueError(f"status: {status!r} is not one of {', '.join(LakeObject.Status.values)}")
+        raise InvalidInput(f"status: {echo(status)} is not one of {', '.join(LakeObject.Status.values)}")
     return LakeObject.objects.filter(pk__in=list(ids)).update(status=status)

@@ -1,0 +1,42 @@
+"""Errors and small text guards shared by every app (the lowest layer: imports nothing of ours).
+
+``InvalidInput`` is what services and selectors raise for input a caller got wrong; the API maps it
+(and only it) to 400. Any other exception in a view is a bug: a logged 500.
+"""
+
+import datetime as dt
+import re
+
+# Every date a caller may ask about: earlier or later is a typo or a probe, answered 400, never 500.
+DATE_MIN = dt.date(1990, 1, 1)
+DATE_MAX = dt.date(2100, 12, 31)
+# A 400 shows at most this many characters of the value it refuses.
+ECHO_CHARS = 100
+# C0 and C1 control characters but tab; newlines too, so an error stays one line.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]+")
+
+
+class InvalidInput(ValueError):
+    """Input a caller got wrong (a malformed ticker, an unknown source, a date out of range): a 400."""
+
+
+def echo(value) -> str:
+    """``repr`` of a refused value, cut to ECHO_CHARS characters and free of control characters."""
+    text = value if isinstance(value, str) else str(value)
+    cut = text[:ECHO_CHARS]
+    shown = repr(cut)
+    return shown + (" …" if len(text) > ECHO_CHARS else "")
+
+
+def one_line(text, *, limit: int | None = None) -> str:
+    """``text`` without control characters (NUL, ESC, newlines …) on one line, optionally cut."""
+    line = _CONTROL_RE.sub(" ", str(text)).strip()
+    return line[:limit] if limit else line
+
+
+def date_in_range(day: dt.date, name: str = "date") -> dt.date:
+    """``day`` when it lies in DATE_MIN..DATE_MAX; InvalidInput naming ``name`` otherwise."""
+    probe = day.date() if isinstance(day, dt.datetime) else day
+    if not DATE_MIN <= probe <= DATE_MAX:
+        raise InvalidInput(f"{name}: {probe.isoformat()} is outside {DATE_MIN.isoformat()}..{DATE_MAX.isoformat()}")
+    return day
