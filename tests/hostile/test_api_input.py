@@ -36,7 +36,8 @@ def test_a_date_outside_1990_to_2100_is_a_400_naming_it(api_client, telegram_obj
 
 
 @pytest.mark.parametrize(
-    "url", ["/api/data/warehouse/historical/RELIANCE?end=2100-12-31", "/api/data/warehouse/social/RELIANCE?start=1990-01-01"]
+    "url",
+    ["/api/data/warehouse/historical/RELIANCE?end=2100-12-31", "/api/data/warehouse/social/RELIANCE?start=1990-01-01"],
 )
 def test_the_edges_of_the_date_range_are_accepted(api_client, url):
     assert api_client.get(url).status_code == 200
