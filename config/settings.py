@@ -266,6 +266,12 @@ LAKE_RETENTION_DAYS = int(os.environ.get("LAKE_RETENTION_DAYS", "90"))
 WAREHOUSE_RETENTION_MONTHS = (
     int(os.environ["WAREHOUSE_RETENTION_MONTHS"]) if os.environ.get("WAREHOUSE_RETENTION_MONTHS") else None
 )
+# Hostile input: the most decompressed bytes one input (a file, a zip's CSVs, an answer) may hold;
+# failed processings before a lake object is "failed" (out of replay until reset); the largest decoded
+# object the API shows inline (larger ones answer their metadata and a download_url).
+MAX_PAYLOAD_BYTES = int(os.environ.get("MAX_PAYLOAD_BYTES", str(256 * 1024 * 1024)))
+LAKE_MAX_ATTEMPTS = int(os.environ.get("LAKE_MAX_ATTEMPTS", "3"))
+LAKE_INLINE_MAX_BYTES = int(os.environ.get("LAKE_INLINE_MAX_BYTES", str(5 * 1024 * 1024)))
 # Extra fsspec options for the lake filesystem, e.g. an S3 endpoint (JSON), read only from the env.
 LAKE_STORAGE_OPTIONS_JSON = os.environ.get("LAKE_STORAGE_OPTIONS", "")
 

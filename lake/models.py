@@ -11,6 +11,8 @@ class LakeObject(models.Model):
         LOADED = "loaded", "loaded"
         MISSING = "missing", "missing"
         CORRUPT = "corrupt", "corrupt"
+        # Processing failed LAKE_MAX_ATTEMPTS times: left out of replay until someone resets it.
+        FAILED = "failed", "failed"
 
     source = models.CharField(max_length=64)
     partition_date = models.DateField(help_text="UTC date of the payload's timestamp")
@@ -26,6 +28,13 @@ class LakeObject(models.Model):
     simulated = models.BooleanField(default=False)
     schema_version = models.PositiveSmallIntegerField(default=1)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.STORED)
+    # The original bytes as received (a file, an upstream answer), before any decoding: a gzip object
+    # beside the envelope. Empty when the batch was built in memory (the simulator, the seed API).
+    raw_key = models.CharField(max_length=512, blank=True, default="")
+    raw_sha256 = models.CharField(max_length=64, blank=True, default="", help_text="sha256 of the original bytes")
+    raw_size = models.BigIntegerField(null=True, blank=True, help_text="length of the original bytes")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="failed processings so far")
+    last_error = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-timestamp"]

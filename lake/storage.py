@@ -12,7 +12,7 @@ import os
 import re
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
@@ -21,6 +21,9 @@ from django.conf import settings
 
 # A catalogued key: {source}/{YYYY}/{MM}/{DD}/{name}.json.gz, nothing else (no "..", no absolute path).
 KEY_RE = re.compile(r"[a-z0-9_]{1,64}/\d{4}/\d{2}/\d{2}/[0-9A-Za-z][0-9A-Za-z._-]{0,200}\.json\.gz")
+# The original bytes of an envelope's batch live beside it: the same name ending in .raw.gz.
+RAW_SUFFIX = ".raw.gz"
+RAW_KEY_RE = re.compile(r"[a-z0-9_]{1,64}/\d{4}/\d{2}/\d{2}/[0-9A-Za-z][0-9A-Za-z._-]{0,200}\.raw\.gz")
 TMP_SUFFIX = ".tmp"
 # Storage folders that are not lake data (the health probe).
 SKIP_TOP = {"_health"}
@@ -31,7 +34,21 @@ class LakeWriteError(OSError):
 
 
 def key_is_valid(key: str) -> bool:
+    """An envelope's key (what the catalog lists)."""
     return bool(KEY_RE.fullmatch(key)) and ".." not in key
+
+
+def raw_key_is_valid(key: str) -> bool:
+    return bool(RAW_KEY_RE.fullmatch(key)) and ".." not in key
+
+
+def raw_key_for(key: str) -> str:
+    """Where the original bytes of the envelope ``key`` are kept."""
+    return key.removesuffix(".json.gz") + RAW_SUFFIX
+
+
+def _stored_key_is_valid(key: str) -> bool:
+    return key_is_valid(key) or raw_key_is_valid(key)
 
 
 def is_tmp_name(name: str) -> bool:
@@ -74,13 +91,13 @@ class LakeStorage:
 
     # -- writing ------------------------------------------------------------------------------------
 
-    def write_new(self, key: str, data: bytes) -> None:
-        """Store ``data`` under ``key`` atomically; never replaces an existing object.
+    def write_new(self, key: str, data: bytes | Iterable[bytes]) -> None:
+        """Store ``data`` (bytes, or chunks of them) under ``key`` atomically; never replaces an object.
 
         Raises FileExistsError when the key is taken (the caller picks another name) and
         LakeWriteError when storage refuses the write; in both cases nothing new is visible.
         """
-        if not key_is_valid(key):
+        if not _stored_key_is_valid(key):
             raise ValueError(f"not a lake object key: {key!r}")
         if self.is_local:
             self._write_local(key, data)
@@ -103,9 +120,10 @@ class LakeStorage:
             created = _makedirs_durable(folder)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
+                for chunk in (data,) if isinstance(data, bytes | bytearray | memoryview) else data:
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd, view) :]
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -145,7 +163,7 @@ class LakeStorage:
             if self.fs.exists(path):
                 raise FileExistsError(errno.EEXIST, "lake object exists", path)
             # One PUT: an object store never shows a partial object.
-            self.fs.pipe_file(path, data)
+            self.fs.pipe_file(path, data if isinstance(data, bytes) else b"".join(data))
         except FileExistsError:
             raise
         except Exception as exc:  # botocore/aiohttp raise many kinds; callers get one clear error
@@ -154,7 +172,7 @@ class LakeStorage:
     # -- reading ------------------------------------------------------------------------------------
 
     def read(self, key: str) -> bytes:
-        if not key_is_valid(key):
+        if not _stored_key_is_valid(key):
             raise ValueError(f"not a lake object key: {key!r}")
         if self.is_local:
             with open(self._safe_local_path(key), "rb") as fh:
@@ -163,7 +181,7 @@ class LakeStorage:
 
     def open(self, key: str):
         """A binary file object for streaming (downloads)."""
-        if not key_is_valid(key):
+        if not _stored_key_is_valid(key):
             raise ValueError(f"not a lake object key: {key!r}")
         if self.is_local:
             return open(self._safe_local_path(key), "rb")  # the response closes it
@@ -177,7 +195,7 @@ class LakeStorage:
 
     def delete(self, key: str) -> bool:
         """Remove one object; False when it was already gone."""
-        if not key_is_valid(key):
+        if not _stored_key_is_valid(key):
             raise ValueError(f"not a lake object key: {key!r}")
         if self.is_local:
             try:

@@ -85,19 +85,21 @@ def lake_retention_apply(
                 chunk = list(
                     due.filter(pk__gt=last_id)
                     .order_by("pk")
-                    .values_list("pk", "key", "bytes", "partition_date")[:CHUNK]
+                    .values_list("pk", "key", "bytes", "partition_date", "raw_key")[:CHUNK]
                 )
                 if not chunk:
                     break
                 last_id = chunk[-1][0]
                 done = []
-                for pk, key, size, day in chunk:
+                for pk, key, size, day, raw_key in chunk:
                     result.objects += 1
                     result.bytes += size
                     result.per_source[name] = result.per_source.get(name, 0) + 1
                     if not dry_run:
                         if not storage.delete(key):
                             result.already_missing += 1
+                        if raw_key:
+                            storage.delete(raw_key)
                         done.append(pk)
                         touched.add((name, day))
                         folders.add(key.rsplit("/", 1)[0])

@@ -17,9 +17,9 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.errors import InvalidInput, date_in_range, echo
+from core.errors import InvalidInput, date_in_range, echo, one_line
 from lake.models import LakeObject, LakeSourceDay
-from lake.storage import LakeWriteError, lake_storage
+from lake.storage import LakeWriteError, lake_storage, raw_key_for
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def _json_default(value):
 
 
 def envelope_encode(
-    *, source: str, data, ts: dt.datetime, stored_at: dt.datetime, run_id, simulated: bool
+    *, source: str, data, ts: dt.datetime, stored_at: dt.datetime, run_id, simulated: bool, raw: dict | None = None
 ) -> tuple[bytes, int, int]:
     """The gzip bytes of the envelope around ``data``, the JSON's length and the record count."""
     records = len(data) if isinstance(data, list) else 1
@@ -118,12 +118,14 @@ def envelope_encode(
         "schema_version": SCHEMA_VERSION,
         "data": data,
     }
+    if raw is not None:
+        envelope["raw"] = raw
     try:
         # orjson encodes about 15x faster than the stdlib, which made JSON the main cost of a store.
         # JSON has no NaN or Infinity: orjson writes them as null (the stdlib would have refused).
         raw = orjson.dumps(envelope, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"data: cannot be stored as JSON ({exc})") from exc
+        raise InvalidInput(f"data: cannot be stored as JSON ({one_line(exc, limit=200)})") from exc
     # mtime=0: the same envelope always compresses to the same bytes.
     return gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0), len(raw), records
 
@@ -167,11 +169,60 @@ def summary_add(obj: LakeObject) -> None:
         rows.update(**increments)
 
 
-def raw_batch_store(*, source: str, data, timestamp=None, run_id: int | None = None, simulated: bool = False):
+# The original bytes are compressed in slices of this size, so keeping them costs no second copy.
+RAW_SLICE = 1024 * 1024
+
+
+def _gzip_slices(raw: bytes):
+    """gzip of ``raw``, produced slice by slice (level 1: the bytes are often a zip already)."""
+    packer = zlib.compressobj(1, zlib.DEFLATED, 31)
+    view = memoryview(raw)
+    for start in range(0, len(view), RAW_SLICE):
+        out = packer.compress(view[start : start + RAW_SLICE])
+        if out:
+            yield out
+    yield packer.flush()
+
+
+def _write_fresh(storage, source: str, ts: dt.datetime, encode, raw: bytes | None) -> tuple[str, bytes]:
+    """Write the raw object (if any) and the envelope under a fresh name; (key, envelope bytes)."""
+    for _attempt in range(5):
+        key = object_key(source, ts)
+        payload = encode(key)
+        try:
+            if raw is not None:
+                storage.write_new(raw_key_for(key), _gzip_slices(raw))
+            try:
+                storage.write_new(key, payload)
+            except BaseException:
+                if raw is not None:
+                    storage.delete(raw_key_for(key))
+                raise
+            return key, payload
+        except FileExistsError:
+            continue  # astronomically unlikely; a fresh random suffix settles it
+    raise LakeWriteError(17, f"could not find a free object name for {source} at {ts.isoformat()}")
+
+
+def raw_batch_store(
+    *,
+    source: str,
+    data,
+    timestamp=None,
+    run_id: int | None = None,
+    simulated: bool = False,
+    raw: bytes | None = None,
+    raw_name: str = "",
+):
     """Store one batch as a new immutable object and catalog it; returns the LakeObject.
 
+    ``raw``: the original bytes as received (a file, an upstream answer), kept exactly, with their
+    sha256, in an object beside the envelope; ``data`` is what was decoded from them. When ``data``
+    cannot be stored as JSON (nested too deep) but ``raw`` is given, the envelope carries a one-line
+    error instead of the data and the bytes are still kept (``obj.store_error`` says why).
+
     The object is durable before its catalog row commits; if the catalog insert fails the object
-    is removed again, so a row never points at nothing. Raises ValueError for bad input (nothing
+    is removed again, so a row never points at nothing. Raises InvalidInput for bad input (nothing
     touched) and LakeWriteError when storage refuses the write (nothing visible).
     """
     source_validate(source)
@@ -181,19 +232,33 @@ def raw_batch_store(*, source: str, data, timestamp=None, run_id: int | None = N
         raise InvalidInput(f"data: expected a dict or a list of records, got {type(data).__name__}")
     ts = timestamp_utc(timestamp)
     stored_at = timezone.now().astimezone(dt.UTC)
-    payload, raw_len, records = envelope_encode(
-        source=source, data=data, ts=ts, stored_at=stored_at, run_id=run_id, simulated=simulated
-    )
-    storage = lake_storage()
-    for _attempt in range(5):
-        key = object_key(source, ts)
+    raw_sha = hashlib.sha256(raw).hexdigest() if raw is not None else ""
+    store_error = ""
+    encoded = {}
+
+    def encode(key: str) -> bytes:
+        nonlocal data, store_error
+        raw_info = None
+        if raw is not None:
+            raw_info = {"key": raw_key_for(key), "sha256": raw_sha, "bytes": len(raw), "filename": raw_name}
         try:
-            storage.write_new(key, payload)
-            break
-        except FileExistsError:
-            continue  # astronomically unlikely; a fresh random suffix settles it
-    else:
-        raise LakeWriteError(17, f"could not find a free object name for {source} at {ts.isoformat()}")
+            payload, encoded["raw_len"], encoded["records"] = envelope_encode(
+                source=source, data=data, ts=ts, stored_at=stored_at, run_id=run_id, simulated=simulated, raw=raw_info
+            )
+        except InvalidInput as exc:
+            if raw is None:
+                raise
+            # The decoded form cannot be stored; the bytes can, and they are the promise.
+            store_error = str(exc)
+            data = {"format": "text", "filename": raw_name, "bytes": len(raw), "error": store_error, "body": ""}
+            payload, encoded["raw_len"], encoded["records"] = envelope_encode(
+                source=source, data=data, ts=ts, stored_at=stored_at, run_id=run_id, simulated=simulated, raw=raw_info
+            )
+        return payload
+
+    storage = lake_storage()
+    key, payload = _write_fresh(storage, source, ts, encode, raw)
+    raw_len, records = encoded["raw_len"], encoded["records"]
     try:
         with transaction.atomic():
             obj = LakeObject.objects.create(
@@ -209,6 +274,9 @@ def raw_batch_store(*, source: str, data, timestamp=None, run_id: int | None = N
                 run_id=run_id,
                 simulated=bool(simulated),
                 schema_version=SCHEMA_VERSION,
+                raw_key=raw_key_for(key) if raw is not None else "",
+                raw_sha256=raw_sha,
+                raw_size=len(raw) if raw is not None else None,
             )
             summary_add(obj)
     except DatabaseError:
@@ -220,10 +288,30 @@ def raw_batch_store(*, source: str, data, timestamp=None, run_id: int | None = N
     except Exception:
         try:
             storage.delete(key)
+            if raw is not None:
+                storage.delete(raw_key_for(key))
         except Exception:  # the catalog error is the one to report; lake_verify registers the orphan
             logger.exception("could not remove uncatalogued lake object %s", key)
         raise
+    obj.store_error = store_error
     return obj
+
+
+def lake_object_raw_read(obj: LakeObject) -> bytes:
+    """The original bytes of an object's batch, checked against their sha256 (LakeReadError if not)."""
+    if not obj.raw_key:
+        raise LakeObjectMissing(f"lake object {obj.key} keeps no original bytes (built in memory)")
+    try:
+        packed = lake_storage().read(obj.raw_key)
+    except FileNotFoundError as exc:
+        raise LakeObjectMissing(f"the original bytes of {obj.key} are missing from storage") from exc
+    try:
+        raw = gzip.decompress(packed)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise LakeObjectCorrupt(f"the original bytes of {obj.key} do not decode: {exc}") from exc
+    if hashlib.sha256(raw).hexdigest() != obj.raw_sha256:
+        raise LakeObjectCorrupt(f"the original bytes of {obj.key} do not match their checksum")
+    return raw
 
 
 def lake_object_read(obj_or_id) -> dict:

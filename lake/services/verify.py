@@ -14,7 +14,7 @@ from tqdm import tqdm
 from lake.models import LakeObject
 from lake.services.store import LakeObjectCorrupt, envelope_decode, timestamp_utc
 from lake.services.summary import summary_rebuild
-from lake.storage import is_tmp_name, key_is_valid, lake_storage
+from lake.storage import is_tmp_name, key_is_valid, lake_storage, raw_key_is_valid
 
 logger = logging.getLogger(__name__)
 NAME_TS_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})(?:\.(\d{6}))?")
@@ -103,6 +103,8 @@ def lake_verify(*, tmp_grace_seconds: float = 600, progress: bool = False) -> Ve
                 result.tmp_swept.append(item.key)
         elif key_is_valid(item.key):
             in_storage[item.key] = item.size
+        elif raw_key_is_valid(item.key):
+            continue  # an envelope's original bytes: catalogued with it (raw_key)
         else:
             result.foreign.append(item.key)
 

@@ -9,8 +9,9 @@ an empty body, 10 MB of anything) into a ``text`` payload that is still kept in 
 
 from __future__ import annotations
 
+import base64
 import email.utils
-import json
+import hashlib
 import logging
 import re
 import time
@@ -24,6 +25,8 @@ import requests
 from django.conf import settings
 
 from pipelines.connectors.deadline import DeadlineAdapter, deadline
+
+from .limits import json_decode, payload_cap
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +49,9 @@ class FetchedBatch:
     fetched_at: datetime
     simulated: bool = False
     meta: dict = field(default_factory=dict)
+    # The original bytes (a file as read), kept in the lake beside the envelope before any decoding.
+    raw: bytes | None = None
+    raw_name: str = ""
 
     @property
     def error(self) -> str | None:
@@ -93,7 +99,7 @@ class Answer:
 
     def text_payload(self, *, url: str | None = None) -> dict:
         """The answer as a ``text`` payload: kept in the lake when it is not the data we asked for."""
-        body = self.text()
+        body = self.text().replace("\x00", "")
         return {
             "format": "text",
             "status": self.status,
@@ -102,6 +108,9 @@ class Answer:
             "bytes": self.size,
             "truncated": self.truncated or len(body) > TEXT_KEEP_CHARS,
             "body": body[:TEXT_KEEP_CHARS],
+            # Every byte that was read (at most the size cap), exactly as received.
+            "raw_base64": base64.b64encode(self.body).decode("ascii"),
+            "raw_sha256": hashlib.sha256(self.body).hexdigest(),
         }
 
 
@@ -125,10 +134,10 @@ def json_or_error(answer: Answer) -> tuple[Any, str | None]:
     head = answer.body[:200].lstrip().lower()
     if head.startswith((b"<!doctype", b"<html", b"<?xml", b"<")):
         return None, f"an HTML/XML page instead of JSON ({describe_status(answer)})"
-    try:
-        return json.loads(answer.body), None
-    except (ValueError, UnicodeDecodeError) as exc:
-        return None, f"malformed or truncated JSON ({describe_status(answer)}): {exc}"
+    value, error = json_decode(answer.body)
+    if error:
+        return None, f"malformed or truncated JSON ({describe_status(answer)}): {error}"
+    return value, None
 
 
 def answer_body(answer: Answer) -> tuple[Any, str | None]:
@@ -140,10 +149,7 @@ def answer_body(answer: Answer) -> tuple[Any, str | None]:
         return json_or_error(answer)
     body = None
     if answer.body.strip() and not answer.truncated:
-        try:
-            body = json.loads(answer.body)
-        except (ValueError, UnicodeDecodeError):
-            body = None
+        body, _error = json_decode(answer.body)
     return body, describe_status(answer)
 
 
@@ -314,15 +320,24 @@ class UpstreamClient:
         return answer
 
 
-def read_file_bytes(path: Path, *, max_bytes: int) -> bytes:
+def read_file_bytes(path: Path, *, max_bytes: int | None = None) -> bytes:
+    max_bytes = payload_cap() if max_bytes is None else max_bytes
     size = path.stat().st_size
     if size > max_bytes:
-        raise ConnectorError(f"{path.name}: {size:,} bytes is over the {max_bytes:,} bytes cap for one file")
+        raise ConnectorError(
+            f"{path.name}: {size:,} bytes is over the MAX_PAYLOAD_BYTES cap of {max_bytes:,} bytes; refused"
+        )
     return path.read_bytes()
 
 
 def decode_text(data: bytes) -> str:
-    """Text of a file or answer: UTF-8 (with or without BOM), else Latin-1, never an exception."""
+    """Text of a file or answer: UTF-8 (with or without BOM), else Latin-1, never an exception.
+
+    NUL bytes are dropped: no text or JSON column takes them (PostgreSQL refuses ``\u0000``), and the
+    lake keeps the original bytes anyway.
+    """
+    if b"\x00" in data:
+        data = data.replace(b"\x00", b"")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -331,20 +346,20 @@ def decode_text(data: bytes) -> str:
 
 def load_json_or_lines(text: str) -> tuple[Any, str | None]:
     """A JSON document, or JSON Lines (a list of one value per line); bad lines become text items."""
-    try:
-        return json.loads(text), None
-    except ValueError as exc:
-        first_error = exc
+    value, first_error = json_decode(text)
+    if first_error is None:
+        return value, None
     lines = [line for line in text.splitlines() if line.strip()]
     if len(lines) < 2:
         return None, f"not JSON: {first_error}"
     items, bad = [], 0
     for number, line in enumerate(lines, start=1):
-        try:
-            items.append(json.loads(line))
-        except ValueError as exc:
+        item, error = json_decode(line)
+        if error is None:
+            items.append(item)
+        else:
             bad += 1
-            items.append({"format": "text", "line": number, "error": str(exc), "body": line[:TEXT_KEEP_CHARS]})
+            items.append({"format": "text", "line": number, "error": error, "body": line[:TEXT_KEEP_CHARS]})
     if bad == len(lines):
         return None, f"not JSON nor JSON Lines: {first_error}"
     return items, (f"{bad} of {len(lines)} lines are not JSON" if bad else None)
@@ -358,7 +373,7 @@ class Connector:
     secret_settings: tuple[str, ...] = ()
     min_interval: float = 0.0
     headers: dict = {}
-    max_file_bytes = 256 * 1024 * 1024
+    max_file_bytes: int | None = None  # MAX_PAYLOAD_BYTES unless a connector says otherwise
 
     def __init__(self, *, simulated: bool | None = None, client: UpstreamClient | None = None):
         self.simulated = settings.SIMULATE_UPSTREAMS if simulated is None else simulated
@@ -401,7 +416,11 @@ class Connector:
             if not path.is_file():
                 raise ConnectorError(f"{path}: no such file")
             data = read_file_bytes(path, max_bytes=self.max_file_bytes)
-            yield from self.file_batches(path, data, fetched_at)
+            for number, batch in enumerate(self.file_batches(path, data, fetched_at)):
+                if number == 0:  # the file's bytes are kept once, with its first batch
+                    batch.raw, batch.raw_name = data, path.name
+                yield batch
+            del data
 
     def file_batches(self, path: Path, data: bytes, fetched_at: datetime) -> Iterator[FetchedBatch]:
         text = decode_text(data)

@@ -27,6 +27,7 @@ from pipelines.connectors.base import (
     describe_status,
     now_utc,
 )
+from pipelines.connectors.limits import zip_members_read
 from warehouse.calendar import IST, holiday_name, is_trading_day, previous_trading_day
 
 logger = logging.getLogger(__name__)
@@ -172,22 +173,51 @@ def latest_bhavcopy_day(now: datetime | None = None) -> date:
     return day if is_trading_day(day) else previous_trading_day(day)
 
 
+# A big CSV becomes batches of this many rows (each with the header), each transformed and loaded on its
+# own: memory then grows with the batch, not with the file (a file is at most MAX_PAYLOAD_BYTES).
+CSV_BATCH_ROWS = 10_000
+
+
+def csv_parts(content: str, *, filename: str, rows: int = CSV_BATCH_ROWS) -> list[dict]:
+    """One CSV payload per ``rows`` data rows of ``content``, each starting with its header line."""
+    header_end = content.find("\n") + 1
+    if not header_end or content.count("\n", header_end) <= rows:
+        return [{"format": "csv", "filename": filename, "content": content}]
+    header, parts, start = content[:header_end], [], header_end
+    while start < len(content):
+        end = start
+        for _ in range(rows):
+            end = content.find("\n", end) + 1
+            if not end:
+                end = len(content)
+                break
+        parts.append(header + content[start:end])
+        start = end
+    return [
+        {"format": "csv", "filename": filename, "part": f"{n}/{len(parts)}", "content": part}
+        for n, part in enumerate(parts, start=1)
+    ]
+
+
 def csv_payloads(data: bytes, *, filename: str) -> tuple[list[dict], str | None]:
-    """CSV payloads from a CSV file or a zip of them: ``{"format": "csv", "filename", "content"}``."""
+    """CSV payloads from a CSV file or a zip of them: ``{"format": "csv", "filename", "content"}``.
+
+    A zip's CSV members may hold at most MAX_PAYLOAD_BYTES together (checked before reading them).
+    """
     if data[:2] == b"PK":
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(data))
-            members = [m for m in archive.infolist() if not m.is_dir() and m.filename.lower().endswith(".csv")]
-            if not members:
-                names = ", ".join(m.filename for m in archive.infolist()) or "nothing"
-                return [], f"{filename}: the zip holds no CSV file (it holds {names})"
-            return [
-                {"format": "csv", "filename": Path(m.filename).name, "content": decode_text(archive.read(m))}
-                for m in members
-            ], None
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            return [], f"{filename}: not a readable zip: {exc}"
-    return [{"format": "csv", "filename": filename, "content": decode_text(data)}], None
+        members, error = zip_members_read(data, filename=filename, want=lambda m: m.filename.lower().endswith(".csv"))
+        if error:
+            return [], error
+        if not members:
+            try:
+                names = ", ".join(zipfile.ZipFile(io.BytesIO(data)).namelist()) or "nothing"
+            except (zipfile.BadZipFile, OSError) as exc:
+                return [], f"{filename}: not a readable zip: {exc}"
+            return [], f"{filename}: the zip holds no CSV file (it holds {names[:200]})"
+        return [
+            part for name, member in members for part in csv_parts(decode_text(member), filename=Path(name).name)
+        ], None
+    return csv_parts(decode_text(data), filename=filename), None
 
 
 class NseBhavcopyConnector(Connector):
@@ -272,7 +302,8 @@ class NseBhavcopyConnector(Connector):
         for payload in payloads:
             yield FetchedBatch(self.source, payload, fetched_at, False, {"file": str(path)})
         if error:
-            text = {"format": "text", "filename": path.name, "bytes": len(data), "body": ""}
+            # The file's bytes are kept beside the envelope (FetchedBatch.raw): nothing is lost.
+            text = {"format": "text", "filename": path.name, "bytes": len(data), "error": error, "body": ""}
             yield FetchedBatch(self.source, text, fetched_at, False, {"file": str(path), "error": error})
 
 

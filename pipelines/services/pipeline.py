@@ -90,7 +90,10 @@ class _Extraction:
                 timestamp=batch.fetched_at,
                 run_id=self.run.pk,
                 simulated=batch.simulated,
+                raw=batch.raw,
+                raw_name=batch.raw_name,
             )
+            batch.raw = None  # kept in the lake now: free the bytes before the transform
             self.object_ids.append(obj.pk)
             self.run.simulated = self.run.simulated or batch.simulated
         meta = batch.meta or {}

@@ -12,9 +12,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from django.db import OperationalError
+
 from lake.models import LakeObject
-from lake.services import lake_object_read, lake_objects_mark
+from lake.services import lake_object_failed, lake_object_read, lake_objects_mark
 from quality.models import QuarantinedRecord
+from warehouse.services import WarehouseUnavailable
 
 from .. import registry
 from ..parsers import parse
@@ -145,8 +148,14 @@ class ObjectGroup:
             return
         objects, payloads, state = self.objects, self.payloads, self.state
         self.objects, self.payloads, self.records, self.state = [], [], 0, None
-        self.outcome.add(
-            lake_objects_process(objects=objects, payloads=payloads, run_id=self.run_id, refresh_gold=False)
-        )
+        try:
+            processed = lake_objects_process(objects=objects, payloads=payloads, run_id=self.run_id, refresh_gold=False)
+        except (OperationalError, WarehouseUnavailable):
+            raise  # the database, not the objects: the replay loads them later
+        except Exception as exc:
+            for obj in objects:  # each object counts its failed processings (poison objects)
+                lake_object_failed(obj, error=f"{type(exc).__name__}: {exc}")
+            raise
+        self.outcome.add(processed)
         if state and self.after_flush:
             self.after_flush(state)

@@ -24,6 +24,7 @@ from django.utils import timezone
 from kombu.exceptions import KombuError
 
 from config.celery import app as celery_app
+from core.errors import one_line
 
 from .. import registry
 from ..models import PipelineLock, PipelineRun
@@ -170,7 +171,7 @@ def run_finish(run: PipelineRun, outcome: Outcome, *, error: str = "", tb: str =
     loaded_any = bool(outcome.inserted or outcome.duplicates)
     if error or problems:
         run.status = PipelineRun.Status.PARTIAL if loaded_any else PipelineRun.Status.FAILED
-        run.error = "; ".join([error, *problems] if error else problems)[:4000]
+        run.error = one_line("; ".join([error, *problems] if error else problems), limit=4000)
         if error:
             run.traceback = tb
     else:
