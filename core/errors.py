@@ -34,6 +34,18 @@ def one_line(text, *, limit: int | None = None) -> str:
     return line[:limit] if limit else line
 
 
+def nul_strip(value):
+    """A copy of ``value`` (str, or lists and dicts of them) without NUL characters: PostgreSQL's text
+    and jsonb refuse ``\u0000``. Other values come back as they are."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {nul_strip(k) if isinstance(k, str) else k: nul_strip(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [nul_strip(v) for v in value]
+    return value
+
+
 def date_in_range(day: dt.date, name: str = "date") -> dt.date:
     """``day`` when it lies in DATE_MIN..DATE_MAX; InvalidInput naming ``name`` otherwise."""
     probe = day.date() if isinstance(day, dt.datetime) else day

@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from lake.models import LakeObject, LakeRetentionOverride, LakeSourceDay
-from lake.services import LakeReadError, lake_object_read
+from lake.services import LakeReadError, lake_object_read, lake_objects_reset
 
 
 class SourceFilter(admin.SimpleListFilter):
@@ -28,7 +28,10 @@ class SourceFilter(admin.SimpleListFilter):
 
 @admin.register(LakeObject)
 class LakeObjectAdmin(admin.ModelAdmin):
-    list_display = ("key", "source", "partition_date", "status", "simulated", "records", "bytes", "created", "content")
+    list_display = (
+        "key", "source", "partition_date", "status", "attempts", "simulated", "records", "bytes", "created", "content",
+    )  # fmt: skip
+    actions = ["reset_failed"]
     list_filter = (SourceFilter, "partition_date", "status", "simulated")
     search_fields = ("key",)
     date_hierarchy = "partition_date"
@@ -39,6 +42,11 @@ class LakeObjectAdmin(admin.ModelAdmin):
     def content(self, obj):
         url = reverse("admin:lake_lakeobject_content", args=[obj.pk])
         return format_html('<a href="{}">view decoded content</a>', url)
+
+    @admin.action(description="Reset failed objects (replay them again)")
+    def reset_failed(self, request, queryset):
+        reset = lake_objects_reset(queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{reset} failed object(s) reset: the next replay loads them.")
 
     def has_add_permission(self, request):
         return False
@@ -93,6 +101,11 @@ class LakeRetentionOverrideAdmin(admin.ModelAdmin):
 class LakeSourceDayAdmin(admin.ModelAdmin):
     list_display = ("source", "partition_date", "object_count", "records", "bytes", "raw_bytes", "simulated_objects")
     list_filter = ("source",)
+
+    @admin.action(description="Reset failed objects (replay them again)")
+    def reset_failed(self, request, queryset):
+        reset = lake_objects_reset(queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{reset} failed object(s) reset: the next replay loads them.")
 
     def has_add_permission(self, request):
         return False

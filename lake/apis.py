@@ -49,6 +49,10 @@ def _object_meta(obj: LakeObject) -> dict:
         "sha256": obj.sha256,
         "simulated": obj.simulated,
         "status": obj.status,
+        "attempts": obj.attempts,
+        "last_error": obj.last_error,
+        "raw_sha256": obj.raw_sha256 or None,
+        "raw_size": obj.raw_size,
         "run_id": obj.run_id,
         "download_url": f"/api/data/lake/objects/{obj.pk}/download",
     }

@@ -86,7 +86,9 @@ def lake_stats() -> dict:
     simulated = sum(s["simulated_objects"] for s in sources)
     # Only unhealthy rows are counted: the (status, source) index keeps this cheap at any size.
     problems = dict(
-        LakeObject.objects.filter(status__in=[LakeObject.Status.MISSING, LakeObject.Status.CORRUPT])
+        LakeObject.objects.filter(
+            status__in=[LakeObject.Status.MISSING, LakeObject.Status.CORRUPT, LakeObject.Status.FAILED]
+        )
         .values_list("status")
         .annotate(n=Count("id"))
         .order_by()
@@ -98,6 +100,7 @@ def lake_stats() -> dict:
         "simulated_objects": simulated,
         "missing_objects": problems.get(LakeObject.Status.MISSING, 0),
         "corrupt_objects": problems.get(LakeObject.Status.CORRUPT, 0),
+        "failed_objects": problems.get(LakeObject.Status.FAILED, 0),
         "first_date": min((s["first_date"] for s in sources), default=None),
         "last_date": max((s["last_date"] for s in sources), default=None),
         "storage": lake_storage().scheme,

@@ -66,19 +66,21 @@ def json_value(value):
     if isinstance(value, pd.Timestamp | dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return str(value)
+        return str(value).replace("\x00", "")
     if isinstance(value, dict):
-        return {str(k): json_value(v) for k, v in value.items()}
+        return {str(k).replace("\x00", ""): json_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple | np.ndarray):
         return [json_value(v) for v in value]
-    if isinstance(value, str | int | bool):
+    if isinstance(value, str):
+        return value.replace("\x00", "")  # jsonb refuses \u0000
+    if isinstance(value, int | bool):
         return value
     try:
         if pd.isna(value):
             return None
     except (TypeError, ValueError):
         pass
-    return str(value)
+    return str(value).replace("\x00", "")
 
 
 def rules_for(dataset: str) -> list[Rule]:

@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 
 from lake import selectors
+from lake.services.attempts import lake_object_failed, lake_objects_reset
 from lake.services.retention import RetentionResult, lake_retention_apply, retention_policy
 from lake.services.store import (
     LakeObjectCorrupt,
@@ -36,9 +37,11 @@ __all__ = [
     "VerifyResult",
     "data_lake",
     "date_parse",
+    "lake_object_failed",
     "lake_object_raw_read",
     "lake_object_read",
     "lake_objects_mark",
+    "lake_objects_reset",
     "lake_retention_apply",
     "lake_verify",
     "raw_batch_store",

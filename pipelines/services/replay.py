@@ -21,6 +21,7 @@ from django.utils import timezone
 from config.celery import app as celery_app
 from lake.models import LakeObject
 from lake.selectors import lake_objects_in_range as lake_objects_between
+from lake.services import lake_object_failed
 from lake.services.verify import lake_register_recent
 from warehouse.services import WarehouseUnavailable
 
@@ -35,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 # An object younger than this may still be in the hands of the run that stored it.
 REPLAY_GRACE = timedelta(minutes=2)
-UNLOADABLE = (LakeObject.Status.MISSING, LakeObject.Status.CORRUPT)
+UNLOADABLE = (LakeObject.Status.MISSING, LakeObject.Status.CORRUPT, LakeObject.Status.FAILED)
 # Catalog rows read per keyset step of a replay.
 REPLAY_BATCH = 1000
 
@@ -131,7 +132,11 @@ def _group_replay(group: list[LakeObject], *, run_id: int | None) -> Outcome:
     except Exception:
         if len(loadable) == 1:
             logger.exception("reprocessing %s failed", loadable[0].key)
-            outcome.errors.append(f"{loadable[0].key}: {traceback.format_exc(limit=0).strip()}")
+            error = traceback.format_exc(limit=0).strip()
+            # A poison object: counted, and out of replay once it failed LAKE_MAX_ATTEMPTS times.
+            status = lake_object_failed(loadable[0], error=error)
+            failed = " (now failed: left out of replay)" if status == LakeObject.Status.FAILED else ""
+            outcome.errors.append(f"{loadable[0].key}: {error}{failed}")
             return outcome
     # One object of the group is bad (an unreadable file, a payload the handler cannot take): find it.
     for obj in loadable:
@@ -178,9 +183,11 @@ def replay_unloaded(*, limit: int = 500, task_id: str = "") -> PipelineRun | Non
         return _replay_finish(run, outcome, len(ids))
 
 
-def lake_objects_in_range(*, source: str, start: date, end: date):
-    """The loadable lake objects of ``source`` whose partitions fall between ``start`` and ``end``."""
-    return lake_objects_between(source=source, start=start, end=end).exclude(status__in=UNLOADABLE)
+def lake_objects_in_range(*, source: str, start: date, end: date, include_failed: bool = False):
+    """The loadable lake objects of ``source`` whose partitions fall between ``start`` and ``end``
+    (and those that failed LAKE_MAX_ATTEMPTS times, with ``include_failed``)."""
+    skip = [s for s in UNLOADABLE if not (include_failed and s == LakeObject.Status.FAILED)]
+    return lake_objects_between(source=source, start=start, end=end).exclude(status__in=skip)
 
 
 @dataclass(frozen=True)
@@ -194,8 +201,9 @@ class ReprocessPlan:
     records: int
 
 
-def reprocess_plan(*, source: str, start: date, end: date) -> ReprocessPlan:
-    objects = lake_objects_in_range(source=source, start=start, end=end).order_by("pk")
+def reprocess_plan(*, source: str, start: date, end: date, include_failed: bool = False) -> ReprocessPlan:
+    objects = lake_objects_in_range(source=source, start=start, end=end, include_failed=include_failed)
+    objects = objects.order_by("pk")
     ids = list(objects.values_list("pk", flat=True))
     records = objects.aggregate(n=Sum("records"))["n"] or 0
     return ReprocessPlan(source=source, start=start, end=end, object_ids=ids, records=records)

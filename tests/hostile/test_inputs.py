@@ -25,11 +25,13 @@ MB = 1024 * 1024
 
 
 def _zip(path, size: int, name: str = "cm01JAN2026bhav.csv"):
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        with archive.open(name, "w", force_zip64=True) as member:
-            member.write(b"SYMBOL,SERIES,OPEN\n")
-            for _ in range(size // MB):
-                member.write(b"0" * MB)
+    with (
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
+        archive.open(name, "w", force_zip64=True) as member,
+    ):
+        member.write(b"SYMBOL,SERIES,OPEN\n")
+        for _ in range(size // MB):
+            member.write(b"0" * MB)
     return path
 
 

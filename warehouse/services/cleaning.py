@@ -19,6 +19,7 @@ import orjson
 import pandas as pd
 from django.utils import timezone
 
+from core.errors import nul_strip
 from warehouse.days import local_tz
 from warehouse.models import DailyBar, SocialMention, StockData
 from warehouse.tickers import ticker_normalize
@@ -102,7 +103,8 @@ def _map_unique(series: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
 def _as_text(value: Any, default: str) -> str:
     if _is_missing(value):
         return default
-    return value if isinstance(value, str) else str(value)
+    text = value if isinstance(value, str) else str(value)
+    return text.replace("\x00", "") if "\x00" in text else text  # PostgreSQL text refuses NUL
 
 
 def _text(series: pd.Series, default: str = "") -> pd.Series:
@@ -255,9 +257,12 @@ def _json_text(value: Any) -> str | None:
     if _is_missing(value):
         return None
     if isinstance(value, str):
-        return value
+        return value.replace("\\u0000", "") if "\\u0000" in value else value
     # orjson: several times faster than json.dumps, and NaN becomes null (jsonb has no NaN).
-    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    text = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    if "\\u0000" in text:  # jsonb refuses \u0000: encode a copy without NULs
+        text = orjson.dumps(nul_strip(value), default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    return text
 
 
 def _clean_json(df: pd.DataFrame, name: str) -> pd.DataFrame:

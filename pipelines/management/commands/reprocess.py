@@ -5,6 +5,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from lake.services import lake_objects_reset
 from pipelines.registry import PIPELINES
 from pipelines.selectors import run_summary_lines
 from pipelines.services import reprocess_execute, reprocess_plan, workers_available
@@ -27,13 +28,22 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="only say what would be replayed")
         parser.add_argument("--local", action="store_true", help="do not fan out to Celery workers")
         parser.add_argument("--chunk", type=int, default=200, help="objects per worker task (a range of the catalog)")
+        parser.add_argument(
+            "--include-failed",
+            action="store_true",
+            help="also objects that failed LAKE_MAX_ATTEMPTS times (their count starts again)",
+        )
 
-    def handle(self, *args, source, start, end, dry_run, local, chunk, **options):
+    def handle(self, *args, source, start, end, dry_run, local, chunk, include_failed, **options):
         start, end = _date(start, "from"), _date(end, "to")
         if end < start:
             raise CommandError("--to is before --from")
-        plan = reprocess_plan(source=source, start=start, end=end)
+        plan = reprocess_plan(source=source, start=start, end=end, include_failed=include_failed)
         ids = plan.object_ids
+        if include_failed and not dry_run:
+            reset = lake_objects_reset(ids)
+            if reset:
+                self.stdout.write(f"reset {reset} failed lake object(s)")
         self.stdout.write(f"{source} {start}..{end}: {len(ids)} lake objects, {plan.records} records")
         if dry_run or not ids:
             self.stdout.write("dry run: nothing changed" if dry_run else "nothing to replay")
