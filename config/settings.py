@@ -112,6 +112,12 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The database file is created owner-only (SQLite gives its -wal and -shm files the same mode).
+    _sqlite = Path(DATABASES["default"]["NAME"])
+    if str(_sqlite) != ":memory:":
+        _sqlite.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(_sqlite, os.O_WRONLY | os.O_CREAT, 0o600))
+        _sqlite.chmod(0o600)
     # WAL + IMMEDIATE transactions let the web server, worker and beat share one SQLite file.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {

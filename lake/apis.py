@@ -5,6 +5,7 @@ Storage paths come only from catalog rows; request input only selects rows.
 
 import posixpath
 
+from django.conf import settings
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -55,11 +56,28 @@ def _object_meta(obj: LakeObject) -> dict:
         "raw_size": obj.raw_size,
         "run_id": obj.run_id,
         "download_url": f"/api/data/lake/objects/{obj.pk}/download",
+        "original_url": f"/api/data/lake/objects/{obj.pk}/download?original=1" if obj.raw_key else None,
     }
 
 
-def _with_data(obj: LakeObject) -> dict:
+def _too_big(obj: LakeObject, item: dict, budget: int) -> bool:
+    """Objects decoding to more than ``budget`` bytes are not shown inline: their metadata says where."""
+    if obj.raw_bytes <= budget:
+        return False
+    item["inline"] = False
+    item["detail"] = (
+        f"{obj.raw_bytes:,} bytes decoded is over the {budget:,} bytes shown inline "
+        "(LAKE_INLINE_MAX_BYTES): use download_url"
+    )
+    return True
+
+
+def _with_data(obj: LakeObject, budget: int | None = None) -> dict:
     item = _object_meta(obj)
+    if _too_big(obj, item, settings.LAKE_INLINE_MAX_BYTES if budget is None else budget):
+        item["data"] = None
+        item["error"] = None
+        return item
     try:
         item["data"] = lake_object_read(obj)["data"]
         item["error"] = None
@@ -126,8 +144,17 @@ class LakeSourceDataApi(APIView):
         query.is_valid(raise_exception=True)
         paginator = ObjectsPagination()
         page = paginator.paginate_queryset(selectors.lake_objects_of_day(source=source, day=day), request, view=self)
-        shape = _with_data if query.validated_data["include_data"] else _object_meta
-        response = paginator.get_paginated_response([shape(obj) for obj in page])
+        if query.validated_data["include_data"]:
+            # A page shows at most LAKE_INLINE_MAX_BYTES of decoded data: the objects past that budget
+            # come with their metadata and download_url only.
+            budget, items = settings.LAKE_INLINE_MAX_BYTES, []
+            for obj in page:
+                items.append(_with_data(obj, budget=max(budget, 0)))
+                if items[-1].get("inline", True):
+                    budget -= obj.raw_bytes
+        else:
+            items = [_object_meta(obj) for obj in page]
+        response = paginator.get_paginated_response(items)
         response.data = {"source": source, "date": day.isoformat(), **response.data}
         return response
 
@@ -139,6 +166,10 @@ class LakeObjectApi(APIView):
     def get(self, request, pk: int):
         obj = _object_or_404(pk)
         item = _object_meta(obj)
+        if _too_big(obj, item, settings.LAKE_INLINE_MAX_BYTES):
+            item["envelope"] = None
+            item["error"] = None
+            return Response(item)
         try:
             item["envelope"] = lake_object_read(obj)
             item["error"] = None
@@ -149,17 +180,26 @@ class LakeObjectApi(APIView):
 
 
 class LakeObjectDownloadApi(APIView):
-    """The original .json.gz of one catalogued object, streamed."""
+    """The original .json.gz of one catalogued object, streamed; ``?original=1``: the bytes as received
+    (a file, an upstream answer), gzip-compressed, when the object keeps them."""
 
-    @extend_schema(responses={(200, "application/gzip"): OpenApiTypes.BINARY})
+    @extend_schema(
+        parameters=[OpenApiParameter("original", bool, description="the original bytes (.raw.gz) instead")],
+        responses={(200, "application/gzip"): OpenApiTypes.BINARY},
+    )
     def get(self, request, pk: int):
         obj = _object_or_404(pk)
+        key = obj.key
+        if request.query_params.get("original") in ("1", "true"):
+            if not obj.raw_key:
+                raise NotFound(f"id: lake object {pk} keeps no original bytes (it was built in memory)")
+            key = obj.raw_key
         try:
-            handle = lake_storage().open(obj.key)
+            handle = lake_storage().open(key)
         except FileNotFoundError as exc:
             raise NotFound(f"id: lake object {pk} is missing from storage (run lake_verify)") from exc
         except ValueError as exc:  # a tampered catalog key: refused, never followed
             raise ValidationError({"detail": one_line(exc)}) from exc
         return FileResponse(
-            handle, as_attachment=True, filename=posixpath.basename(obj.key), content_type="application/gzip"
+            handle, as_attachment=True, filename=posixpath.basename(key), content_type="application/gzip"
         )

@@ -42,7 +42,19 @@ class PipelineRunSerializer(serializers.ModelSerializer):
             "duplicates",
             "error",
             "celery_task_id",
+            "traceback",
         ]
+
+    # Server file paths, tracebacks and task ids are for staff: other API users see the run without them.
+    STAFF_ONLY = ("params", "celery_task_id", "traceback")
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if not (request is not None and request.user.is_staff):
+            for name in self.STAFF_ONLY:
+                data.pop(name, None)
+        return data
 
 
 class PipelineRunListApi(generics.ListAPIView):
@@ -92,9 +104,9 @@ class PipelineRunNowApi(APIView):
         try:
             queued = pipeline_run_queue(pipeline=name, user=request.user.get_username())
         except BrokerUnavailable as exc:
-            body = {**PipelineRunSerializer(exc.run).data, "detail": exc.run.error}
+            body = {**PipelineRunSerializer(exc.run, context={"request": request}).data, "detail": exc.run.error}
             return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        body = PipelineRunSerializer(queued.run).data
+        body = PipelineRunSerializer(queued.run, context={"request": request}).data
         if not queued.queued:
             body["detail"] = queued.run.error
             return Response(body, status=status.HTTP_409_CONFLICT)
@@ -111,7 +123,7 @@ class OverviewApi(APIView):
         last_by_pipeline = {}
         for name in PIPELINES:
             last = runs_list(pipeline=name).exclude(status=PipelineRun.Status.QUEUED).first()
-            last_by_pipeline[name] = PipelineRunSerializer(last).data if last else None
+            last_by_pipeline[name] = PipelineRunSerializer(last, context={"request": request}).data if last else None
         pipelines = [
             {
                 "name": name,
@@ -131,7 +143,7 @@ class OverviewApi(APIView):
                 "pipelines": pipelines,
                 "warehouse": warehouse.get_stats(),
                 "lake": data_lake.get_stats(),
-                "recent_runs": PipelineRunSerializer(recent, many=True).data,
+                "recent_runs": PipelineRunSerializer(recent, many=True, context={"request": request}).data,
                 "loaded_per_run": runs_loaded_last_day(),
             }
         )

@@ -1,5 +1,6 @@
 """Create an admin user when none exists, printing a random password once."""
 
+import os
 import secrets
 
 from django.contrib.auth import get_user_model
@@ -29,5 +30,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Admin user exists: {admin.get_username()}")
         if token_file:
             token, _ = Token.objects.get_or_create(user=admin)
-            with open(token_file, "w") as fh:
+            # Created 600 (owner only) and made 600 if it existed: the token is the admin's password.
+            fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w") as fh:
                 fh.write(token.key)
