@@ -2,6 +2,8 @@
 
 import datetime as dt
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -92,6 +94,7 @@ class IncidentSerializer(serializers.ModelSerializer):
 class SummaryApi(APIView):
     """Per dataset: score (0-100), completeness and valid ratio (%), freshness, today's rows, open incidents."""
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response({"datasets": selectors.quality_summary(), "market": selectors.market_status()})
 
@@ -99,6 +102,14 @@ class SummaryApi(APIView):
 class MetricsApi(APIView):
     """Time series of stored metric values: ?dataset=&metric=&days= (1-365, default 7), oldest first."""
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("dataset", str, enum=list(DATASETS)),
+            OpenApiParameter("metric", str),
+            OpenApiParameter("days", int, description="1-365, default 7"),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request):
         dataset = _dataset(request)
         metric = request.query_params.get("metric") or None
@@ -121,6 +132,7 @@ class MetricsApi(APIView):
 class ChecksApi(APIView):
     """Every check with its thresholds and latest status (ok / warn / fail / unknown) and open incident."""
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response({"results": CheckSerializer(selectors.checks_status(), many=True).data})
 
@@ -128,6 +140,16 @@ class ChecksApi(APIView):
 class RejectsApi(APIView):
     """Quarantined records with their reasons: ?dataset=&date=YYYY-MM-DD (IST)&rule=&status=, paginated."""
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("dataset", str, enum=list(DATASETS)),
+            OpenApiParameter("date", OpenApiTypes.DATE, description="IST date, 1990-01-01 to 2100-12-31"),
+            OpenApiParameter("rule", str),
+            OpenApiParameter("status", str, enum=list(QuarantinedRecord.Status.values)),
+            OpenApiParameter("page", int),
+        ],
+        responses=RejectSerializer(many=True),
+    )
     def get(self, request):
         dataset = _dataset(request)
         day = None
@@ -154,6 +176,13 @@ class RejectsApi(APIView):
 class IncidentsApi(APIView):
     """Incidents, newest first: ?status=open|resolved, paginated."""
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=list(QualityIncident.Status.values)),
+            OpenApiParameter("page", int),
+        ],
+        responses=IncidentSerializer(many=True),
+    )
     def get(self, request):
         status = request.query_params.get("status") or None
         if status is not None and status not in QualityIncident.Status.values:

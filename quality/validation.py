@@ -47,10 +47,12 @@ class ValidationResult:
     valid: pd.DataFrame
     rejected: list[Rejected] = field(default_factory=list)
     warnings: list[Rejected] = field(default_factory=list)
+    # Records repeating an earlier one of the same batch (a ``unique`` rule): duplicates, not rejects.
+    duplicates: int = 0
 
     @property
     def total(self) -> int:
-        return len(self.valid) + len(self.rejected)
+        return len(self.valid) + len(self.rejected) + self.duplicates
 
 
 def json_value(value):
@@ -341,17 +343,22 @@ class DataValidator:
 
         errors = np.zeros(b.n, dtype=bool)
         warned = np.zeros(b.n, dtype=bool)
+        repeated = np.zeros(b.n, dtype=bool)
         for rule, mask in failed:
-            if rule.severity == ERROR:
+            if rule.kind == "unique" and rule.severity == ERROR:
+                repeated |= mask  # a record seen earlier in the batch: dropped as a duplicate
+            elif rule.severity == ERROR:
                 errors |= mask
             else:
                 warned |= mask
-        warned &= ~errors
+        repeated &= ~errors
+        warned &= ~(errors | repeated)
 
         rejected = self._explain(df, b, failed, np.flatnonzero(errors))
         flagged = self._explain(df, b, [(r, m) for r, m in failed if r.severity != ERROR], np.flatnonzero(warned))
 
-        keep = ~errors
+        keep = ~(errors | repeated)
+        errors = ~keep
         valid = df if not errors.any() else df.iloc[np.flatnonzero(keep)]
         valid = self._coerced(valid, b, keep if errors.any() else None)
         warn_col = np.full(len(valid), None, dtype=object)
@@ -360,7 +367,7 @@ class DataValidator:
             for pos, item in zip(np.flatnonzero(warned), flagged, strict=True):
                 warn_col[positions[pos]] = item.rules
         valid["_warnings"] = warn_col
-        return ValidationResult(valid=valid, rejected=rejected, warnings=flagged)
+        return ValidationResult(valid=valid, rejected=rejected, warnings=flagged, duplicates=int(repeated.sum()))
 
     def _explain(self, df, b: _Batch, failed, positions: np.ndarray) -> list[Rejected]:
         if len(positions) == 0:

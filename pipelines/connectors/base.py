@@ -9,9 +9,7 @@ an empty body, 10 MB of anything) into a ``text`` payload that is still kept in 
 
 from __future__ import annotations
 
-import base64
 import email.utils
-import hashlib
 import logging
 import re
 import time
@@ -32,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 # The kept copy of an answer that is not data is cut to this many characters.
 TEXT_KEEP_CHARS = 64 * 1024
+# A text payload's original bytes, until the pipeline hands them to the lake (raw_split).
+RAW_KEY = "_raw_bytes"
 
 
 @dataclass
@@ -108,10 +108,19 @@ class Answer:
             "bytes": self.size,
             "truncated": self.truncated or len(body) > TEXT_KEEP_CHARS,
             "body": body[:TEXT_KEEP_CHARS],
-            # Every byte that was read (at most the size cap), exactly as received.
-            "raw_base64": base64.b64encode(self.body).decode("ascii"),
-            "raw_sha256": hashlib.sha256(self.body).hexdigest(),
+            # Every byte that was read (at most the size cap), exactly as received: the pipeline moves
+            # them out of the payload into the lake's raw object beside the envelope (raw_split).
+            RAW_KEY: self.body,
         }
+
+
+def raw_split(payload):
+    """(payload without its original bytes, the bytes or None): a text payload carries the answer's
+    bytes under RAW_KEY until the lake keeps them beside the envelope."""
+    if isinstance(payload, dict) and isinstance(payload.get(RAW_KEY), bytes):
+        payload = dict(payload)
+        return payload, payload.pop(RAW_KEY)
+    return payload, None
 
 
 def now_utc() -> datetime:

@@ -114,15 +114,24 @@ def parse_bhavcopy(payload) -> ParseResult:
     with np.errstate(divide="ignore", invalid="ignore"):
         change = np.where(prev > 0, np.round((close - prev) / prev * 100, 2), np.nan)
 
-    def column(values: np.ndarray, as_int: bool = False) -> list:
+    def column(values: np.ndarray, as_int: bool = False, text: pd.Series | None = None) -> list:
         out = values.astype(object)
         mask = np.isnan(values)
         out[mask] = None
         if as_int:
-            return [None if v is None else int(v) for v in out]
+            out = np.array([None if v is None else int(v) for v in out], dtype=object)
+        if text is not None and mask.any():
+            # A value that is there but no number (OPEN = "abc") stays as written, so validation
+            # refuses it naming the column (rule <column>_number) instead of loading NULL unsaid.
+            written = text.to_numpy(dtype=object)
+            wrong = mask & (text.str.len().to_numpy() > 0)
+            out[wrong] = written[wrong]
         return out.tolist()
 
-    as_lists = {f: column(v, as_int=f in ("volume", "trades", "delivery_qty")) for f, v in numbers.items()}
+    as_lists = {
+        f: column(v, as_int=f in ("volume", "trades", "delivery_qty"), text=frame[cols[f]] if f in cols else None)
+        for f, v in numbers.items()
+    }
     change_list = column(change)
     symbols = frame[cols["symbol"]].tolist()
     series = frame[cols["series"]].tolist()

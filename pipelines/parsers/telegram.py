@@ -335,6 +335,10 @@ def parse_telegram(payload) -> ParseResult:
         except csv.Error as exc:
             result.errors.append(f"{SOURCE}: {payload.get('filename')}: not a readable CSV: {exc}")
             return result
+        if not rows:
+            # An empty export is a mistake (a wrong file, a failed scrape), not a run with 0 messages.
+            result.errors.append(f"{SOURCE}: {payload.get('filename')}: the CSV holds no messages")
+            return result
         parse_scraped(rows, result, where=str(payload.get("filename") or "CSV"))
     elif isinstance(payload, dict) and "ok" in payload:
         result.layout = "getupdates"

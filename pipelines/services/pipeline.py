@@ -18,6 +18,7 @@ from warehouse.services import WarehouseUnavailable
 
 from .. import registry
 from ..connectors import ConnectorError, connector_state_set, get_connector
+from ..connectors.base import raw_split
 from ..models import PipelineRun
 from .hooks import gold_refresh_for, quality_after_run
 from .outcome import Outcome
@@ -84,13 +85,14 @@ class _Extraction:
 
     def _batch(self, batch, *, extract_seconds: float) -> None:
         with self.stage("store"):
+            payload, raw = raw_split(batch.payload)
             obj = raw_batch_store(
                 source=self.spec.source,
-                data=batch.payload,
+                data=payload,
                 timestamp=batch.fetched_at,
                 run_id=self.run.pk,
                 simulated=batch.simulated,
-                raw=batch.raw,
+                raw=batch.raw if batch.raw is not None else raw,
                 raw_name=batch.raw_name,
             )
             batch.raw = None  # kept in the lake now: free the bytes before the transform
@@ -107,7 +109,8 @@ class _Extraction:
             self.flush()
 
     def _store_unloadable(self, payload, *, simulated: bool) -> None:
-        obj = raw_batch_store(source=self.spec.source, data=payload, run_id=self.run.pk, simulated=simulated)
+        payload, raw = raw_split(payload)
+        obj = raw_batch_store(source=self.spec.source, data=payload, run_id=self.run.pk, simulated=simulated, raw=raw)
         self.object_ids.append(obj.pk)
         lake_objects_mark([obj.pk], LakeObject.Status.LOADED)
 

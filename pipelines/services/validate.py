@@ -94,6 +94,7 @@ def validate_and_load(
             continue
         part = frame if chosen.all() else frame.iloc[np.flatnonzero(chosen)]
         result = validator.validate(part)
+        outcome.duplicates += result.duplicates
         outcome.rejected += quarantine(
             dataset=dataset, run_id=run_id, lake_object_id=quarantine_id, rejected=result.rejected
         )

@@ -64,7 +64,7 @@ def _poison(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("parser bug \x00 on this object")
 
-    monkeypatch.setattr("pipelines.parsers.parse", broken)
+    monkeypatch.setattr("pipelines.services.process.parse", broken)
 
 
 def _stored_long_ago() -> LakeObject:
