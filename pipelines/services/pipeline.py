@@ -23,7 +23,17 @@ from ..models import PipelineRun
 from .hooks import gold_refresh_for, quality_after_run
 from .outcome import Outcome
 from .process import ObjectGroup
-from .runs import RunNotRecorded, Stages, pipeline_lock, run_create, run_finish, run_skip, run_start
+from .runs import (
+    RunNotRecorded,
+    Stages,
+    pipeline_lock,
+    process_identity,
+    run_create,
+    run_finish,
+    run_skip,
+    run_start,
+    runs_dead_close,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +54,9 @@ def pipeline_run(
     """
     spec = registry.pipeline_spec(pipeline)
     if run is None:
-        params = {"files": [str(f) for f in files or []], "tickers": tickers or []}
+        params = {"files": [str(f) for f in files or []], "tickers": tickers or [], **process_identity()}
         run = run_create(pipeline=spec.name, trigger=trigger, params=params)
+    runs_dead_close()  # a run of this host whose process died (killed, crashed) must not hold the lock
     with pipeline_lock(spec.name, run_id=run.pk) as acquired:
         if not acquired:
             return run_skip(run, reason="another run of this pipeline holds the lock")

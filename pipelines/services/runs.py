@@ -12,6 +12,8 @@ limit.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -180,12 +182,44 @@ def run_finish(run: PipelineRun, outcome: Outcome, *, error: str = "", tb: str =
     return run
 
 
+def process_identity() -> dict:
+    """Where a synchronous run executes (host and pid), so a dead process's run can be closed at once."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def _alive(pid) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, TypeError, ValueError, OverflowError):
+        return True  # not ours to probe, or not a pid: leave it to the time limit
+    return True
+
+
+def runs_dead_close() -> int:
+    """Close as failed the "running" runs of this host whose process is gone (``run_pipeline`` killed,
+    or crashed in native code), releasing their locks: the next run need not wait for the time limit."""
+    running = PipelineRun.objects.filter(status=PipelineRun.Status.RUNNING, params__host=socket.gethostname())
+    dead = [pk for pk, pid in running.values_list("pk", "params__pid") if pid and not _alive(pid)]
+    if not dead:
+        return 0
+    closed = PipelineRun.objects.filter(pk__in=dead, status=PipelineRun.Status.RUNNING).update(
+        status=PipelineRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error="abandoned: its process died mid-run (killed or crashed); the replay loads what it stored",
+    )
+    PipelineLock.objects.filter(holder_run_id__in=dead).update(holder_run_id=None, expires_at=None)
+    return closed
+
+
 def runs_abandoned_close() -> int:
     """Mark runs still "running" long after any task could (a killed worker) as failed, saying why.
 
     Their pipeline locks are released with them: a run closed as abandoned must not keep its pipeline
     locked (every run of it skipped) until the lock expires.
     """
+    dead = runs_dead_close()
     limit = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
     # A run claimed by its task but killed before it started has no start time: its creation counts.
     abandoned = PipelineRun.objects.filter(status=PipelineRun.Status.RUNNING).filter(
@@ -193,7 +227,7 @@ def runs_abandoned_close() -> int:
     )
     ids = list(abandoned.values_list("pk", flat=True))
     if not ids:
-        return 0
+        return dead
     closed = PipelineRun.objects.filter(pk__in=ids, status=PipelineRun.Status.RUNNING).update(
         status=PipelineRun.Status.FAILED,
         finished_at=timezone.now(),
@@ -203,7 +237,7 @@ def runs_abandoned_close() -> int:
         ),
     )
     PipelineLock.objects.filter(holder_run_id__in=ids).update(holder_run_id=None, expires_at=None)
-    return closed
+    return closed + dead
 
 
 # --- queueing ---------------------------------------------------------------------------------------

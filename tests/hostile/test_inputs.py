@@ -228,3 +228,25 @@ def test_accepted_input_is_processed_within_three_times_its_size_plus_300_mb(tmp
     assert peak <= 3 * size + 300 * MB, f"peak RSS {peak / MB:.0f} MB for {size / MB:.0f} MB of input"
     kept = LakeObject.objects.filter(source="nse_bhavcopy").exclude(raw_key="")
     assert list(kept.values_list("raw_size", flat=True)) == [size]
+
+
+def test_a_run_whose_process_died_is_closed_and_frees_its_lock_for_the_next_run(samples):
+    import socket
+
+    from pipelines.services.runs import pipeline_lock_acquire
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead = PipelineRun.objects.create(
+        pipeline="nse_bhavcopy",
+        source="nse_bhavcopy",
+        status="running",
+        params={"files": ["bomb.zip"], "host": socket.gethostname(), "pid": gone.pid},
+    )
+    assert pipeline_lock_acquire("nse_bhavcopy", run_id=dead.pk)
+    call_command("run_pipeline", "nse_bhavcopy", "--file", str(samples / "nse" / "cm06JAN2021bhav.csv"))
+    dead.refresh_from_db()
+    assert dead.status == "failed"
+    assert dead.error.startswith("abandoned: its process died mid-run")
+    assert PipelineRun.objects.exclude(pk=dead.pk).get().status == "success"
+    assert PipelineLock.objects.get(pipeline="nse_bhavcopy").holder_run_id is None
