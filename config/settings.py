@@ -38,6 +38,9 @@ def _secret_key() -> str:
     key = os.environ.get("DJANGO_SECRET_KEY", "")
     if key:
         return key
+    if env_bool("DJANGO_BEHIND_TLS", False):
+        # Production (behind TLS): several web hosts must share one key, so it comes from the environment.
+        raise RuntimeError("DJANGO_SECRET_KEY must be set in production (DJANGO_BEHIND_TLS=1).")
     # Without one: generated once, kept under var/ (git-ignored, mode 600), never a fixed default.
     key_file = BASE_DIR / "var" / "secret_key"
     key_file.parent.mkdir(parents=True, exist_ok=True)
