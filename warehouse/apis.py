@@ -357,7 +357,7 @@ class TickersApi(APIView):
 
 
 class SuspiciousParams(serializers.Serializer):
-    date = serializers.DateField(required=False)
+    date = RangedDateField(required=False)
     min_score = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=200)
 

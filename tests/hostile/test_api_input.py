@@ -26,6 +26,7 @@ def telegram_object():
         ("/api/data/warehouse/social/RELIANCE?end=9999-12-31", "from 1990 to 2100"),
         ("/api/data/warehouse/daily/RELIANCE?start=0001-01-01", "outside 1990-01-01..2100-12-31"),
         ("/api/data/quality/rejects?date=9999-12-31", "from 1990 to 2100"),
+        ("/api/data/warehouse/suspicious?date=9999-12-31", "outside 1990-01-01..2100-12-31"),
         ("/api/data/lake/sources/telegram/data?date=9999-12-31", "outside 1990-01-01..2100-12-31"),
     ],
 )
