@@ -69,6 +69,10 @@ def detect_layout(columns: list[str]) -> str | None:
     return None
 
 
+# How NSE writes "no value" in a numeric column (sec_bhavdata_full uses "-"): missing, not wrong.
+MISSING_MARKS = ("", "-", "NA", "N/A", "NIL", "NULL", "NONE", "NAN")
+
+
 def _numbers(series: pd.Series) -> np.ndarray:
     return pd.to_numeric(series.str.replace(",", "", regex=False), errors="coerce").to_numpy(dtype="float64")
 
@@ -124,7 +128,7 @@ def parse_bhavcopy(payload) -> ParseResult:
             # A value that is there but no number (OPEN = "abc") stays as written, so validation
             # refuses it naming the column (rule <column>_number) instead of loading NULL unsaid.
             written = text.to_numpy(dtype=object)
-            wrong = mask & (text.str.len().to_numpy() > 0)
+            wrong = mask & ~text.str.upper().isin(MISSING_MARKS).to_numpy()
             out[wrong] = written[wrong]
         return out.tolist()
 
