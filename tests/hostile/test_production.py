@@ -12,7 +12,7 @@ from django.views.debug import technical_500_response
 
 from tests.conftest import ROOT
 
-CSP_PAGES = ["/", "/lake/", "/quality/", "/admin/", "/admin/lake/lakeobject/", "/api/docs/"]
+CSP_PAGES = ["/", "/lake/", "/quality/", "/suspicious/", "/admin/", "/admin/lake/lakeobject/", "/api/docs/"]
 
 
 def _python(code: str, **env) -> subprocess.CompletedProcess:
