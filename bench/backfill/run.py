@@ -2,6 +2,7 @@
 """Backfill bench (issue 14, items 1-2): reprocess from the lake and quotes end to end, beside a baseline.
 
 Usage: python bench/backfill/run.py [--quick] [--baseline REF] [--database-url URL] [--no-workers]
+       [--quotes N --posts M]
 
 One run measures, on PostgreSQL, with the same input:
 1. ``pipeline_run("nse_api")`` on 100,000 simulated quotes in batches of 200 (lake store → parse →
@@ -92,10 +93,10 @@ def reprocess(source: str, *, workers: bool = False, chunk: int = 200) -> tuple[
     return run.fetched, seconds, run
 
 
-def measure(quick: bool, with_workers: bool) -> dict:
+def measure(quick: bool, with_workers: bool, sizes: tuple[int, int] | None = None) -> dict:
     """Every figure of this bench on the code importable here (ours, or the baseline's)."""
     pb = _pipelines_bench()
-    n_quotes, n_posts = (10_000, 5_000) if quick else (100_000, 50_000)
+    n_quotes, n_posts = sizes or ((10_000, 5_000) if quick else (100_000, 50_000))
     pb.truncate_all()
     pb.ticker_master_seed()
     quote_batches = pb.make_quote_batches(n_quotes)
@@ -200,13 +201,16 @@ def child(args) -> int:
     import django
 
     django.setup()
-    figures = measure(args.quick, with_workers=not args.no_workers)
+    sizes = (args.quotes, args.posts) if args.quotes else None
+    figures = measure(args.quick, with_workers=not args.no_workers, sizes=sizes)
     print(json.dumps(figures))
     return 0
 
 
 def run_child(code: Path | None, env: dict, args) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", *(["--quick"] if args.quick else [])]
+    if args.quotes:
+        cmd += ["--quotes", str(args.quotes), "--posts", str(args.posts)]
     if code is not None:
         cmd += ["--code", str(code), "--no-workers"]
     elif args.no_workers:
@@ -223,6 +227,8 @@ def main() -> int:
     parser.add_argument("--baseline", default=os.environ.get("BACKFILL_BASELINE"), help="a git revision")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--no-workers", action="store_true", help="skip the 1- and 2-worker fan-out")
+    parser.add_argument("--quotes", type=int, default=0, help="quotes to run and replay (default 100,000)")
+    parser.add_argument("--posts", type=int, default=50_000, help="posts to run and replay (with --quotes)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--code", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
