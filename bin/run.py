@@ -3,10 +3,16 @@
 
 Ctrl-C (SIGINT) or SIGTERM stops every child, then kills whatever has not stopped in 15 seconds:
 no orphan process remains. If one child dies, the others are stopped too.
+
+Once the web server answers, a one-shot child fills the simulated market's last 30 trading days
+(``manage.py simulate_history``) so the first visit shows a living platform. It fills only missing
+days, refuses on a warehouse holding real data and does nothing with SIMULATE_UPSTREAMS=0; whatever
+it does, its exit stops nothing else (HISTORY_DAYS=0 skips it).
 """
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PORT = os.environ.get("PORT", "8000")
 HOST = os.environ.get("HOST", "127.0.0.1")
+HISTORY_DAYS = os.environ.get("HISTORY_DAYS", "30")
 
 COMMANDS = {
     "web": [
@@ -58,8 +65,29 @@ COMMANDS = {
 }
 
 
+def web_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1" if HOST in ("0.0.0.0", "") else HOST, int(PORT)), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def history_start() -> subprocess.Popen | None:
+    if HISTORY_DAYS.strip() in ("", "0"):
+        return None
+    argv = [sys.executable, "manage.py", "simulate_history", "--days", HISTORY_DAYS, "--no-progress"]
+    # Only its summary line (and errors) on the terminal: the runs' own logs would flood it.
+    env = {**os.environ, "LOG_LEVEL": "ERROR"}
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True)
+    print(f"[run] filling the simulated market's last {HISTORY_DAYS} trading days (pid {proc.pid})", flush=True)
+    return proc
+
+
 def main() -> int:
     children: dict[str, subprocess.Popen] = {}
+    history: subprocess.Popen | None = None
+    history_due = True
     stopping = False
 
     def stop(signum=None, frame=None):
@@ -78,6 +106,13 @@ def main() -> int:
 
     exit_code = 0
     while not stopping:
+        if history_due and web_answers():
+            history_due = False
+            history = history_start()
+        if history is not None and history.poll() is not None:
+            if history.returncode:
+                print(f"[run] simulated history stopped with {history.returncode} (the platform runs on)", flush=True)
+            history = None
         for name, proc in children.items():
             if proc.poll() is not None:
                 print(f"[run] {name} exited with {proc.returncode}; stopping the rest", flush=True)
@@ -87,6 +122,8 @@ def main() -> int:
         time.sleep(0.5)
 
     print("[run] stopping…", flush=True)
+    if history is not None:
+        children["history"] = history
     for proc in children.values():
         if proc.poll() is None:
             try:

@@ -8,11 +8,13 @@
 - ``handlers`` (quotes, bhavcopy) and ``social``: one handler per pipeline kind (``registry``).
 - ``schema_watch``, ``hooks`` (gold and quality after a run), ``replay`` (replay and backfill).
 - ``holidays``: the trading calendar's refresh from NSE's holiday master (not a pipeline run).
+- ``history``: the simulated market's last trading days through the real runs (``simulate_history``).
 
 Modules here import ``pipelines.registry`` as a module (``registry.PIPELINES`` at call time): the
 registry names the handlers defined here, so either package may be imported first.
 """
 
+from .history import HistoryRefused, HistoryResult, history_days, simulate_history
 from .outcome import COUNTS, Outcome, ParsedGroup
 from .pipeline import pipeline_run
 from .process import ObjectGroup, lake_object_process, lake_objects_process
@@ -49,6 +51,8 @@ from .social import enrichers, enrichers_reset
 __all__ = [
     "COUNTS",
     "BrokerUnavailable",
+    "HistoryRefused",
+    "HistoryResult",
     "ObjectGroup",
     "Outcome",
     "ParsedGroup",
@@ -58,6 +62,7 @@ __all__ = [
     "Stages",
     "enrichers",
     "enrichers_reset",
+    "history_days",
     "lake_object_process",
     "lake_objects_in_range",
     "lake_objects_process",
@@ -79,5 +84,6 @@ __all__ = [
     "run_skip",
     "run_start",
     "runs_abandoned_close",
+    "simulate_history",
     "workers_available",
 ]

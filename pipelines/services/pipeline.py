@@ -46,8 +46,11 @@ def pipeline_run(
     trigger: str = PipelineRun.Trigger.MANUAL,
     run: PipelineRun | None = None,
     task_id: str = "",
+    since: dict | None = None,
 ) -> PipelineRun:
     """Run one pipeline synchronously (fetch, or read ``files``) and return its finished run row.
+
+    ``since`` goes to the connector's ``fetch`` (``{"date": "YYYY-MM-DD"}``: the bhavcopy of that day).
 
     ``run``: a run row made beforehand (queued by the API and claimed by its task). Raises
     ``RunNotRecorded`` only when the database went away and the outcome could not be saved.
@@ -55,12 +58,14 @@ def pipeline_run(
     spec = registry.pipeline_spec(pipeline)
     if run is None:
         params = {"files": [str(f) for f in files or []], "tickers": tickers or [], **process_identity()}
+        if since:
+            params["since"] = since
         run = run_create(pipeline=spec.name, trigger=trigger, params=params)
     runs_dead_close()  # a run of this host whose process died (killed, crashed) must not hold the lock
     with pipeline_lock(spec.name, run_id=run.pk) as acquired:
         if not acquired:
             return run_skip(run, reason="another run of this pipeline holds the lock")
-        return _run_locked(run, spec=spec, files=files, tickers=tickers, task_id=task_id)
+        return _run_locked(run, spec=spec, files=files, tickers=tickers, task_id=task_id, since=since)
 
 
 class _Extraction:
@@ -137,7 +142,7 @@ def _batch_records(batch) -> int:
     return len(batch.payload) if isinstance(batch.payload, list) else 1
 
 
-def _run_locked(run: PipelineRun, *, spec, files, tickers, task_id: str) -> PipelineRun:
+def _run_locked(run: PipelineRun, *, spec, files, tickers, task_id: str, since: dict | None = None) -> PipelineRun:
     run_start(run, task_id=task_id)
     outcome, stage = Outcome(), Stages()
     extraction = _Extraction(run, spec=spec, stage=stage, outcome=outcome)
@@ -145,7 +150,9 @@ def _run_locked(run: PipelineRun, *, spec, files, tickers, task_id: str) -> Pipe
     database_down = False
     try:
         connector = get_connector(spec.source)
-        batches = connector.read_files([str(f) for f in files]) if files else connector.fetch(tickers=tickers)
+        batches = (
+            connector.read_files([str(f) for f in files]) if files else connector.fetch(tickers=tickers, since=since)
+        )
         extraction.run_batches(batches)
     except (OperationalError, WarehouseUnavailable) as exc:
         error, tb, database_down = f"database unavailable: {exc}".strip(), traceback.format_exc(), True
