@@ -11,7 +11,15 @@ from warehouse.services import warehouse
 
 from .models import PipelineRun
 from .registry import PIPELINES
-from .selectors import busiest_ticker, next_scheduled_runs, runs_list, runs_loaded_last_day, ticker_timeline
+from .selectors import (
+    busiest_ticker,
+    next_scheduled_runs,
+    runs_list,
+    runs_loaded_last_day,
+    ticker_daily,
+    ticker_timeline,
+    trading_days_loaded,
+)
 from .services import BrokerUnavailable, pipeline_run_queue
 
 
@@ -145,23 +153,31 @@ class OverviewApi(APIView):
                 "lake": data_lake.get_stats(),
                 "recent_runs": PipelineRunSerializer(recent, many=True, context={"request": request}).data,
                 "loaded_per_run": runs_loaded_last_day(),
+                "trading_days": trading_days_loaded(),
             }
         )
 
 
 class TickerTimelineApi(APIView):
-    """Hourly price, mentions and pump score of one ticker over the last ``hours`` (default 24)."""
+    """Hourly price, mentions and pump score of one ticker over the last ``hours`` (default 24); with
+    ``days`` (1-366), one point per day instead: close, mentions and the day's pump score."""
 
-    @extend_schema(parameters=[OpenApiParameter("hours", int)], responses=dict)
+    @extend_schema(parameters=[OpenApiParameter("hours", int), OpenApiParameter("days", int)], responses=dict)
     def get(self, request, ticker: str):
+        params = request.query_params
         try:
-            hours = int(request.query_params.get("hours", "24"))
+            hours = int(params.get("hours", "24"))
+            days = int(params["days"]) if "days" in params else None
         except ValueError:
-            raise ValidationError({"hours": "must be a whole number of hours"}) from None
+            raise ValidationError({"hours" if "days" not in params else "days": "must be a whole number"}) from None
+        if days is not None and not 1 <= days <= 366:
+            raise ValidationError({"days": "must be between 1 and 366"})
         if not 1 <= hours <= 24 * 14:
             raise ValidationError({"hours": "must be between 1 and 336"})
         if ticker == "_busiest":
-            ticker = busiest_ticker(hours=hours)
+            ticker = busiest_ticker(hours=days * 24 if days else hours)
             if ticker is None:
-                return Response({"ticker": None, "points": []})
+                return Response({"ticker": None, "days" if days else "points": []})
+        if days:
+            return Response(ticker_daily(ticker=ticker, days=days))
         return Response(ticker_timeline(ticker=ticker, hours=hours))

@@ -124,6 +124,53 @@ def ticker_timeline(*, ticker: str, hours: int = 24) -> dict:
     }
 
 
+def ticker_daily(*, ticker: str, days: int = 30) -> dict:
+    """Per trading day of the last ``days`` with data: close (the bhavcopy's, else the quotes'), mentions
+    (every platform) and the day's pump score of one ticker (the home page's 30-day chart)."""
+    from datetime import timedelta
+
+    from django.db.models import Max, Sum
+    from django.utils import timezone
+
+    from warehouse.models import DailyBar, DailySocial
+    from warehouse.tickers import ticker_normalize
+
+    symbol = ticker_normalize(ticker)
+    since = timezone.localdate() - timedelta(days=days)
+    closes: dict = {}
+    # nse_api first, so the bhavcopy's close (the official one) wins where both exist.
+    for row in (
+        DailyBar.objects.filter(ticker=symbol, series="EQ", date__gt=since).order_by("-source").values("date", "close")
+    ):
+        if row["close"] is not None:
+            closes[row["date"]] = float(row["close"])
+    social = {
+        row["date"]: row
+        for row in DailySocial.objects.filter(ticker=symbol, date__gt=since)
+        .values("date")
+        .annotate(mentions=Sum("mentions"), pump=Max("pump_score"))
+    }
+    return {
+        "ticker": symbol,
+        "days": [
+            {
+                "date": day.isoformat(),
+                "close": closes.get(day),
+                "mentions": int(social[day]["mentions"] or 0) if day in social else 0,
+                "pump_score": round(social[day]["pump"] or 0, 3) if day in social else 0,
+            }
+            for day in sorted(set(closes) | set(social))
+        ],
+    }
+
+
+def trading_days_loaded() -> int:
+    """How many days the warehouse holds daily bars for."""
+    from warehouse.models import DailyBar
+
+    return DailyBar.objects.order_by().values("date").distinct().count()
+
+
 def busiest_ticker(*, hours: int = 24) -> str | None:
     """The ticker with most mentions lately (the chart's default), else the newest quoted one."""
     from datetime import timedelta

@@ -53,9 +53,10 @@ def quality_summary() -> list[dict]:
         parts = [v for v in (completeness, valid_ratio) if v is not None]
         statuses = status_counts.get(dataset, {})
         score = None
-        if parts or statuses:
+        if parts:
             # Mean of completeness and valid ratio, less 15 points per failing and 5 per warning check.
-            base = sum(parts) / len(parts) if parts else 100.0
+            # No measured rows, no score: passing checks on an empty dataset are not 100/100.
+            base = sum(parts) / len(parts)
             score = round(max(0.0, base - 15 * statuses.get("fail", 0) - 5 * statuses.get("warn", 0)), 1)
         fresh = latest.get((dataset, "freshness"))
         evaluated = [m.computed_at for (d, _), m in latest.items() if d == dataset]

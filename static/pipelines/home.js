@@ -5,6 +5,7 @@
   const fmt = new Intl.NumberFormat("en-IN");
   const timeFmt = new Intl.DateTimeFormat("en-IN", { timeZone: "Asia/Kolkata", dateStyle: "medium", timeStyle: "medium" });
   const hourFmt = new Intl.DateTimeFormat("en-IN", { timeZone: "Asia/Kolkata", hour: "2-digit", minute: "2-digit" });
+  const dayFmt = new Intl.DateTimeFormat("en-IN", { timeZone: "UTC", day: "2-digit", month: "short" });
   const $ = (id) => document.getElementById(id);
   let loadedChart = null, timelineChart = null, timelineTicker = "_busiest";
 
@@ -55,6 +56,7 @@
     $("st-social").textContent = fmt.format(social.records || 0);
     $("st-tickers").textContent = fmt.format(stock.distinct_tickers || 0);
     $("st-newest").textContent = stock.newest ? timeFmt.format(new Date(stock.newest)) : "–";
+    $("st-days").textContent = fmt.format(data.trading_days || 0);
     $("st-objects").textContent = fmt.format(l.objects ?? 0);
     $("st-size").textContent = bytes(l.bytes);
     const ratio = l.compression_ratio;
@@ -148,21 +150,23 @@
 
   async function renderTimeline() {
     $("timeline-error").hidden = true;
+    const daily = $("timeline-range").value === "days";
     let data;
     try {
-      data = await getJSON("/api/pipelines/timeline/" + encodeURIComponent(timelineTicker));
+      data = await getJSON("/api/pipelines/timeline/" + encodeURIComponent(timelineTicker) + (daily ? "?days=30" : ""));
     } catch (err) {
       $("timeline-error").textContent = "Could not load that ticker: " + err.message;
       $("timeline-error").hidden = false;
       return;
     }
     $("timeline-ticker").textContent = data.ticker || "no data yet";
-    const pts = data.points || [];
+    // Per day: the close, the day's mentions and its pump score; per hour: the last price and the hour's.
+    const pts = (daily ? data.days : data.points) || [];
     $("timeline-empty").hidden = pts.length > 0;
     if (typeof Chart === "undefined") return;
-    const labels = pts.map((p) => hourFmt.format(new Date(p.hour)));
+    const labels = pts.map((p) => (daily ? dayFmt.format(new Date(p.date)) : hourFmt.format(new Date(p.hour))));
     const datasets = [
-      { type: "line", label: "price (₹)", data: pts.map((p) => p.price), borderColor: "#0b6e4f", yAxisID: "price", spanGaps: true },
+      { type: "line", label: daily ? "close (₹)" : "price (₹)", data: pts.map((p) => (daily ? p.close : p.price)), borderColor: "#0b6e4f", yAxisID: "price", spanGaps: true },
       { type: "bar", label: "mentions", data: pts.map((p) => p.mentions), backgroundColor: "rgba(9,105,218,.45)", yAxisID: "count" },
       { type: "line", label: "pump score (0–1)", data: pts.map((p) => p.pump_score), borderColor: "#cf222e", yAxisID: "pump" },
     ];
@@ -199,6 +203,7 @@
     timelineTicker = value || "_busiest";
     renderTimeline();
   });
+  $("timeline-range").addEventListener("change", () => renderTimeline());
   refresh();
   setInterval(refresh, REFRESH_MS);
 })();
