@@ -28,6 +28,7 @@ from ..models import PipelineRun
 # live schedules, which fetch every minute and every 5 minutes), and the bhavcopy once NSE has published
 # it (about 18:00 IST). A day without a campaign is sampled at QUIET_TIME.
 LIVE_PIPELINES = ("nse_api", "twitter", "telegram")
+SOCIAL_PIPELINES = ("twitter", "telegram")
 QUIET_TIME = time(12, 30)
 BHAVCOPY_TIME = time(19, 0)
 SKIPPED_RETRIES = 5
@@ -91,6 +92,20 @@ def simulator_clock(moment: datetime) -> Iterator[None]:
         settings.SIMULATOR_NOW = previous
 
 
+@contextmanager
+def live_state_kept(source: str) -> Iterator[None]:
+    """The live connector's saved state (Telegram's offset, X's since_id) as it was before the block:
+    a run at a simulated moment of the past must not move where the live schedule resumes."""
+    from pipelines.connectors import connector_state_get, connector_state_set
+
+    before = connector_state_get(source)
+    try:
+        yield
+    finally:
+        if connector_state_get(source) != before:
+            connector_state_set(source, before)
+
+
 def day_moments(day: date) -> list[tuple[str, datetime, dict | None]]:
     """The pipeline runs that make up one simulated day: (pipeline, clock, since), in order.
 
@@ -103,7 +118,10 @@ def day_moments(day: date) -> list[tuple[str, datetime, dict | None]]:
     market, _ = world()
     hot = [c.starts_at() + timedelta(minutes=HYPE + 15) for c in market.campaigns(day)]
     moment = hot[0] if hot else datetime.combine(day, QUIET_TIME, IST)
-    runs: list[tuple[str, datetime, dict | None]] = [(pipeline, moment, None) for pipeline in LIVE_PIPELINES]
+    # Chatter from a fresh start (no saved offset or since_id): the simulated APIs answer the last hour.
+    runs: list[tuple[str, datetime, dict | None]] = [
+        (pipeline, moment, {} if pipeline in SOCIAL_PIPELINES else None) for pipeline in LIVE_PIPELINES
+    ]
     runs.append(("nse_bhavcopy", datetime.combine(day, BHAVCOPY_TIME, IST), {"date": day.isoformat()}))
     return runs
 
@@ -133,7 +151,7 @@ def simulate_history(*, days: int = 30, progress: Callable[[date, bool], None] |
             continue
         for pipeline, moment, since in day_moments(day):
             for attempt in range(SKIPPED_RETRIES + 1):
-                with simulator_clock(moment):
+                with simulator_clock(moment), live_state_kept(pipeline):
                     run = pipeline_run(pipeline=pipeline, trigger=PipelineRun.Trigger.BACKFILL, since=since)
                 if run.status != PipelineRun.Status.SKIPPED or attempt == SKIPPED_RETRIES:
                     break

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from lake.models import LakeObject
+from pipelines.connectors import connector_state_get, connector_state_set
 from pipelines.models import PipelineRun
 from pipelines.services import HistoryRefused, enrichers_reset, history_days, simulate_history
 from pipelines.simulator import world
@@ -42,6 +43,12 @@ def test_the_history_is_the_last_trading_days_whose_bhavcopy_is_out():
     # Saturday 8 and Sunday 9 March are skipped; Monday 10's bhavcopy is not out at 10:00.
     assert history_days(days=3) == THREE_DAYS
     assert history_days(days=5) == [date(2025, 3, 3), date(2025, 3, 4), *THREE_DAYS]
+
+
+def test_the_history_skips_exchange_holidays(settings):
+    # Monday 17 March 2025: the newest bhavcopy is Thursday's, as Friday 14 March was Holi (no trading).
+    settings.SIMULATOR_NOW = "2025-03-17T10:00:00+05:30"
+    assert history_days(days=3) == [date(2025, 3, 11), date(2025, 3, 12), date(2025, 3, 13)]
 
 
 def test_it_fills_each_trading_day_with_quotes_chatter_and_the_bhavcopy_marked_simulated():
@@ -81,6 +88,13 @@ def test_it_fills_each_trading_day_with_quotes_chatter_and_the_bhavcopy_marked_s
     for model in (StockData, SocialMention, DailyBar):
         assert model.objects.exists()
         assert not model.objects.exclude(lake_object__simulated=True).exists()
+
+
+def test_the_live_schedules_resume_where_they_were():
+    connector_state_set("telegram", {"offset": 123})
+    simulate_history(days=1)
+    assert connector_state_get("telegram") == {"offset": 123}
+    assert connector_state_get("twitter") == {}
 
 
 def test_a_second_call_changes_nothing():
