@@ -59,8 +59,14 @@ def test_two_run_now_clicks_at_once_make_one_run_and_one_skipped_run(live_server
     assert runs.count() == 2 * ROUNDS
     assert sorted(runs.filter(status="success").values_list("pk", flat=True)) == sorted(executed)
     assert runs.filter(status="skipped").count() == ROUNDS
-    # The skipped clicks never reached the worker: it executed exactly one task per round.
-    tasks = re.findall(r"Task pipelines\.run\[([0-9a-f-]+)\] succeeded", celery_worker_process.log.read_text())
+
+    # The skipped clicks never reached the worker: it executed exactly one task per round. (A run row is
+    # finished before its task returns and the worker logs "succeeded": wait for the last round's line.)
+    def succeeded():
+        return re.findall(r"Task pipelines\.run\[([0-9a-f-]+)\] succeeded", celery_worker_process.log.read_text())
+
+    wait_for(lambda: len(succeeded()) >= ROUNDS, timeout=30)
+    tasks = succeeded()
     assert len(tasks) == len(set(tasks)) == ROUNDS
     assert sorted(PipelineRun.objects.filter(pk__in=executed).values_list("celery_task_id", flat=True)) == sorted(tasks)
     assert PipelineLock.objects.get(pipeline="nse_api").holder_run_id is None
