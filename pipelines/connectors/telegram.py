@@ -36,6 +36,7 @@ from pipelines.connectors.base import (
 
 OLDER_LINK = re.compile(r'data-before="(\d+)"')
 POST_ID = re.compile(r'data-post="[A-Za-z0-9_]+/(\d+)"')
+POST_CHANNEL = re.compile(r'data-post="([A-Za-z0-9_]+)/\d+"')
 ALLOWED_UPDATES = '["message","channel_post","edited_message","edited_channel_post"]'
 # t.me serves its preview pages to browsers; a browser's agent gets the same page a person sees.
 PREVIEW_AGENT = (
@@ -228,6 +229,24 @@ class TelegramConnector(Connector):
         if path.suffix.lower() == ".csv":
             # A CSV of scraped messages (id, date, channel_id, message, views …), kept as the file's text.
             payload = {"format": "csv", "filename": path.name, "content": decode_text(data)}
+            yield FetchedBatch(self.source, payload, fetched_at, False, {"file": str(path)})
+            return
+        if path.suffix.lower() in (".html", ".htm"):
+            # A saved page of a channel's web preview (t.me/s/<channel>), kept whole like a fetched one.
+            html = decode_text(data)
+            channel = POST_CHANNEL.search(html)
+            payload = {
+                "format": "html",
+                "kind": "tme-preview",
+                "channel": channel.group(1) if channel else path.stem,
+                "chat_id": None,
+                "url": None,
+                "status": None,
+                "before": None,
+                "after": None,
+                "body": html,
+                "filename": path.name,
+            }
             yield FetchedBatch(self.source, payload, fetched_at, False, {"file": str(path)})
             return
         yield from super().file_batches(path, data, fetched_at)

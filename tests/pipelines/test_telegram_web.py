@@ -14,6 +14,7 @@ from pipelines.models import PipelineRun, TelegramChannel
 from pipelines.parsers import parse
 from pipelines.parsers.telegram_web import views_count
 from pipelines.simulator.chatter import CHANNELS
+from quality.models import QuarantinedRecord
 from tests.pipelines.conftest import Reply
 from warehouse.models import SocialMention
 
@@ -241,3 +242,18 @@ def test_a_run_stores_every_page_and_scores_the_posts_like_any_other(sim, settin
     call_command("run_pipeline", "telegram")
     again = PipelineRun.objects.latest("pk")
     assert again.inserted == 0
+
+
+def test_a_saved_preview_page_runs_through_run_pipeline_file(samples):
+    call_command("run_pipeline", "telegram", "--file", str(samples.parent / PAGE))
+    run = PipelineRun.objects.latest("pk")
+    assert (run.status, run.fetched, run.stored) == (PipelineRun.Status.SUCCESS, 5, 1)  # 4 posts, INFY and TCS in one
+    assert sorted(SocialMention.objects.values_list("external_id", "ticker")) == [
+        ("@nse_tips_demo:1202", "INFY"),
+        ("@nse_tips_demo:1202", "TCS"),
+        ("@nse_tips_demo:1204", "RELIANCE"),
+        ("@nse_tips_demo:1206", "INFY"),
+    ]
+    assert QuarantinedRecord.objects.filter(run_id=run.pk).count() == 1  # #IRFC: not in the ticker master
+    stored = lake_object_read(LakeObject.objects.get(run_id=run.pk))["data"]
+    assert stored["body"] == (samples.parent / PAGE).read_text()
