@@ -97,7 +97,7 @@ def test_a_dataset_without_rows_says_no_data_and_one_measurement_sits_on_a_sensi
     quality_evaluate(run_id=1, dataset="stock_quotes", counts={"fetched": 10, "valid": 10, "rejected": 0})
     page = staff_page
     visit(page, f"{live_server.url}/quality/", 1400)
-    page.wait_for_function("window.qualityCharts && window.qualityCharts.valid_ratio")
+    page.wait_for_function("() => window.qualityCharts && window.qualityCharts.valid_ratio")
 
     daily_bars = page.locator('.scorecard[data-dataset="daily_bars"] .value')
     assert daily_bars.inner_text() == "no data yet"

@@ -40,7 +40,7 @@ def test_the_dashboard_shows_scorecards_trends_checks_incidents_and_rejects_as_t
     _seed()
     page = logged_in_page
     page.goto(f"{live_server.url}/quality/")
-    page.wait_for_function("window.qualityCharts && window.qualityCharts.valid_ratio")
+    page.wait_for_function("() => window.qualityCharts && window.qualityCharts.valid_ratio")
 
     card = page.locator('.scorecard[data-dataset="stock_quotes"]')
     # The day's valid share over both runs: 11 of 20 records.

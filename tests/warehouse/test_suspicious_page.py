@@ -63,7 +63,7 @@ def test_a_minimum_score_narrows_the_list(ranked_day, logged_in_page, live_serve
     page.wait_for_selector("#suspicious tbody tr")
     page.fill("#f-min", "0.3")
     page.click("#filters button")
-    page.wait_for_function("document.querySelectorAll('#suspicious tbody tr').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('#suspicious tbody tr').length === 2")
     assert page.locator("#s-status").inner_text() == f"2 ticker-days on {ranked_day} with a score of at least 0.3."
 
 
