@@ -107,10 +107,14 @@ RULES: list[tuple[str, float, re.Pattern]] = [
 
 # Finders: a cheap regex per rule (it starts with a literal, so ``re`` skips ahead fast) that hits wherever
 # a match of the rule could be; the rule's own pattern (a leading ``\b`` or look-behind makes ``re`` try it
-# at every position: ~20x slower on a long post) then runs only in a window around each hit.
+# at every position: ~20x slower on a long post) then runs only in a window around each hit. Each finder
+# names the rule's phrases as closely as a literal can ("next coin", not "next"), so a long post wakes few
+# windows; tests/pipelines/test_enrich_pump.py checks the verdicts against the plain patterns on every real message.
 _F = {
     "pump_talk": r"pump",
-    "guaranteed_returns": r"guarantee|risk|assured|double your|peak|max|%|\d ?x\b",
+    "guaranteed_returns": (
+        r"guarantee|risk[ -]?free|assured |double your|(?:peak|max|maximum) (?:earning|profit|gain)|\d ?%|\d ?x\b"
+    ),
     "jackpot_call": r"jackpot|sure",
     "target_price": r"target|tgt|tp",
     "upper_circuit": r"upper|uc\b|circuit",
@@ -118,9 +122,18 @@ _F = {
     "operator_stock": r"operator",
     "nse_tip_call": r"target|tgt",
     "hinglish_urgency": r"abhi|jaldi|turant|aaj hi|kharido|paisa|mauka|chuk|loot lo|rocket ban",
-    "urgency": r"buy|last chance|too late|hurry|miss|act |limited|never|ready|next message|until|till|to go|left",
-    "pump_group_vocab": r"next|signal|hold tight|vip|entry|exit|stop|sl\b|join|paid group|premium|money|we |let",
-    "profit_hype": r"make|money|huge gains|insane|moon|fl|gem|going to be|profit",
+    "urgency": (
+        r"buy (?:now|fast|quickly|asap|immediately|today|before|as fast)|last chance|too late|hurry|miss"
+        r"|act (?:now|fast)|limited (?:time|seats|slots)|now or never|ready|next message|until|till|to go|left"
+    ),
+    "pump_group_vocab": (
+        r"next (?:coin|stock|call|pick|signal)|signal|hold tight|vip|entry|exit|stop ?loss|sl\b|join (?:us|now|our)"
+        r"|paid group|premium |money (?:team|make)|we (?:just )?(?:hit|did it|pumped)|let['\u2019]?s (?:go|fly|make)"
+    ),
+    "profit_hype": (
+        r"make (?:huge |big |insane |some )?(?:money|profit|gains)|money (?:was|is) |huge gains|insane|moon|fly|gem"
+        r"|going to be|profit (?:booked|day|making|%)"
+    ),
 }
 _FINDERS = {name: re.compile(pattern) for name, pattern in _F.items()}
 _BACK, _AHEAD = 48, 72  # chars before and after a finder's hit that the rule's match may span
@@ -157,6 +170,29 @@ _HYPE_EMOJI = frozenset("🚀🔥💰💸🤑💵💲💹📈🫰🌕🌙⚡💎
 _CAPS_STRIP_RE = re.compile(r"https?://\S+|[$#@][\w&\-]+")
 _LETTER_RE = re.compile(r"[^\W\d_]")
 _UPPER_RE = re.compile(r"[A-Z\u00c0-\u00de\u0391-\u03a9\u0410-\u042f]")  # Latin, Greek and Cyrillic capitals
+
+
+_ASCII_UPPER = bytes(range(65, 91))
+_ASCII_LETTERS = _ASCII_UPPER + bytes(range(97, 123))
+
+
+def _shouting(text: str) -> bool:
+    """At least 70 % capitals over at least 10 letters (Latin, Greek and Cyrillic capitals).
+
+    The ASCII part is counted in C (``bytes.translate`` deletes); the regexes run only when the non-ASCII
+    characters could tip the balance (each counted as a possible capital, none as a letter).
+    """
+    ascii_part = text.encode("ascii", "ignore")
+    size = len(ascii_part)
+    upper = size - len(ascii_part.translate(None, _ASCII_UPPER))
+    letters = size - len(ascii_part.translate(None, _ASCII_LETTERS))
+    others = len(text) - size
+    if upper + others < 0.7 * letters:  # even if every other character were a capital: not shouting
+        return False
+    if others:
+        letters = len(_LETTER_RE.findall(text))
+        upper = len(_UPPER_RE.findall(text))
+    return letters >= 10 and upper >= 0.7 * letters
 
 
 @dataclass
@@ -205,7 +241,7 @@ class PumpDetector:
             elif _rule_matches(name, pattern, text, low, every=False):
                 fired.append((name, weight))
         if not text.isascii():
-            emoji = sum(1 for ch in text if ch in _HYPE_EMOJI)
+            emoji = sum(map(text.count, _HYPE_EMOJI))  # str.count per emoji: C loops, not one per character
             if emoji:
                 # Density matters: "💰💸🫰" alone is pure hype, three rockets in a long post less so.
                 words = len(text.split())
@@ -213,8 +249,7 @@ class PumpDetector:
                 fired.append(("hype_emoji", weight))
         if text != low:  # some capitals: count them (tags and links aside)
             bare = _CAPS_STRIP_RE.sub("", text) if ("$" in text or "#" in text or "@" in text or "//" in text) else text
-            letters = len(_LETTER_RE.findall(bare))
-            if letters >= 10 and len(_UPPER_RE.findall(bare)) >= 0.7 * letters:
+            if _shouting(bare):
                 fired.append(("shouting", 0.25))
         meta = metadata or {}
         forwarded = meta.get("forwarded_from")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.enrich import PumpClassifier, PumpDetector, clean_text, pump_tokens
+from pipelines.enrich import PumpClassifier, PumpDetector, clean_text, pump, pump_tokens
 from pipelines.enrich.pump_model import pump_model_load
 from pipelines.enrich.pump_training import labelled_load, rules_fired
 
@@ -211,3 +211,41 @@ def test_a_forward_from_an_unknown_channel_adds_to_a_tip_but_never_flags_alone()
     assert forwarded.pump_score > detector.detect(tip).pump_score
     assert detector.detect(tip, {"forwarded_from": "nse official"}).rules == ["target_price", "hype_emoji"]
     assert detector.detect("Results on Friday", {"forwarded_from": "Stock Gurus 2.0"}).rules == []
+
+
+def _rules_on_whole_text(text: str) -> tuple[list[str], float]:
+    """The rules as written, without the finders: every pattern run over the whole text, capitals counted by regex."""
+    fired = []
+    for name, weight, pattern in pump.RULES:
+        if name in pump._COUNTED:
+            found = {m.group(0).lower() for m in pattern.finditer(text)}
+            if found:
+                fired.append((name, 0.5 if len(found) >= 2 else weight))
+        elif (pattern.match(text) if name in pump._WHOLE_TEXT else pattern.search(text)) is not None:
+            fired.append((name, weight))
+    emoji = sum(1 for ch in text if ch in pump._HYPE_EMOJI)
+    if emoji:
+        words = len(text.split())
+        fired.append(("hype_emoji", 0.15 if emoji == 1 else 0.3 if emoji == 2 else 0.5 if emoji >= words else 0.4))
+    bare = pump._CAPS_STRIP_RE.sub("", text)
+    letters = len(pump._LETTER_RE.findall(bare))
+    if letters >= 10 and len(pump._UPPER_RE.findall(bare)) >= 0.7 * letters:
+        fired.append(("shouting", 0.25))
+    keep = 1.0
+    for _, weight in fired:
+        keep *= 1.0 - weight
+    return [name for name, _ in fired], round(1.0 - keep, 4)
+
+
+def test_the_fast_paths_give_the_rules_verdicts_on_every_real_message(samples):
+    """Finders, C-level emoji and capital counts are speed-ups only: same rules, same score as the plain patterns."""
+    texts = labelled_load().frame["message"].tolist() + [m["message"] for m in _pump_channel(samples)]
+    texts += _non_finance(samples) + INDIAN_NEUTRAL + INDIAN_PUMP
+    with (Path(__file__).resolve().parents[1] / "data" / "written" / "indian_stock_tips.csv").open(newline="") as f:
+        texts += [r["message"] for r in csv.DictReader(f)]
+    texts += [t.upper() for t in texts[::4]]  # shouting, with emoji and Latin-1 capitals in the mix
+    detector = PumpDetector()
+    fast = [(r.rules, r.pump_score) for r in detector.detect_many(texts)]
+    assert len(texts) == 4692
+    assert fast == [_rules_on_whole_text(t) for t in texts]
+    assert sum("shouting" in rules for rules, _ in fast) >= 800
