@@ -351,6 +351,12 @@ class DataValidator:
                 errors |= mask
             else:
                 warned |= mask
+        if repeated.any():
+            # Only an exact repeat of an earlier record is a duplicate; the same key with other values
+            # is a conflict, and the unique rule rejects it.
+            same = df.astype(str).duplicated(keep="first").to_numpy()
+            errors |= repeated & ~same
+            repeated &= same
         repeated &= ~errors
         warned &= ~(errors | repeated)
 

@@ -207,7 +207,10 @@ def runs_dead_close() -> int:
     closed = PipelineRun.objects.filter(pk__in=dead, status=PipelineRun.Status.RUNNING).update(
         status=PipelineRun.Status.FAILED,
         finished_at=timezone.now(),
-        error="abandoned: its process died mid-run (killed or crashed); the replay loads what it stored",
+        error=(
+            "abandoned: its process ended mid-run (killed, crashed, or the database went away before its "
+            "outcome was saved); the replay loads what it stored"
+        ),
     )
     PipelineLock.objects.filter(holder_run_id__in=dead).update(holder_run_id=None, expires_at=None)
     return closed

@@ -250,6 +250,6 @@ def test_a_run_whose_process_died_is_closed_and_frees_its_lock_for_the_next_run(
     call_command("run_pipeline", "nse_bhavcopy", "--file", str(samples / "nse" / "cm06JAN2021bhav.csv"))
     dead.refresh_from_db()
     assert dead.status == "failed"
-    assert dead.error.startswith("abandoned: its process died mid-run")
+    assert dead.error.startswith("abandoned: its process ended mid-run (killed, crashed")
     assert PipelineRun.objects.exclude(pk=dead.pk).get().status == "success"
     assert PipelineLock.objects.get(pipeline="nse_bhavcopy").holder_run_id is None

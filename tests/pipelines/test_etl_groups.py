@@ -58,14 +58,14 @@ def test_a_group_of_batches_gets_the_counts_rejects_and_rows_of_loading_them_one
     second = [quote("INFY", 1432.95), quote("TCS", 3500.5), quote("WIPRO", 390.1), quote("WIPRO", 391.0)]
     run = _run_with(monkeypatch, Prepared([(first, {"round": 1}), (second, {"round": 2})]))
 
-    # WIPRO twice in one batch: a duplicate, not a reject (issue 11, item 13).
-    assert (run.status, run.fetched, run.inserted, run.rejected, run.duplicates) == ("success", 6, 3, 1, 2)
+    # WIPRO twice in one batch at two prices: a conflict, rejected (an exact repeat is a duplicate).
+    assert (run.status, run.fetched, run.inserted, run.rejected, run.duplicates) == ("success", 6, 3, 2, 1)
     prices = sorted((ticker, str(price)) for ticker, price in StockData.objects.values_list("ticker", "price"))
     assert prices == [("INFY", "1432.95"), ("TCS", "3500.50"), ("WIPRO", "390.10")]
     objects = list(LakeObject.objects.order_by("pk").values_list("pk", "status"))
     assert [status for _, status in objects] == ["loaded", "loaded"]
     rejects = sorted(QuarantinedRecord.objects.values_list("lake_object_id", "rule_names"))
-    assert rejects == [(objects[0][0], "|price_range|")]
+    assert rejects == [(objects[0][0], "|price_range|"), (objects[1][0], "|quote_unique|")]
     assert connector_state_get("nse_api") == {"round": 2}
     bars = DailyBar.objects.filter(source="nse_api", date=date(2023, 10, 16))
     assert sorted(bars.values_list("ticker", flat=True)) == ["INFY", "TCS", "WIPRO"]
