@@ -172,11 +172,8 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, request):
-    # Playwright evaluates string expressions with eval, which the pages' Content-Security-Policy
-    # forbids: bypassed for page tests, enforced for those marked ``csp`` (tests/hostile).
-    enforce = request.node.get_closest_marker("csp") is not None
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, bypass_csp=not enforce)
+def page(browser):
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
     page = context.new_page()
     external = []
 

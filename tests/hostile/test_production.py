@@ -69,7 +69,6 @@ def test_debug_pages_mask_urls_brokers_tokens_keys_and_options(settings):
         assert secret not in shown
 
 
-@pytest.mark.csp
 @pytest.mark.django_db(transaction=True)
 def test_every_page_passes_its_content_security_policy_in_chromium(page, live_server, client, admin_user, settings):
     client.force_login(admin_user)
