@@ -3,11 +3,13 @@
 import json
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from core.admin import ReadOnlyAdmin
 from lake.models import LakeObject, LakeRetentionOverride, LakeSourceDay
 from lake.services import LakeReadError, lake_object_read, lake_objects_reset
 
@@ -27,7 +29,7 @@ class SourceFilter(admin.SimpleListFilter):
 
 
 @admin.register(LakeObject)
-class LakeObjectAdmin(admin.ModelAdmin):
+class LakeObjectAdmin(ReadOnlyAdmin):
     list_display = (
         "key", "source", "partition_date", "status", "attempts", "simulated", "records", "bytes", "created", "content",
     )  # fmt: skip
@@ -35,7 +37,6 @@ class LakeObjectAdmin(admin.ModelAdmin):
     list_filter = (SourceFilter, "partition_date", "status", "simulated")
     search_fields = ("key",)
     date_hierarchy = "partition_date"
-    show_full_result_count = False  # a COUNT(*) of the whole catalog on each page is not worth it
     readonly_fields = [f.name for f in LakeObject._meta.fields] + ["content"]
 
     @admin.display(description="content")
@@ -48,14 +49,8 @@ class LakeObjectAdmin(admin.ModelAdmin):
         reset = lake_objects_reset(queryset.values_list("pk", flat=True))
         self.message_user(request, f"{reset} failed object(s) reset: the next replay loads them.")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # objects leave the lake only through retention, which keeps storage and catalog in step
+    # Read-only (ReadOnlyAdmin): objects leave the lake only through retention, which keeps storage and
+    # catalog in step.
 
     def get_urls(self):
         extra = [
@@ -70,8 +65,6 @@ class LakeObjectAdmin(admin.ModelAdmin):
     def content_view(self, request, object_id: int):
         """The object's envelope as pretty JSON, escaped by the template (the content is untrusted)."""
         if not self.has_view_permission(request):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         obj = get_object_or_404(LakeObject, pk=object_id)
         error, text = None, ""
@@ -98,7 +91,7 @@ class LakeRetentionOverrideAdmin(admin.ModelAdmin):
 
 
 @admin.register(LakeSourceDay)
-class LakeSourceDayAdmin(admin.ModelAdmin):
+class LakeSourceDayAdmin(ReadOnlyAdmin):
     list_display = ("source", "partition_date", "object_count", "records", "bytes", "raw_bytes", "simulated_objects")
     list_filter = ("source",)
 
@@ -106,12 +99,3 @@ class LakeSourceDayAdmin(admin.ModelAdmin):
     def reset_failed(self, request, queryset):
         reset = lake_objects_reset(queryset.values_list("pk", flat=True))
         self.message_user(request, f"{reset} failed object(s) reset: the next replay loads them.")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

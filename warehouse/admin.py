@@ -5,8 +5,10 @@ from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from core.admin import ReadOnlyAdmin as CoreReadOnlyAdmin
 from warehouse.calendar import calendar_cache_clear
 from warehouse.models import DailyBar, DailySocial, MarketHoliday, SocialMention, StockData, Ticker
+from warehouse.schema import STOCK_COLUMNS
 from warehouse.tickers import ticker_normalize
 
 
@@ -24,37 +26,13 @@ def lake_object_link(obj) -> str:
 lake_object_link.short_description = "lake object"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by the loader: viewable, never added, edited or deleted by hand."""
-
-    # Exact counts of millions of rows on every page view are not worth their cost.
-    show_full_result_count = False
+class ReadOnlyAdmin(CoreReadOnlyAdmin):
     list_per_page = 100
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(StockData)
 class StockDataAdmin(ReadOnlyAdmin):
-    list_display = [
-        "ticker",
-        "series",
-        "price",
-        "volume",
-        "change_percent",
-        "timestamp",
-        "exchange",
-        "source",
-        "processed_at",
-        lake_object_link,
-    ]
+    list_display = [*STOCK_COLUMNS, "processed_at", lake_object_link]
     search_fields = ["ticker"]
     list_filter = ["exchange", "source", "series"]
     date_hierarchy = "timestamp"

@@ -23,6 +23,7 @@ from core.errors import date_in_range
 from warehouse import selectors
 from warehouse.days import local_tz
 from warehouse.models import DailyBar, SocialMention, StockData
+from warehouse.schema import BAR_COLUMNS, SOCIAL_COLUMNS, STOCK_COLUMNS
 from warehouse.tickers import ticker_normalize
 
 # --- query parameters ------------------------------------------------------------------------------
@@ -114,18 +115,7 @@ class StockRowSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = StockData
-        fields = [
-            "id",
-            "ticker",
-            "series",
-            "exchange",
-            "source",
-            "timestamp",
-            "price",
-            "volume",
-            "change_percent",
-            "lake_object_id",
-        ]
+        fields = ["id", *STOCK_COLUMNS, "lake_object_id"]
 
 
 class SocialRowSerializer(serializers.ModelSerializer):
@@ -133,46 +123,13 @@ class SocialRowSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SocialMention
-        fields = [
-            "id",
-            "ticker",
-            "platform",
-            "external_id",
-            "timestamp",
-            "text",
-            "sentiment",
-            "sentiment_score",
-            "is_pump_signal",
-            "pump_score",
-            "channel",
-            "author",
-            "views",
-            "lake_object_id",
-        ]
+        fields = ["id", *SOCIAL_COLUMNS, "lake_object_id"]
 
 
 class DailyBarSerializer(serializers.ModelSerializer):
     class Meta:
         model = DailyBar
-        fields = [
-            "ticker",
-            "series",
-            "exchange",
-            "date",
-            "source",
-            "isin",
-            "open",
-            "high",
-            "low",
-            "close",
-            "last",
-            "prev_close",
-            "volume",
-            "value",
-            "trades",
-            "delivery_qty",
-            "delivery_pct",
-        ]
+        fields = BAR_COLUMNS
 
 
 class TickerRowSerializer(serializers.Serializer):
@@ -266,7 +223,7 @@ class _Echo:
         return value
 
 
-CSV_COLUMNS = ["timestamp", "ticker", "series", "exchange", "source", "price", "volume", "change_percent"]
+CSV_COLUMNS = STOCK_COLUMNS
 
 
 def _csv_response(rows, symbol: str) -> StreamingHttpResponse:

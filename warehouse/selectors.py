@@ -32,43 +32,10 @@ from django.utils import timezone
 from core.errors import InvalidInput, date_in_range, echo
 from warehouse.days import day_start, local_tz
 from warehouse.models import DailyBar, DailySocial, SocialMention, StockData, Ticker
+from warehouse.schema import BAR_COLUMNS, SOCIAL_COLUMNS, STOCK_COLUMNS
 from warehouse.tickers import ticker_normalize
 
 MAX_DAYS = 3650
-STOCK_COLUMNS = ["timestamp", "ticker", "series", "exchange", "source", "price", "volume", "change_percent"]
-SOCIAL_COLUMNS = [
-    "timestamp",
-    "ticker",
-    "platform",
-    "external_id",
-    "text",
-    "sentiment",
-    "sentiment_score",
-    "is_pump_signal",
-    "pump_score",
-    "channel",
-    "author",
-    "views",
-]
-BAR_COLUMNS = [
-    "date",
-    "ticker",
-    "series",
-    "exchange",
-    "source",
-    "isin",
-    "open",
-    "high",
-    "low",
-    "close",
-    "last",
-    "prev_close",
-    "volume",
-    "value",
-    "trades",
-    "delivery_qty",
-    "delivery_pct",
-]
 
 
 def _days(days: int) -> int:

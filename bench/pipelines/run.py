@@ -63,40 +63,6 @@ IST = ZoneInfo("Asia/Kolkata")
 FIRST_DAY = date(2025, 6, 2)  # a Monday; the quotes fill sessions from here on, the chatter starts here
 QUOTES_PER_BATCH = 200  # pipelines.connectors.nse.QUOTES_PER_BATCH
 SOCIAL_PAGE = 100  # X's max_results and getUpdates' limit
-STOCK_COLUMNS = ["ticker", "series", "exchange", "source", "timestamp", "price", "volume", "change_percent"]
-SOCIAL_COLUMNS = [
-    "ticker",
-    "platform",
-    "external_id",
-    "text",
-    "sentiment",
-    "sentiment_score",
-    "is_pump_signal",
-    "pump_score",
-    "channel",
-    "author",
-    "views",
-    "timestamp",
-]
-BAR_COLUMNS = [
-    "ticker",
-    "series",
-    "exchange",
-    "date",
-    "source",
-    "isin",
-    "open",
-    "high",
-    "low",
-    "close",
-    "last",
-    "prev_close",
-    "volume",
-    "value",
-    "trades",
-    "delivery_qty",
-    "delivery_pct",
-]
 
 
 def log(message: str) -> None:
@@ -356,6 +322,7 @@ def naive_quotes(batches, root: Path, engine) -> float:
     import pandas as pd
 
     from pipelines.parsers import parse
+    from warehouse.schema import STOCK_COLUMNS
 
     started = time.perf_counter()
     i = 0
@@ -378,6 +345,7 @@ def naive_social(pages: list[tuple[str, datetime, dict]], root: Path, engine) ->
     from pipelines.enrich import dedupe_reposts, enrich_messages
     from pipelines.parsers import parse
     from pipelines.services import enrichers
+    from warehouse.schema import SOCIAL_COLUMNS
 
     matcher, scorer, detector = enrichers()
     started = time.perf_counter()
@@ -409,6 +377,7 @@ def naive_bhavcopy(path: Path, root: Path, engine) -> tuple[float, int]:
     import pandas as pd
 
     from pipelines.parsers import parse
+    from warehouse.schema import BAR_COLUMNS, STOCK_COLUMNS
 
     started = time.perf_counter()
     text = path.read_text()

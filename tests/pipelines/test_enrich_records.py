@@ -11,23 +11,10 @@ from pipelines.enrich import (
     dedupe_reposts,
     enrich_messages,
 )
+from warehouse.schema import SOCIAL
 
-SOCIAL_KEYS = {
-    "ticker",
-    "platform",
-    "external_id",
-    "text",
-    "sentiment",
-    "sentiment_score",
-    "is_pump_signal",
-    "pump_score",
-    "channel",
-    "author",
-    "views",
-    "timestamp",
-    "metadata",
-    "lake_object_id",
-}
+# Every column of the social table but the load time the loader stamps.
+SOCIAL_KEYS = set(SOCIAL.stored) - {"processed_at"}
 
 
 @pytest.fixture(scope="module")

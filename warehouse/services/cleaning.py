@@ -20,6 +20,7 @@ import pandas as pd
 from django.utils import timezone
 
 from core.errors import nul_strip
+from warehouse import schema
 from warehouse.days import local_tz
 from warehouse.models import DailyBar, SocialMention, StockData
 from warehouse.tickers import ticker_normalize
@@ -367,72 +368,24 @@ def _clean_daily(df: pd.DataFrame, rejected: list[tuple[int, str]]) -> pd.DataFr
 
 STOCK = TableSpec(
     model=StockData,
-    columns=[
-        "ticker",
-        "series",
-        "price",
-        "volume",
-        "change_percent",
-        "timestamp",
-        "exchange",
-        "source",
-        "processed_at",
-        "raw_data",
-        "lake_object_id",
-    ],
-    key=["ticker", "series", "exchange", "source", "timestamp"],
+    columns=schema.STOCK.stored,
+    key=schema.STOCK.key,
     clean=_clean_stock,
     day_column="timestamp",
     probe_column="timestamp",
 )
 SOCIAL = TableSpec(
     model=SocialMention,
-    columns=[
-        "ticker",
-        "platform",
-        "external_id",
-        "text",
-        "sentiment",
-        "sentiment_score",
-        "is_pump_signal",
-        "pump_score",
-        "channel",
-        "author",
-        "views",
-        "timestamp",
-        "processed_at",
-        "metadata",
-        "lake_object_id",
-    ],
-    key=["platform", "external_id", "ticker"],
+    columns=schema.SOCIAL.stored,
+    key=schema.SOCIAL.key,
     clean=_clean_social,
     day_column="timestamp",
     probe_column="timestamp",
 )
 DAILY = TableSpec(
     model=DailyBar,
-    columns=[
-        "ticker",
-        "series",
-        "exchange",
-        "date",
-        "source",
-        "isin",
-        "open",
-        "high",
-        "low",
-        "close",
-        "last",
-        "prev_close",
-        "volume",
-        "value",
-        "trades",
-        "delivery_qty",
-        "delivery_pct",
-        "updated",
-        "lake_object_id",
-    ],
-    key=["ticker", "series", "exchange", "date", "source"],
+    columns=schema.DAILY_BAR.stored,
+    key=schema.DAILY_BAR.key,
     clean=_clean_daily,
     day_column="date",
     probe_column="date",
