@@ -7,19 +7,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lake.services import data_lake
+from warehouse.selectors import busiest_ticker, ticker_timeline
 from warehouse.services import warehouse
 
 from .models import PipelineRun
 from .registry import PIPELINES
-from .selectors import (
-    busiest_ticker,
-    next_scheduled_runs,
-    runs_list,
-    runs_loaded_last_day,
-    ticker_daily,
-    ticker_timeline,
-    trading_days_loaded,
-)
+from .selectors import next_scheduled_runs, runs_list, runs_loaded_last_day, ticker_daily, trading_days_loaded
 from .services import BrokerUnavailable, pipeline_run_queue
 
 

@@ -82,48 +82,6 @@ def runs_loaded_last_day(*, hours: int = 24) -> list[dict]:
     )
 
 
-def ticker_timeline(*, ticker: str, hours: int = 24) -> dict:
-    """Hourly last price, volume, mention count and max pump score of one ticker (the second chart)."""
-    from datetime import timedelta
-
-    from django.db.models import Count, Max
-    from django.db.models.functions import TruncHour
-    from django.utils import timezone
-
-    from warehouse.models import SocialMention, StockData
-    from warehouse.tickers import ticker_normalize
-
-    symbol = ticker_normalize(ticker)
-    since = timezone.now() - timedelta(hours=hours)
-    prices: dict = {}
-    for row in (
-        StockData.objects.filter(ticker=symbol, timestamp__gte=since, series="EQ")
-        .order_by("timestamp")
-        .values("timestamp", "price")
-    ):
-        prices[row["timestamp"].replace(minute=0, second=0, microsecond=0)] = float(row["price"])
-    social = {
-        row["hour"]: row
-        for row in SocialMention.objects.filter(ticker=symbol, timestamp__gte=since)
-        .annotate(hour=TruncHour("timestamp"))
-        .values("hour")
-        .annotate(mentions=Count("id"), pump=Max("pump_score"))
-    }
-    hours_seen = sorted(set(prices) | set(social))
-    return {
-        "ticker": symbol,
-        "points": [
-            {
-                "hour": hour,
-                "price": prices.get(hour),
-                "mentions": social[hour]["mentions"] if hour in social else 0,
-                "pump_score": round(social[hour]["pump"] or 0, 3) if hour in social else 0,
-            }
-            for hour in hours_seen
-        ],
-    }
-
-
 def ticker_daily(*, ticker: str, days: int = 30) -> dict:
     """Per trading day of the last ``days`` with data: close (the bhavcopy's, else the quotes'), mentions
     (every platform) and the day's pump score of one ticker (the home page's 30-day chart)."""
@@ -169,26 +127,3 @@ def trading_days_loaded() -> int:
     from warehouse.models import DailyBar
 
     return DailyBar.objects.order_by().values("date").distinct().count()
-
-
-def busiest_ticker(*, hours: int = 24) -> str | None:
-    """The ticker with most mentions lately (the chart's default), else the newest quoted one."""
-    from datetime import timedelta
-
-    from django.db.models import Count
-    from django.utils import timezone
-
-    from warehouse.models import SocialMention, StockData
-
-    since = timezone.now() - timedelta(hours=hours)
-    top = (
-        SocialMention.objects.filter(timestamp__gte=since)
-        .values("ticker")
-        .annotate(n=Count("id"))
-        .order_by("-n", "ticker")
-        .first()
-    )
-    if top:
-        return top["ticker"]
-    newest = StockData.objects.order_by("-timestamp").values_list("ticker", flat=True).first()
-    return newest

@@ -99,6 +99,15 @@ class SummaryApi(APIView):
         return Response({"datasets": selectors.quality_summary(), "market": selectors.market_status()})
 
 
+class UnaccountedApi(APIView):
+    """Lake objects processed in the last ?days= (1-90, default 7) whose records do not add up now."""
+
+    def get(self, request):
+        days = _int(request, "days", 7, 1, 90)
+        items = selectors.lake_objects_unaccounted(days=days)
+        return Response({"days": days, "objects": [item.as_dict() for item in items]})
+
+
 class MetricsApi(APIView):
     """Time series of stored metric values: ?dataset=&metric=&days= (1-365, default 7), oldest first."""
 

@@ -16,6 +16,7 @@ from core.errors import InvalidInput, echo
 from warehouse import calendar as nse
 from warehouse.models import DailyBar, DailySocial, SocialMention, StockData
 
+from .reconciliation import lake_objects_gaps
 from .rules import DATASETS
 
 # A window whose |z| reaches this is an anomaly and is kept out of later baselines.
@@ -260,8 +261,6 @@ class DataQualityMetrics:
         self, *, run_id: int | None, counts: dict, lake_object_ids: list[int] | None = None
     ) -> list[MetricValue]:
         """The run's own counts and ratios, and the lake-against-warehouse reconciliation."""
-        from lake.models import LakeObject
-
         today = self.now.astimezone(nse.IST).date()
         c = {k: int(counts.get(k) or 0) for k in ("fetched", "valid", "rejected", "inserted", "duplicates")}
         out = [MetricValue(self.dataset, k, float(v), "run", run_id=run_id, date=today) for k, v in c.items()]
@@ -271,14 +270,10 @@ class DataQualityMetrics:
                 MetricValue(self.dataset, "duplicate_ratio", _pct(c["duplicates"], c["fetched"]), "run", run_id, today)
             )
         if lake_object_ids:
-            if counts.get("lake_records") is not None:
-                # The pipeline's count of the records it read out of these objects (a CSV or a page of
-                # posts is one lake object holding many records).
-                lake_records = int(counts["lake_records"])
-            else:
-                lake_records = LakeObject.objects.filter(pk__in=lake_object_ids).aggregate(n=Sum("records"))["n"] or 0
-            accounted = c["inserted"] + c["rejected"] + c["duplicates"]
-            gap = lake_records - accounted
+            # Recounted from the tables, object by object (quality.reconciliation): a warehouse row
+            # deleted since the load, or a record lost on the way, shows as a gap.
+            lake_records, unaccounted = lake_objects_gaps(lake_object_ids=lake_object_ids)
+            gap = sum(abs(item.gap) for item in unaccounted)
             details = {
                 "lake_records": lake_records,
                 "inserted": c["inserted"],
@@ -286,8 +281,7 @@ class DataQualityMetrics:
                 "duplicates": c["duplicates"],
                 "gap": gap,
                 "lake_objects": list(lake_object_ids)[:100],
+                "unaccounted": [item.as_dict() for item in unaccounted[:20]],
             }
-            out.append(
-                MetricValue(self.dataset, "reconciliation_gap", float(abs(gap)), "run", run_id, today, None, details)
-            )
+            out.append(MetricValue(self.dataset, "reconciliation_gap", float(gap), "run", run_id, today, None, details))
         return out

@@ -256,3 +256,31 @@ class PumpAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticker} {self.date} ({self.pump_score:.2f})"
+
+
+class LakeObjectAccount(models.Model):
+    """How one processed lake object's records were accounted for, for the reconciliation.
+
+    ``records`` are the records the pipeline read out of the object (quotes, bars, or social rows:
+    one per message and ticker, plus messages naming no ticker and reposts; an unreadable payload
+    counts one). ``duplicates`` are those that became neither a warehouse row of this object nor a
+    quarantined record (repeats, reposts, keys another object's row holds), recorded when the object
+    was processed. The reconciliation recounts rows and quarantine from the tables, so a row deleted
+    since, or a record lost, shows as a gap.
+    """
+
+    lake_object = models.OneToOneField(
+        "lake.LakeObject", on_delete=models.CASCADE, db_constraint=False, related_name="+", primary_key=True
+    )
+    dataset = models.CharField(max_length=32, choices=DATASET_CHOICES)
+    records = models.IntegerField()
+    duplicates = models.IntegerField(default=0)
+    run_id = models.BigIntegerField(null=True, blank=True)
+    updated = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "lake object account"
+        indexes = [models.Index(fields=["-updated"], name="quality_account_updated_idx")]
+
+    def __str__(self) -> str:
+        return f"lake object {self.lake_object_id}: {self.records} records"

@@ -9,6 +9,7 @@ from warehouse import calendar as nse
 
 from .metrics import ist_day_bounds
 from .models import QualityCheck, QualityIncident, QualityMetric, QuarantinedRecord, ValidationRule
+from .reconciliation import lake_objects_unaccounted as lake_objects_unaccounted  # the reconciliation read
 from .rules import DATASETS, default_rules
 
 SUMMARY_METRICS = ("completeness", "valid_ratio", "freshness", "row_count", "volume_zscore")

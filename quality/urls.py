@@ -10,4 +10,5 @@ urlpatterns = [
     *api_path("checks", apis.ChecksApi.as_view(), "quality-checks"),
     *api_path("rejects", apis.RejectsApi.as_view(), "quality-rejects"),
     *api_path("incidents", apis.IncidentsApi.as_view(), "quality-incidents"),
+    *api_path("unaccounted", apis.UnaccountedApi.as_view(), "quality-unaccounted"),
 ]

@@ -54,5 +54,6 @@ def dashboard(request):
         "incidents": list(selectors.incidents_list()[:20]),
         "reject_groups": groups,
         "trends": _trends(),
+        "unaccounted": selectors.lake_objects_unaccounted(days=7),
     }
     return render(request, "quality/dashboard.html", context)

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import time as clock
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-IST = ZoneInfo("Asia/Kolkata")
+from core.time import IST  # re-exported: the calendar's users read the zone here too
+
 SESSION_OPEN = time(9, 15)
 SESSION_CLOSE = time(15, 30)
 CACHE_SECONDS = 60.0

@@ -6,6 +6,7 @@ Every function taking a ticker normalises it with ``warehouse.tickers.ticker_nor
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -26,7 +27,7 @@ from django.db.models import (
     Window,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast, Coalesce, RowNumber
+from django.db.models.functions import Cast, Coalesce, RowNumber, TruncHour
 from django.utils import timezone
 
 from core.errors import InvalidInput, date_in_range, echo
@@ -465,3 +466,84 @@ def suspicious_tickers(*, day: date | None = None, min_score: float = 0.0, limit
             }
         )
     return {"date": day.isoformat(), "min_score": min_score, "results": results}
+
+
+def ticker_timeline(*, ticker: str, hours: int = 24) -> dict:
+    """Hourly last price, volume, mention count and max pump score of one ticker (the second chart)."""
+    symbol = ticker_normalize(ticker)
+    since = timezone.now() - timedelta(hours=hours)
+    prices: dict = {}
+    for row in (
+        StockData.objects.filter(ticker=symbol, timestamp__gte=since, series="EQ")
+        .order_by("timestamp")
+        .values("timestamp", "price")
+    ):
+        prices[row["timestamp"].replace(minute=0, second=0, microsecond=0)] = float(row["price"])
+    social = {
+        row["hour"]: row
+        for row in SocialMention.objects.filter(ticker=symbol, timestamp__gte=since)
+        .annotate(hour=TruncHour("timestamp"))
+        .values("hour")
+        .annotate(mentions=Count("id"), pump=Max("pump_score"))
+    }
+    hours_seen = sorted(set(prices) | set(social))
+    return {
+        "ticker": symbol,
+        "points": [
+            {
+                "hour": hour,
+                "price": prices.get(hour),
+                "mentions": social[hour]["mentions"] if hour in social else 0,
+                "pump_score": round(social[hour]["pump"] or 0, 3) if hour in social else 0,
+            }
+            for hour in hours_seen
+        ],
+    }
+
+
+def busiest_ticker(*, hours: int = 24) -> str | None:
+    """The ticker with most mentions lately (the chart's default), else the newest quoted one."""
+    since = timezone.now() - timedelta(hours=hours)
+    top = (
+        SocialMention.objects.filter(timestamp__gte=since)
+        .values("ticker")
+        .annotate(n=Count("id"))
+        .order_by("-n", "ticker")
+        .first()
+    )
+    if top:
+        return top["ticker"]
+    newest = StockData.objects.order_by("-timestamp").values_list("ticker", flat=True).first()
+    return newest
+
+
+def daily_market(*, tickers: set[str], start: date, end: date) -> dict[str, dict[date, tuple]]:
+    """(close, prev_close, volume) per ticker and day: EQ-series daily bars (bhavcopy before
+    quote-derived ones), and the day's quotes in ``StockData`` where there is no bar."""
+    days: dict[str, dict[date, tuple]] = defaultdict(dict)
+    rank: dict[tuple[str, date], int] = {}
+    bars = DailyBar.objects.filter(ticker__in=tickers, date__gte=start, date__lte=end, series="EQ").values_list(
+        "ticker", "date", "source", "close", "prev_close", "volume"
+    )
+    for ticker, day, source, close, prev_close, volume in bars.iterator(chunk_size=5000):
+        # NSE's own bhavcopy is the official close; a bar aggregated from quotes ("nse_api") is a fallback.
+        r = 1 if source == "nse_api" else 0
+        if rank.get((ticker, day), 9) > r and close is not None:
+            rank[(ticker, day)] = r
+            days[ticker][day] = (float(close), float(prev_close) if prev_close else None, volume)
+    tz = timezone.get_current_timezone()
+    quotes = (
+        StockData.objects.filter(ticker__in=tickers, series="EQ", timestamp__date__gte=start, timestamp__date__lte=end)
+        .order_by("timestamp")
+        .values_list("ticker", "timestamp", "price", "change_percent", "volume")
+    )
+    for ticker, ts, price, change, volume in quotes.iterator(chunk_size=5000):
+        day = timezone.localtime(ts, tz).date()
+        if (ticker, day) in rank:
+            continue
+        prev_close = float(price) / (1 + float(change) / 100) if change is not None and change > -100 else None
+        old = days[ticker].get(day)
+        # Quotes carry the day's cumulative volume: keep the last price and the largest volume.
+        volumes = [v for v in (volume, old[2] if old else None) if v is not None]
+        days[ticker][day] = (float(price), prev_close, max(volumes) if volumes else None)
+    return days

@@ -54,12 +54,11 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tickerlake_bench_pipelines"
 BHAVCOPY = ROOT / "tests" / "data" / "samples" / "nse" / "sec_bhavdata_full_30122024.csv"
-IST = ZoneInfo("Asia/Kolkata")
+
 FIRST_DAY = date(2025, 6, 2)  # a Monday; the quotes fill sessions from here on, the chatter starts here
 QUOTES_PER_BATCH = 200  # pipelines.connectors.nse.QUOTES_PER_BATCH
 SOCIAL_PAGE = 100  # X's max_results and getUpdates' limit
@@ -138,6 +137,7 @@ def trading_days(first: date):
 
 def make_quote_batches(count: int) -> list[tuple[datetime, list[dict]]]:
     """``count`` distinct quotes in batches of 200, each with its fetch time: whole sessions, day after day."""
+    from core.time import IST
     from pipelines.simulator import SimMarket, quote_payloads
     from pipelines.simulator.market import MINUTES, OPEN_TIME
 
@@ -159,6 +159,7 @@ def make_quote_batches(count: int) -> list[tuple[datetime, list[dict]]]:
 
 def make_social_pages(count: int) -> tuple[list[tuple[datetime, dict]], list[tuple[datetime, dict]], int, int]:
     """At least ``count`` posts, as X search pages and getUpdates answers of 100 each (fetch time, page)."""
+    from core.time import IST
     from pipelines.simulator import social_payloads
 
     tweets: list[dict] = []
@@ -247,9 +248,9 @@ HOTSPOTS = [
     ("warehouse load", "warehouse/services/loader.py", "rows_load"),
     ("  of which JSON text of raw_data/metadata", "warehouse/services/cleaning.py", "_json_text"),
     ("  of which COPY into the table", "warehouse/services/loader.py", "_pg_copy"),
-    ("ticker master learn", "pipelines/parsers/ticker_master.py", "ticker_master_learn"),
+    ("ticker master learn", "warehouse/services/tickers.py", "ticker_master_learn"),
     ("gold refresh", "warehouse/services/gold.py", "gold_refresh"),
-    ("daily pump scores", "pipelines/enrich/daily.py", "daily_pump_scores"),
+    ("daily pump scores", "warehouse/services/daily_social.py", "daily_social_pump_scores_write"),
     ("quality evaluate", "quality/services.py", "quality_evaluate"),
 ]
 

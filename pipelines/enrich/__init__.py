@@ -44,14 +44,14 @@ pump_score, rules)``
     naming no known ticker; not errors), ``.unmatched_count``, ``.matched_count``, ``.messages`` and
     ``.unknown_cashtags`` (tag → times seen).
 
-``daily_pump_scores(*, dates, tickers=None) -> int``
-    Writes ``DailySocial.pump_score`` for those dates from the mention spike against the ticker's own
-    14-day baseline, the share of pump-flagged messages, mean sentiment, and the day's price and volume
-    move (``DailyBar``, else ``StockData``); formula in ``daily.daily_pump_scores``. Run it after the
-    warehouse's gold refresh for the same dates.
+``daily_pump_score(inputs) -> float``
+    The daily pump score of one ``DailySocial`` row from its ``warehouse.services.PumpInputs`` (mention
+    spike against the ticker's own 14-day baseline, the share of pump-flagged messages, mean sentiment,
+    and the day's price and volume move); formula in ``daily.daily_pump_score``. The warehouse gathers
+    the inputs and writes the scores (``pipelines.services.daily_pump_scores`` passes this function).
 """
 
-from .daily import daily_pump_scores
+from .daily import daily_pump_score
 from .pump import FLAG_AT, PumpDetector, PumpResult
 from .pump_model import PumpClassifier, pump_tokens
 from .records import EnrichResult, enrich_messages
@@ -72,7 +72,7 @@ __all__ = [
     "TickerHits",
     "TickerMatcher",
     "clean_text",
-    "daily_pump_scores",
+    "daily_pump_score",
     "dedupe_reposts",
     "enrich_messages",
     "pump_tokens",

@@ -1,13 +1,7 @@
 """The daily per-ticker pump score on gold (DailySocial.pump_score): chatter spike, hype and market move."""
 
 import math
-from collections import defaultdict
-from collections.abc import Iterable
-from datetime import date, timedelta
-
-MENTION_BASELINE_DAYS = 14  # calendar days of chatter history a ticker is compared with
-VOLUME_BASELINE_DAYS = 20  # trading days (bars) of volume history
-VOLUME_LOOKBACK_DAYS = 45  # calendar days fetched to find those bars
+from dataclasses import asdict
 
 WEIGHTS = {"spike": 0.35, "pump_share": 0.25, "sentiment": 0.10, "price": 0.15, "volume": 0.15}
 
@@ -39,44 +33,8 @@ def pump_score_combine(components: dict[str, float]) -> float:
     return round(sum(WEIGHTS[k] * components[k] for k in WEIGHTS), 4)
 
 
-def _market_days(tickers: set[str], start: date, end: date) -> dict[str, dict[date, tuple]]:
-    """(close, prev_close, volume) per ticker and day: EQ-series daily bars (bhavcopy before
-    quote-derived ones), and the day's quotes in ``StockData`` where there is no bar."""
-    from django.utils import timezone
-
-    from warehouse.models import DailyBar, StockData
-
-    days: dict[str, dict[date, tuple]] = defaultdict(dict)
-    rank: dict[tuple[str, date], int] = {}
-    bars = DailyBar.objects.filter(ticker__in=tickers, date__gte=start, date__lte=end, series="EQ").values_list(
-        "ticker", "date", "source", "close", "prev_close", "volume"
-    )
-    for ticker, day, source, close, prev_close, volume in bars.iterator(chunk_size=5000):
-        # NSE's own bhavcopy is the official close; a bar aggregated from quotes ("nse_api") is a fallback.
-        r = 1 if source == "nse_api" else 0
-        if rank.get((ticker, day), 9) > r and close is not None:
-            rank[(ticker, day)] = r
-            days[ticker][day] = (float(close), float(prev_close) if prev_close else None, volume)
-    tz = timezone.get_current_timezone()
-    quotes = (
-        StockData.objects.filter(ticker__in=tickers, series="EQ", timestamp__date__gte=start, timestamp__date__lte=end)
-        .order_by("timestamp")
-        .values_list("ticker", "timestamp", "price", "change_percent", "volume")
-    )
-    for ticker, ts, price, change, volume in quotes.iterator(chunk_size=5000):
-        day = timezone.localtime(ts, tz).date()
-        if (ticker, day) in rank:
-            continue
-        prev_close = float(price) / (1 + float(change) / 100) if change is not None and change > -100 else None
-        old = days[ticker].get(day)
-        # Quotes carry the day's cumulative volume: keep the last price and the largest volume.
-        volumes = [v for v in (volume, old[2] if old else None) if v is not None]
-        days[ticker][day] = (float(price), prev_close, max(volumes) if volumes else None)
-    return days
-
-
-def daily_pump_scores(*, dates: Iterable[date], tickers: Iterable[str] | None = None) -> int:
-    """Set ``DailySocial.pump_score`` for the rows of ``dates`` (and ``tickers``); return rows updated.
+def daily_pump_score(inputs) -> float:
+    """The daily pump score of one DailySocial row from its ``warehouse.services.PumpInputs``.
 
     For each DailySocial row (one ticker, platform and day), five components in [0, 1]:
 
@@ -92,57 +50,6 @@ def daily_pump_scores(*, dates: Iterable[date], tickers: Iterable[str] | None = 
     to 4 places. Price and volume come from the EQ-series ``DailyBar`` (a bhavcopy bar before a
     quote-derived one), or from that day's ``StockData`` quotes (last price, its change %, the
     largest cumulative volume) where there is no bar; without market data those two components are 0,
-    so chatter alone scores at most 0.70. Idempotent: recomputing gives the same values.
+    so chatter alone scores at most 0.70. A pure function: the warehouse gathers the inputs and writes the score.
     """
-    from warehouse.models import DailySocial
-
-    dates = sorted(set(dates))
-    if not dates:
-        return 0
-    rows = DailySocial.objects.filter(date__in=dates)
-    if tickers is not None:
-        rows = rows.filter(ticker__in=list(tickers))
-    rows = list(rows.only("id", "ticker", "platform", "date", "mentions", "mean_sentiment", "pump_signals"))
-    if not rows:
-        return 0
-    symbols = {r.ticker for r in rows}
-    first, last = dates[0], dates[-1]
-
-    history: dict[tuple[str, str], dict[date, int]] = defaultdict(dict)
-    past = DailySocial.objects.filter(
-        ticker__in=symbols, date__gte=first - timedelta(days=MENTION_BASELINE_DAYS), date__lte=last
-    ).values_list("ticker", "platform", "date", "mentions")
-    for ticker, platform, day, mentions in past.iterator(chunk_size=5000):
-        history[(ticker, platform)][day] = mentions
-
-    market = _market_days(symbols, first - timedelta(days=VOLUME_LOOKBACK_DAYS), last)
-
-    for row in rows:
-        counts = history[(row.ticker, row.platform)]
-        window = [counts.get(row.date - timedelta(days=k), 0) for k in range(1, MENTION_BASELINE_DAYS + 1)]
-        baseline = sum(window) / len(window)
-        day_return = volume_ratio = None
-        bars = market.get(row.ticker, {})
-        today = bars.get(row.date)
-        if today:
-            close, prev_close, volume = today
-            if prev_close is None:
-                before = [d for d in bars if d < row.date]
-                prev_close = bars[max(before)][0] if before else None
-            if prev_close:
-                day_return = close / prev_close - 1
-            earlier = sorted((d for d in bars if d < row.date), reverse=True)[:VOLUME_BASELINE_DAYS]
-            volumes = [bars[d][2] for d in earlier if bars[d][2]]
-            if volume and volumes:
-                volume_ratio = volume / (sum(volumes) / len(volumes))
-        components = pump_components(
-            mentions=row.mentions,
-            baseline_mean=baseline,
-            mean_sentiment=row.mean_sentiment,
-            pump_signals=row.pump_signals,
-            day_return=day_return,
-            volume_ratio=volume_ratio,
-        )
-        row.pump_score = pump_score_combine(components)
-    DailySocial.objects.bulk_update(rows, ["pump_score"], batch_size=1000)
-    return len(rows)
+    return pump_score_combine(pump_components(**asdict(inputs)))

@@ -19,8 +19,8 @@ Contract
 ``parse`` never raises: an unexpected failure becomes one entry in ``errors``.
 ``fetched_at``: the batch's fetch time, used for tweets that carry no time of their own.
 
-``ticker_master_learn(bars, *, exchange="NSE") -> TickerLearnResult`` updates ``warehouse.models.Ticker`` in bulk
-with the symbols, ISINs and main series of a bhavcopy's bars.
+Parsers are pure: no database. What a bhavcopy teaches the ticker master is written by the warehouse
+(``warehouse.services.ticker_master_learn``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from pipelines.parsers.bhavcopy import parse_bhavcopy
 from pipelines.parsers.common import ParseResult
 from pipelines.parsers.nse_quote import parse_nse_api
 from pipelines.parsers.telegram import parse_telegram
-from pipelines.parsers.ticker_master import TickerLearnResult, ticker_master_learn
 from pipelines.parsers.twitter import parse_twitter
 
 logger = logging.getLogger(__name__)
@@ -56,4 +55,4 @@ def parse(source: str, payload, *, fetched_at: datetime | None = None) -> ParseR
         return ParseResult(errors=[f"{source}: the parser failed on this payload: {type(exc).__name__}: {exc}"])
 
 
-__all__ = ["ParseResult", "TickerLearnResult", "parse", "ticker_master_learn"]
+__all__ = ["ParseResult", "parse"]

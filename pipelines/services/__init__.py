@@ -15,6 +15,7 @@ registry names the handlers defined here, so either package may be imported firs
 """
 
 from .history import HistoryRefused, HistoryResult, history_days, simulate_history
+from .hooks import daily_pump_scores
 from .outcome import COUNTS, Outcome, ParsedGroup
 from .pipeline import pipeline_run
 from .process import ObjectGroup, lake_object_process, lake_objects_process
@@ -60,6 +61,7 @@ __all__ = [
     "ReprocessPlan",
     "RunNotRecorded",
     "Stages",
+    "daily_pump_scores",
     "enrichers",
     "enrichers_reset",
     "history_days",

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from warehouse.services import warehouse
+from warehouse.services import ticker_master_learn, warehouse
 
-from ..parsers import ticker_master_learn
 from .outcome import ParsedGroup
 from .validate import group_validate_and_load
 
@@ -18,7 +17,7 @@ from .validate import group_validate_and_load
 def quotes_load(group: ParsedGroup) -> None:
     """Handler of the "quotes" kind: NSE quote rows into ``stock_data_warehouse``."""
     rows = group.tagged("stock_rows")
-    group.outcome.fetched += len(rows)
+    group.read(rows)
     group.outcome.parsed += len(rows)
     group_validate_and_load(group, dataset="stock_quotes", rows=rows, loader=warehouse.insert_stock_data)
 
@@ -27,7 +26,7 @@ def bhavcopy_load(group: ParsedGroup) -> None:
     """Handler of the "bhavcopy" kind: daily bars, the ticker master, and the day's closes as stock rows."""
     bars = group.tagged("bars")
     stock_rows = group.tagged("stock_rows")
-    group.outcome.fetched += len(bars)
+    group.read(bars)
     group.outcome.parsed += len(bars)
     valid_bars = group_validate_and_load(group, dataset="bhavcopy_rows", rows=bars, loader=warehouse.insert_daily_bars)
     if not len(valid_bars):

@@ -1,12 +1,13 @@
-"""After a run's loads: gold (once per run, for every date it loaded) and the quality evaluation."""
+"""After a run's loads: gold (once per run, for every date it loaded), the daily pump scores, quality."""
 
 from __future__ import annotations
 
 import logging
 
 from quality.services import quality_evaluate
-from warehouse.services import gold_refresh
+from warehouse.services import daily_social_pump_scores_write, gold_refresh
 
+from ..enrich import daily_pump_score
 from ..models import PipelineRun
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,12 @@ def gold_refresh_for(spec, dates) -> None:
         spec.after_gold(dates=sorted(dates))
 
 
+def daily_pump_scores(*, dates, tickers=None) -> int:
+    """Write ``DailySocial.pump_score`` for the rows of ``dates`` (and ``tickers``) with the pipelines'
+    formula (``enrich.daily_pump_score``); returns the rows updated. Run it after gold for those dates."""
+    return daily_social_pump_scores_write(dates=dates, score=daily_pump_score, tickers=tickers)
+
+
 def quality_after_run(run: PipelineRun, *, dataset: str, lake_object_ids: list[int]) -> None:
     """Quality's evaluation of a finished run; never raises (quality must not fail a finished load)."""
     try:
@@ -32,7 +39,6 @@ def quality_after_run(run: PipelineRun, *, dataset: str, lake_object_ids: list[i
                 **{k: getattr(run, k) for k in ("fetched", "valid", "rejected", "inserted", "duplicates")},
                 # Quality's valid ratio is the validation pass rate: duplicates passed validation too.
                 "valid": run.fetched - run.rejected,
-                "lake_records": run.fetched,
             },
         )
     except Exception:  # quality must never turn a finished load into a failed one

@@ -7,6 +7,7 @@ repost of a message in the batch).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -50,10 +51,17 @@ class ParsedGroup:
     parsed: list  # ParseResult, one per object
     run_id: int | None
     outcome: Outcome
+    # Records read out of each object (object id -> count), for the reconciliation (quality).
+    records: Counter = field(default_factory=Counter)
 
     @property
     def ids(self) -> list[int]:
         return [obj.pk for obj in self.objects]
+
+    def read(self, rows: list[dict]) -> None:
+        """Count ``rows`` (each naming its ``lake_object_id``) as records fetched from their objects."""
+        self.outcome.fetched += len(rows)
+        self.records.update(row["lake_object_id"] for row in rows)
 
     def tagged(self, name: str) -> list[dict]:
         """The records ``name`` ("stock_rows", "bars", …) of every object, each tagged with its object."""

@@ -17,6 +17,7 @@ from django.db import OperationalError
 from lake.models import LakeObject
 from lake.services import lake_object_failed, lake_object_read, lake_objects_mark
 from quality.models import QuarantinedRecord
+from quality.reconciliation import lake_objects_account
 from warehouse.services import WarehouseUnavailable
 
 from .. import registry
@@ -64,32 +65,38 @@ def lake_objects_process(
     # Reprocessing re-validates: the objects' earlier rejects are replaced by this pass's verdicts (a
     # rule fixed since then recovers them; recovered ones are kept as history).
     QuarantinedRecord.objects.filter(lake_object_id__in=ids, status=QuarantinedRecord.Status.QUARANTINED).delete()
-    outcome = Outcome()
-    parsed = [
-        _parse(obj, payload, spec=spec, run_id=run_id, outcome=outcome)
+    group = ParsedGroup(
+        objects=objects, parsed=[], run_id=run_id if run_id is not None else objects[0].run_id, outcome=Outcome()
+    )
+    group.records.update(dict.fromkeys(ids, 0))
+    group.parsed = [
+        _parse(obj, payload, spec=spec, run_id=run_id, group=group)
         for obj, payload in zip(objects, payloads, strict=True)
     ]
-    run_id = run_id if run_id is not None else objects[0].run_id
     if spec.schema_watch:
-        schema_watch(objects=objects, payloads=payloads, run_id=run_id)
-    spec.handler(ParsedGroup(objects=objects, parsed=parsed, run_id=run_id, outcome=outcome))
+        schema_watch(objects=objects, payloads=payloads, run_id=group.run_id)
+    spec.handler(group)
+    outcome = group.outcome
     outcome.valid = outcome.inserted
+    lake_objects_account(dataset=spec.dataset, records=dict(group.records), run_id=group.run_id)
     if refresh_gold:
         gold_refresh_for(spec, outcome.dates)
     lake_objects_mark(ids, LakeObject.Status.LOADED)
     return outcome
 
 
-def _parse(obj: LakeObject, payload, *, spec, run_id, outcome: Outcome):
+def _parse(obj: LakeObject, payload, *, spec, run_id, group: ParsedGroup):
     """Parse one object's payload. A payload of an unknown shape (NSE changed its JSON, a file of an
     unknown layout) is kept whole in the quarantine with the reason, and counted as one refused record."""
     parsed = parse(obj.source, payload, fetched_at=obj.timestamp)
     problems = [("schema_drift", msg) for msg in parsed.drift] + [("parse_error", msg) for msg in parsed.errors]
     if problems:
+        outcome = group.outcome
         outcome.drift.extend(parsed.drift)
         outcome.errors.extend(parsed.errors)
         record = {"lake_key": obj.key, "payload_excerpt": str(payload)[:2000]}
         outcome.fetched += len(problems)
+        group.records[obj.pk] += len(problems)
         outcome.rejected += quarantine(
             dataset=spec.dataset,
             run_id=run_id if run_id is not None else obj.run_id,

@@ -15,12 +15,12 @@ from ..enrich import (
     PumpClassifier,
     SentimentScorer,
     TickerMatcher,
-    daily_pump_scores,
     dedupe_reposts,
     enrich_messages,
 )
 from ..models import TelegramChannel
-from .outcome import Outcome
+from .hooks import daily_pump_scores
+from .outcome import ParsedGroup
 from .validate import group_validate_and_load, quarantine, refused
 
 _ENRICHERS: dict = {}
@@ -51,25 +51,27 @@ def enrichers_reset() -> None:
     _ENRICHERS.clear()
 
 
-def social_messages(messages: list[dict], *, object_id: int, outcome: Outcome) -> list[dict]:
+def social_messages(messages: list[dict], *, object_id: int, group: ParsedGroup) -> list[dict]:
     """One object's messages with its reposts collapsed (counted as duplicates), tagged with the object."""
-    outcome.parsed += len(messages)
+    group.outcome.parsed += len(messages)
     originals = dedupe_reposts(messages)
     reposts = len(messages) - len(originals)
-    outcome.fetched += reposts
-    outcome.duplicates += reposts
+    group.outcome.fetched += reposts
+    group.outcome.duplicates += reposts
+    group.records[object_id] += reposts
     return [{**message, "lake_object_id": object_id} for message in originals]
 
 
-def social_load(group) -> None:
+def social_load(group: ParsedGroup) -> None:
     """Handler of the "social" kind: enrich the group's messages, quarantine the unmatched, load the rest."""
     messages = []
     for obj, parsed in zip(group.objects, group.parsed, strict=True):
-        messages.extend(social_messages(parsed.messages, object_id=obj.pk, outcome=group.outcome))
+        messages.extend(social_messages(parsed.messages, object_id=obj.pk, group=group))
     matcher, scorer, detector = enrichers()
     enriched = enrich_messages(messages, matcher, scorer, detector)
     rows, unmatched = list(enriched), list(enriched.unmatched)
-    group.outcome.fetched += len(rows) + len(unmatched)
+    group.read(rows)
+    group.read(unmatched)
     if unmatched:
         # Chatter that names no ticker we know: kept, with the reason, rather than dropped.
         single = len(group.ids) == 1

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipelines.enrich import daily_pump_scores
 from pipelines.enrich.daily import pump_components, pump_score_combine
+from pipelines.services import daily_pump_scores
 from warehouse.models import DailyBar, DailySocial, StockData
 
 DAY = date(2026, 5, 19)

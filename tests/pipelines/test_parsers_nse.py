@@ -6,8 +6,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from pipelines.connectors import get_connector
-from pipelines.parsers import parse, ticker_master_learn
+from pipelines.parsers import parse
 from warehouse.models import Ticker
+from warehouse.services import ticker_master_learn
 
 LEGACY = "nse/cm06JAN2021bhav.csv"
 UDIFF = "nse/BhavCopy_NSE_CM_0_0_0_20260519_F_0000.csv"

@@ -12,7 +12,7 @@ from lake.storage import lake_storage
 from pipelines.models import PipelineRun
 from pipelines.services import pipeline_run, replay_unloaded, runs_abandoned_close
 from quality.models import QuarantinedRecord
-from warehouse.models import DailyBar, SocialMention, StockData
+from warehouse.models import DailyBar, DailySocial, SocialMention, StockData
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +22,7 @@ def _snapshot():
         sorted(StockData.objects.values_list("ticker", "series", "source", "timestamp", "price")),
         sorted(SocialMention.objects.values_list("platform", "external_id", "ticker", "pump_score")),
         sorted(DailyBar.objects.values_list("ticker", "series", "date", "source", "close")),
+        sorted(DailySocial.objects.values_list("ticker", "platform", "date", "mentions", "pump_score")),
         QuarantinedRecord.objects.filter(status="quarantined").count(),
     )
 
@@ -31,6 +32,10 @@ def test_reprocessing_a_range_twice_leaves_the_warehouse_exactly_as_it_was(sim, 
     pipeline_run(pipeline="twitter")
     pipeline_run(pipeline="nse_bhavcopy", files=[str(samples / "nse" / "cm06JAN2021bhav.csv")])
     before = _snapshot()
+    # Something of every table to compare: an empty warehouse would be "unchanged" whatever reprocess did.
+    stock, social, bars, daily_social, _ = before
+    assert [len(stock) > 0, len(social) > 0, len(bars) > 0, len(daily_social) > 0] == [True] * 4
+    assert any(score is not None for *_, score in daily_social)
     today = timezone.now().date()
     for source in ("nse_api", "twitter"):
         call_command(

@@ -1,7 +1,9 @@
 import pytest
 
-from pipelines.models import PipelineRun
+from lake.models import LakeObject
+from pipelines.models import PipelineLock, PipelineRun
 from pipelines.tasks import pipeline_run_task
+from warehouse.models import StockData
 
 pytestmark = pytest.mark.django_db
 
@@ -10,7 +12,11 @@ def test_a_redelivered_task_for_a_claimed_run_does_nothing(sim):
     run = PipelineRun.objects.create(pipeline="nse_api", source="nse_api", status="success")
     result = pipeline_run_task.apply(args=["nse_api"], kwargs={"run_id": run.pk}).get()
     assert result == {"run": run.pk, "status": "already-claimed"}
-    assert PipelineRun.objects.count() == 1
+    # Nothing happened: no other run, the run untouched, nothing fetched, stored or loaded.
+    assert list(PipelineRun.objects.values_list("pk", "status", "celery_task_id")) == [(run.pk, "success", "")]
+    assert LakeObject.objects.count() == 0
+    assert StockData.objects.count() == 0
+    assert PipelineLock.objects.filter(holder_run_id__isnull=False).count() == 0
 
 
 def test_a_simulated_schedule_is_skipped_with_the_reason_when_simulation_is_off(settings):

@@ -5,7 +5,7 @@ import pytest
 
 from lake.models import LakeObject
 from quality.metrics import DataQualityMetrics
-from quality.models import QualityMetric
+from quality.models import LakeObjectAccount, QualityMetric, QuarantinedRecord
 from warehouse.calendar import IST
 from warehouse.models import DailyBar, StockData
 
@@ -123,7 +123,16 @@ def test_volume_anomaly_is_not_judged_outside_the_session():
     assert DataQualityMetrics("stock_quotes").volume_anomaly(window_start=night) is None
 
 
-def test_reconciliation_compares_lake_records_with_loaded_rejected_and_duplicates():
+def _stock_rows(obj, count: int) -> None:
+    start = dt.datetime(2026, 5, 19, 4, 0, tzinfo=dt.UTC)
+    StockData.objects.bulk_create(
+        StockData(ticker="TCS", price=Decimal("1"), timestamp=start + dt.timedelta(minutes=obj.pk * 1000 + n),
+                  source="nse_api", lake_object_id=obj.pk)
+        for n in range(count)
+    )  # fmt: skip
+
+
+def test_reconciliation_recounts_each_lake_objects_rows_quarantine_and_duplicates():
     objs = [
         LakeObject.objects.create(
             source="nse_api", partition_date=dt.date(2026, 5, 19), key=f"k{i}", timestamp=dt.datetime.now(dt.UTC),
@@ -131,14 +140,32 @@ def test_reconciliation_compares_lake_records_with_loaded_rejected_and_duplicate
         )
         for i, n in enumerate([60, 40])
     ]  # fmt: skip
-    counts = {"fetched": 100, "valid": 95, "rejected": 5, "inserted": 80, "duplicates": 10}
+    # The first object adds up (50 rows + 4 quarantined + 6 duplicates); 2 rows of the second are gone.
+    _stock_rows(objs[0], 50)
+    _stock_rows(objs[1], 33)
+    QuarantinedRecord.objects.bulk_create(
+        QuarantinedRecord(dataset="stock_quotes", lake_object_id=obj.pk, record={}, reasons=[], rule_names="|x|")
+        for obj, n in ((objs[0], 4), (objs[1], 1))
+        for _ in range(n)
+    )
+    LakeObjectAccount.objects.bulk_create(
+        [
+            LakeObjectAccount(lake_object_id=objs[0].pk, dataset="stock_quotes", records=60, duplicates=6),
+            LakeObjectAccount(lake_object_id=objs[1].pk, dataset="stock_quotes", records=40, duplicates=4),
+        ]
+    )
+    counts = {"fetched": 100, "valid": 95, "rejected": 5, "inserted": 85, "duplicates": 10}
     metrics = DataQualityMetrics("stock_quotes").run_metrics(
         run_id=7, counts=counts, lake_object_ids=[o.pk for o in objs]
     )
     gap = next(m for m in metrics if m.metric == "reconciliation_gap")
-    assert gap.value == 5.0
+    assert gap.value == 2.0
     assert gap.details["lake_records"] == 100
-    assert gap.details["gap"] == 5
+    assert gap.details["gap"] == 2
+    assert gap.details["unaccounted"] == [
+        {"lake_object_id": objs[1].pk, "dataset": "stock_quotes", "records": 40, "rows": 33, "quarantined": 1,
+         "duplicates": 4, "gap": 2}
+    ]  # fmt: skip
     ratios = {m.metric: m.value for m in metrics}
     assert ratios["valid_ratio"] == 95.0
     assert ratios["duplicate_ratio"] == 10.0

@@ -7,6 +7,7 @@ import pytest
 from django.core import mail
 
 from quality.models import (
+    LakeObjectAccount,
     LearnedSchema,
     QualityCheck,
     QualityIncident,
@@ -188,7 +189,14 @@ def test_reconciliation_gap_fails_its_check():
         source="nse_api", partition_date=dt.date(2026, 5, 19), key="k", timestamp=NOW, bytes=1, raw_bytes=1,
         records=10, sha256="0" * 64,
     )  # fmt: skip
-    counts = {"fetched": 10, "valid": 10, "rejected": 0, "inserted": 7, "duplicates": 2}
+    # 10 records read, 2 of them duplicates: 8 rows expected, 7 are in the warehouse.
+    StockData.objects.bulk_create(
+        StockData(ticker="TCS", price=Decimal("1"), timestamp=NOW - dt.timedelta(minutes=n), source="nse_api",
+                  lake_object_id=obj.pk)
+        for n in range(7)
+    )  # fmt: skip
+    LakeObjectAccount.objects.create(lake_object_id=obj.pk, dataset="stock_quotes", records=10, duplicates=2)
+    counts = {"fetched": 10, "valid": 10, "rejected": 0, "inserted": 8, "duplicates": 2}
     result = quality_evaluate(run_id=9, dataset="stock_quotes", counts=counts, lake_object_ids=[obj.pk])
     outcome = next(c for c in result.checks if c.metric == "reconciliation_gap")
     assert (outcome.value, outcome.status) == (1.0, "fail")

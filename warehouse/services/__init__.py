@@ -14,8 +14,10 @@ import pandas as pd
 
 from core.db import reads_from_replica
 from warehouse import selectors
+from warehouse.services.daily_social import PumpInputs, daily_social_pump_scores_write
 from warehouse.services.gold import QUOTE_SOURCE, GoldResult, gold_refresh
 from warehouse.services.loader import DAILY, SOCIAL, STOCK, LoadResult, RowError, WarehouseUnavailable, rows_load
+from warehouse.services.tickers import TickerLearnResult, ticker_master_learn
 
 Records = pd.DataFrame | Iterable[dict]
 
@@ -23,12 +25,16 @@ __all__ = [
     "QUOTE_SOURCE",
     "GoldResult",
     "LoadResult",
+    "PumpInputs",
     "RowError",
+    "TickerLearnResult",
     "WarehouseUnavailable",
     "daily_bars_load",
+    "daily_social_pump_scores_write",
     "gold_refresh",
     "social_rows_load",
     "stock_rows_load",
+    "ticker_master_learn",
     "warehouse",
 ]
 
