@@ -340,6 +340,13 @@ TELEGRAM_MAX_PAGES = int(os.environ.get("TELEGRAM_MAX_PAGES", "10"))
 # Public channels read through t.me/s/<channel>: how many pages (about 20 posts each) a first run reads back.
 TELEGRAM_PREVIEW_URL = os.environ.get("TELEGRAM_PREVIEW_URL", "https://t.me")
 TELEGRAM_PREVIEW_FIRST_PAGES = int(os.environ.get("TELEGRAM_PREVIEW_FIRST_PAGES", "5"))
+# Seconds between two calls to one upstream (the real ones; the simulated upstream is never throttled).
+# NSE blocks clients faster than about 3 calls a second.
+NSE_API_MIN_INTERVAL = float(os.environ.get("NSE_API_MIN_INTERVAL", "0.35"))
+NSE_BHAVCOPY_MIN_INTERVAL = float(os.environ.get("NSE_BHAVCOPY_MIN_INTERVAL", "0.5"))
+NSE_HOLIDAYS_MIN_INTERVAL = float(os.environ.get("NSE_HOLIDAYS_MIN_INTERVAL", "0.35"))
+TWITTER_MIN_INTERVAL = float(os.environ.get("TWITTER_MIN_INTERVAL", "0"))
+TELEGRAM_MIN_INTERVAL = float(os.environ.get("TELEGRAM_MIN_INTERVAL", "0"))
 # The simulated market: a fixed seed makes the same world every time; SIMULATOR_NOW (ISO) fixes its clock.
 SIMULATOR_SEED = int(os.environ.get("SIMULATOR_SEED", "42"))
 SIMULATOR_NOW = os.environ.get("SIMULATOR_NOW", "")

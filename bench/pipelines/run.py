@@ -19,6 +19,10 @@ SQLAlchemy into the warehouse table):
    ``pipeline_run(pipeline="nse_bhavcopy", files=[…])``. Target < 1 s (median of 3; the first,
    cold, run is shown too).
 
+Beside those, the quotes bench loads later sessions (half as many quotes) into the warehouse that
+already holds the first ones (not truncated: indexes and the clash probe see a real history), and
+reprocesses every quote lake object (``reprocess_plan`` + ``reprocess_execute``, all duplicates).
+
 Payloads are generated before the clock starts; the runs get them through a stand-in connector that
 yields them as ``FetchedBatch``es (no HTTP), so what is timed is ``pipelines.services.pipeline_run`` with its
 PipelineRun row, lock, lake catalog and quality evaluation. The enrichers (VADER, the ticker matcher)
@@ -37,9 +41,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gzip
 import io
-import json
 import os
 import pstats
 import secrets
@@ -50,18 +52,17 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as dtime
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+# The bench's own modules, beside this script (its folder is on sys.path when it runs).
+from inputs import make_quote_batches, make_social_pages
+from naive import naive_bhavcopy, naive_quotes, naive_social
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tickerlake_bench_pipelines"
 BHAVCOPY = ROOT / "tests" / "data" / "samples" / "nse" / "sec_bhavdata_full_30122024.csv"
-
-FIRST_DAY = date(2025, 6, 2)  # a Monday; the quotes fill sessions from here on, the chatter starts here
-QUOTES_PER_BATCH = 200  # pipelines.connectors.nse.QUOTES_PER_BATCH
-SOCIAL_PAGE = 100  # X's max_results and getUpdates' limit
 
 
 def log(message: str) -> None:
@@ -125,69 +126,6 @@ def vacuum() -> None:
 
 
 # ---- payloads (made before any clock starts) -----------------------------------------------------
-def trading_days(first: date):
-    from pipelines.simulator.market import is_trading_day
-
-    day = first
-    while True:
-        if is_trading_day(day):
-            yield day
-        day += timedelta(days=1)
-
-
-def make_quote_batches(count: int) -> list[tuple[datetime, list[dict]]]:
-    """``count`` distinct quotes in batches of 200, each with its fetch time: whole sessions, day after day."""
-    from core.time import IST
-    from pipelines.simulator import SimMarket, quote_payloads
-    from pipelines.simulator.market import MINUTES, OPEN_TIME
-
-    per_session = len(SimMarket(seed=42).tickers) * MINUTES
-    batches: list[tuple[datetime, list[dict]]] = []
-    made = 0
-    for day in trading_days(FIRST_DAY):
-        if made >= count:
-            break
-        start = datetime.combine(day, OPEN_TIME, IST)
-        n = min(per_session, count - made)
-        for batch in quote_payloads(count=n, start=start, per_batch=QUOTES_PER_BATCH):
-            stamp = batch[-1]["metadata"]["lastUpdateTime"]
-            fetched = datetime.strptime(stamp, "%d-%b-%Y %H:%M:%S").replace(tzinfo=IST).astimezone(UTC)
-            batches.append((fetched, batch))
-        made += n
-    return batches
-
-
-def make_social_pages(count: int) -> tuple[list[tuple[datetime, dict]], list[tuple[datetime, dict]], int, int]:
-    """At least ``count`` posts, as X search pages and getUpdates answers of 100 each (fetch time, page)."""
-    from core.time import IST
-    from pipelines.simulator import social_payloads
-
-    tweets: list[dict] = []
-    updates: list[dict] = []
-    start = datetime.combine(FIRST_DAY, dtime(9, 0), IST)
-    for source, payload in social_payloads(count=count, start=start):
-        if len(tweets) + len(updates) >= count:
-            break
-        (tweets.extend(payload["data"]) if source == "twitter" else updates.extend(payload["result"]))
-    x_pages = []
-    for k in range(0, len(tweets), SOCIAL_PAGE):
-        page = tweets[k : k + SOCIAL_PAGE]
-        fetched = datetime.fromisoformat(page[-1]["created_at"].replace("Z", "+00:00")) + timedelta(seconds=30)
-        body = {
-            "data": page,
-            "meta": {"result_count": len(page), "newest_id": page[-1]["id"], "oldest_id": page[0]["id"]},
-        }
-        x_pages.append((fetched, body))
-    tg_pages = []
-    for k in range(0, len(updates), SOCIAL_PAGE):
-        page = updates[k : k + SOCIAL_PAGE]
-        last = page[-1].get("channel_post") or page[-1].get("message") or {}
-        fetched = datetime.fromtimestamp(last.get("date", 0), UTC) + timedelta(seconds=30)
-        tg_pages.append((fetched, {"ok": True, "result": page}))
-    return x_pages, tg_pages, len(tweets), len(updates)
-
-
-# ---- the measured path --------------------------------------------------------------------------
 class PreparedUpstream:
     """A connector that yields batches made in advance, as ``FetchedBatch``es (no HTTP in the clock)."""
 
@@ -285,119 +223,6 @@ def check_run(run, *, label: str) -> None:
         )
 
 
-# ---- the seed's naive path ----------------------------------------------------------------------
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def naive_store(root: Path, source: str, record: dict, ts: datetime, i: int) -> None:
-    """The seed's lake: one gzip JSON file per record, written atomically with fsync."""
-    folder = root / source / f"{ts:%Y/%m/%d}"
-    folder.mkdir(parents=True, exist_ok=True)
-    name = f"{ts:%Y-%m-%dT%H-%M-%S}_{i}.json.gz"
-    body = {"source": source, "timestamp": ts.isoformat(), "data": record}
-    payload = gzip.compress(json.dumps(body, default=str).encode())
-    tmp = folder / f".{name}.tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(payload)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, folder / name)
-    fsync_dir(folder)
-
-
-def to_sql(frame, table: str, engine) -> None:
-    """The seed's load; JSON columns typed as JSONB so their dicts go in as JSON (the table's own type)."""
-    from sqlalchemy.dialects.postgresql import JSONB
-
-    dtype = {c: JSONB for c in ("raw_data", "metadata") if c in frame}
-    frame.to_sql(table, engine, if_exists="append", index=False, method="multi", chunksize=1000, dtype=dtype)
-
-
-def naive_quotes(batches, root: Path, engine) -> float:
-    """Per quote: a lake file; then the parsed rows (raw body kept, as ours keeps it) through to_sql."""
-    import pandas as pd
-
-    from pipelines.parsers import parse
-    from warehouse.schema import STOCK_COLUMNS
-
-    started = time.perf_counter()
-    i = 0
-    rows = []
-    for fetched, batch in batches:
-        for quote in batch:
-            naive_store(root, "nse_api", quote, fetched, i)
-            i += 1
-            rows.extend(parse("nse_api", quote).stock_rows)
-    frame = pd.DataFrame(rows)
-    frame["processed_at"] = pd.Timestamp.now(tz="UTC")
-    to_sql(frame[[*STOCK_COLUMNS, "raw_data", "processed_at"]], "stock_data_warehouse", engine)
-    return time.perf_counter() - started
-
-
-def naive_social(pages: list[tuple[str, datetime, dict]], root: Path, engine) -> float:
-    """Per post: a lake file; then parse, the project's enrichment, and to_sql into the mentions table."""
-    import pandas as pd
-
-    from pipelines.enrich import dedupe_reposts, enrich_messages
-    from pipelines.parsers import parse
-    from pipelines.services import enrichers
-    from warehouse.schema import SOCIAL_COLUMNS
-
-    matcher, scorer, detector = enrichers()
-    started = time.perf_counter()
-    i = 0
-    messages = []
-    for source, fetched, page in pages:
-        items = page["data"] if source == "twitter" else page["result"]
-        for item in items:
-            naive_store(root, source, item, fetched, i)
-            i += 1
-            single = (
-                {"data": [item], "meta": {"result_count": 1}} if source == "twitter" else {"ok": True, "result": [item]}
-            )
-            messages.extend(parse(source, single, fetched_at=fetched).messages)
-    rows = list(enrich_messages(dedupe_reposts(messages), matcher, scorer, detector))
-    frame = pd.DataFrame(rows)
-    for column in SOCIAL_COLUMNS:
-        if column not in frame:
-            frame[column] = None
-    frame["metadata"] = [json.loads(json.dumps(m, default=str)) for m in frame["metadata"]]
-    frame["processed_at"] = pd.Timestamp.now(tz="UTC")
-    frame = frame[[*SOCIAL_COLUMNS, "metadata", "processed_at"]].drop_duplicates(["platform", "external_id", "ticker"])
-    to_sql(frame, "social_mentions_warehouse", engine)
-    return time.perf_counter() - started
-
-
-def naive_bhavcopy(path: Path, root: Path, engine) -> tuple[float, int]:
-    """Per CSV row: a lake file; then the parsed bars and closes through to_sql."""
-    import pandas as pd
-
-    from pipelines.parsers import parse
-    from warehouse.schema import BAR_COLUMNS, STOCK_COLUMNS
-
-    started = time.perf_counter()
-    text = path.read_text()
-    lines = text.splitlines()
-    header, body = lines[0], [line for line in lines[1:] if line.strip()]
-    now = datetime.now(UTC)
-    for i, line in enumerate(body):
-        naive_store(root, "nse_bhavcopy", {"header": header, "row": line}, now, i)
-    parsed = parse("nse_bhavcopy", {"format": "csv", "filename": path.name, "content": text})
-    bars = pd.DataFrame(parsed.bars)
-    bars["updated"] = pd.Timestamp.now(tz="UTC")
-    to_sql(bars[[c for c in BAR_COLUMNS if c in bars] + ["updated"]], "daily_bars", engine)
-    closes = pd.DataFrame(parsed.stock_rows)
-    closes["raw_data"] = [json.loads(json.dumps(r, default=str)) for r in closes["raw_data"]]
-    closes["processed_at"] = pd.Timestamp.now(tz="UTC")
-    to_sql(closes[[*STOCK_COLUMNS, "raw_data", "processed_at"]], "stock_data_warehouse", engine)
-    return time.perf_counter() - started, len(body)
-
-
 # ---- main ---------------------------------------------------------------------------------------
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -464,21 +289,46 @@ def measure(args, work, engine, n_quotes, n_posts, naive_quotes_n, naive_posts_n
 
     truncate_all()
     ticker_master_seed()
-    log(f"generating {n_quotes:,} quotes and {n_posts:,} posts (before the clock)")
+    n_history = n_quotes // 2
+    log(f"generating {n_quotes + n_history:,} quotes and {n_posts:,} posts (before the clock)")
     started = time.perf_counter()
-    quote_batches = make_quote_batches(n_quotes)
+    quote_batches, later_batches = split_batches(make_quote_batches(n_quotes + n_history), n_quotes)
     x_pages, tg_pages, n_tweets, n_updates = make_social_pages(n_posts)
     log(
-        f"made in {time.perf_counter() - started:.1f} s: {len(quote_batches)} quote batches; "
+        f"made in {time.perf_counter() - started:.1f} s: {len(quote_batches)} + {len(later_batches)} quote batches; "
         f"{n_tweets:,} tweets in {len(x_pages)} pages, {n_updates:,} Telegram updates in {len(tg_pages)} pages"
     )
     enrichers()  # VADER and the ticker matcher, as a worker holds them
     out: dict = {}
+    measure_quotes(args, out, quote_batches, later_batches, n_quotes, n_history)
+    measure_social(args, out, x_pages, tg_pages, n_tweets + n_updates)
+    measure_bhavcopy(args, out, repeats)
+    measure_naive(
+        out, work, engine, quote_batches, x_pages, tg_pages, naive_quotes_n, naive_posts_n, n_tweets, n_updates
+    )
+    truncate_all()
+    ticker_master_seed()
+    return out
 
-    # 1. quotes --------------------------------------------------------------------------------
+
+def split_batches(batches: list, first: int) -> tuple[list, list]:
+    """The batches holding the first ``first`` quotes, and the rest."""
+    have = 0
+    for k, (_, batch) in enumerate(batches):
+        if have >= first:
+            return batches[:k], batches[k:]
+        have += len(batch)
+    return batches, []
+
+
+def measure_quotes(args, out: dict, batches, later, n_quotes: int, n_history: int) -> None:
+    """Quotes into an empty warehouse; then later sessions into the warehouse holding those (history,
+    not truncated); then the reprocess of every quote lake object (all duplicates by then)."""
+    from pipelines.services import reprocess_execute, reprocess_plan
+
     truncate_all()
     vacuum()
-    quotes = run_pipeline("nse_api", batches=quote_batches, profile=args.profile)
+    quotes = run_pipeline("nse_api", batches=batches, profile=args.profile)
     run = quotes.runs[0]
     check_run(run, label="quotes")
     assert run.inserted == n_quotes, (run.inserted, n_quotes)
@@ -487,7 +337,25 @@ def measure(args, work, engine, n_quotes, n_posts, naive_quotes_n, naive_posts_n
     if quotes.profile:
         print(quotes.profile)
 
-    # 2. social --------------------------------------------------------------------------------
+    history = run_pipeline("nse_api", batches=later)
+    run = history.runs[0]
+    check_run(run, label="quotes with history")
+    assert run.inserted == n_history, (run.inserted, n_history)
+    out["quotes_history"] = (n_history, history.seconds, run)
+    log(f"quotes on a warehouse holding {n_quotes:,}: {n_history / history.seconds:,.0f} records/s")
+
+    plan = reprocess_plan(source="nse_api", start=date(2000, 1, 1), end=date(2100, 1, 1))
+    started = time.perf_counter()
+    run = reprocess_execute(plan, workers=False)
+    seconds = time.perf_counter() - started
+    assert (run.status, run.inserted, run.duplicates) == ("success", 0, n_quotes + n_history), run
+    out["reprocess"] = (plan.records, seconds, run)
+    log(f"reprocess of {len(plan.object_ids):,} lake objects: {plan.records / seconds:,.0f} records/s")
+
+
+def measure_social(args, out: dict, x_pages, tg_pages, posts: int) -> None:
+    from warehouse.models import DailySocial
+
     truncate_all()
     vacuum()
     x = run_pipeline("twitter", batches=x_pages, profile=args.profile)
@@ -498,18 +366,16 @@ def measure(args, work, engine, n_quotes, n_posts, naive_quotes_n, naive_posts_n
             f"{label}: {m.seconds:.2f} s, stages {m.runs[0].stage_seconds}, rows {m.runs[0].inserted:,} "
             f"(rejected {m.runs[0].rejected:,}, duplicates {m.runs[0].duplicates:,})"
         )
-    from warehouse.models import DailySocial
-
     scored = DailySocial.objects.filter(pump_score__isnull=False).count()
     assert scored == DailySocial.objects.count() > 0, scored
-    posts = n_tweets + n_updates
     out["social"] = (posts, x.seconds + tg.seconds, x.runs[0], tg.runs[0])
     log(f"social: {posts / (x.seconds + tg.seconds):,.0f} posts/s; {scored} daily pump scores")
     for m in (x, tg):
         if m.profile:
             print(m.profile)
 
-    # 3. bhavcopy ------------------------------------------------------------------------------
+
+def measure_bhavcopy(args, out: dict, repeats: int) -> None:
     times = []
     for k in range(repeats):
         truncate_all()
@@ -524,15 +390,17 @@ def measure(args, work, engine, n_quotes, n_posts, naive_quotes_n, naive_posts_n
     out["bhavcopy"] = (bhav_run.fetched, statistics.median(times), times[0], bhav_run)
     log(f"bhavcopy: {bhav_run.fetched:,} rows, median {statistics.median(times):.3f} s (cold {times[0]:.3f} s)")
 
-    # the seed's naive path --------------------------------------------------------------------
+
+def measure_naive(out, work, engine, quote_batches, x_pages, tg_pages, quotes_n, posts_n, n_tweets, n_updates) -> None:
+    """The seed's naive path on a part of the same input."""
     naive_root = work / "naive"
     truncate_all()
     part, have = [], 0
     for fetched, batch in quote_batches:
-        take = batch[: naive_quotes_n - have]
+        take = batch[: quotes_n - have]
         part.append((fetched, take))
         have += len(take)
-        if have >= naive_quotes_n:
+        if have >= quotes_n:
             break
     secs = naive_quotes(part, naive_root, engine)
     out["naive_quotes"] = (have, secs)
@@ -541,7 +409,7 @@ def measure(args, work, engine, n_quotes, n_posts, naive_quotes_n, naive_posts_n
     truncate_all()
     pages, have = [], 0
     for source, source_pages in (("twitter", x_pages), ("telegram", tg_pages)):
-        share = naive_posts_n * (n_tweets if source == "twitter" else n_updates) // (n_tweets + n_updates)
+        share = posts_n * (n_tweets if source == "twitter" else n_updates) // (n_tweets + n_updates)
         got = 0
         for fetched, page in source_pages:
             if got >= share:
@@ -557,9 +425,6 @@ def measure(args, work, engine, n_quotes, n_posts, naive_quotes_n, naive_posts_n
     secs, rows = naive_bhavcopy(BHAVCOPY, naive_root, engine)
     out["naive_bhavcopy"] = (rows, secs)
     log(f"naive bhavcopy: {secs:.2f} s for {rows:,} rows")
-    truncate_all()
-    ticker_master_seed()
-    return out
 
 
 def stages(*runs) -> str:
@@ -604,8 +469,19 @@ def report(r: dict, *, quick: bool, seconds: float) -> int:
         f"to_sql(method='multi', chunksize=1000); the bhavcopy naive day took {nb_s:.2f} s. "
         f"Bhavcopy: median of runs, the first (cold) took {cold_b:.2f} s."
     )
+    n_h, s_h, h_run = r["quotes_history"]
+    n_r, s_r, r_run = r["reprocess"]
+    print(
+        f"quotes into a warehouse already holding {n_q:,} (not truncated): {n_h:,} in {s_h:.2f} s, "
+        f"{n_h / s_h:,.0f} records/s ({n_h / s_h / (n_q / s_q):.2f}x the empty warehouse's rate)"
+    )
+    print(
+        f"reprocess of every quote lake object (idempotent, all {r_run.duplicates:,} duplicates): "
+        f"{n_r:,} records in {s_r:.2f} s, {n_r / s_r:,.0f} records/s"
+    )
     print("seconds per stage (the runs' own stage_seconds):")
     print(f"  quotes:   {stages(q_run)}")
+    print(f"  history:  {stages(h_run)}")
     print(f"  posts:    {stages(x_run, tg_run)}  (twitter and telegram runs together)")
     print(f"  bhavcopy: {stages(bhav_run)}")
     print(f"Total bench time {seconds:.0f} s.")

@@ -8,7 +8,10 @@ when missing and migrates it. It TRUNCATEs the warehouse tables there, so it ref
 name does not contain "bench" unless --force is given.
 
 All loads go into the real `stock_data_warehouse` (the seed's columns, unique key and indexes), emptied
-before each run; each figure is the median of 3 runs. The slow baselines (pandas to_sql, execute_values)
+before each run; each figure is the median of 3 runs. The raw COPY and staging baselines are fed the
+rows exactly as the loader writes them (its cleaning and bulk conversion run once, before the clock),
+so "insert_stock_data / raw COPY" is what the loader's cleaning, probe and bookkeeping cost on top of
+the COPY itself (target ≥ 0.9x). The slow baselines (pandas to_sql, execute_values)
 run on a smaller batch, since their rows/s do not depend on the batch size and 1,000,000 rows would take
 minutes each. `execute_values` is psycopg2's (`psycopg2-binary` when installed; otherwise psycopg 3's
 `executemany` stands in and the table says so). `to_sql` needs SQLAlchemy (skipped when absent).
@@ -116,13 +119,29 @@ class Bench:
                 copy.write_row(row)
         self.conn.commit()
 
-    def staging_upsert(self, frame: pd.DataFrame) -> None:
-        """The hand-written staging upsert: COPY into a TEMP table, INSERT … ON CONFLICT DO NOTHING."""
-        cols = ", ".join(COLUMNS)
+    def converted(self, frame: pd.DataFrame) -> tuple[list[str], list[tuple]]:
+        """The loader's own columns and rows for ``frame``: its cleaning and bulk conversion, done once
+        and untimed, so a baseline that COPYs them measures the COPY, not a per-row conversion."""
+        from warehouse.services.cleaning import STOCK, batch_prepare, sql_rows
+
+        prepared, _ = batch_prepare(STOCK, frame)
+        return STOCK.columns, sql_rows(STOCK, prepared.frame)
+
+    def copy_rows(self, columns: list[str], rows: list[tuple]) -> None:
+        """Raw psycopg 3 COPY of ready rows straight into the table (nothing else)."""
+        names = ", ".join(f'"{c}"' for c in columns)
+        with self.conn.cursor() as cur, cur.copy(f"COPY {TABLE} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        self.conn.commit()
+
+    def staging_upsert(self, columns: list[str], rows: list[tuple]) -> None:
+        """The hand-written staging upsert of ready rows: COPY into a TEMP table, INSERT … ON CONFLICT DO NOTHING."""
+        cols = ", ".join(f'"{c}"' for c in columns)
         with self.conn.cursor() as cur:
             cur.execute(f"CREATE TEMP TABLE stage ON COMMIT DROP AS SELECT {cols} FROM {TABLE} WITH NO DATA")
             with cur.copy(f"COPY stage ({cols}) FROM STDIN") as copy:
-                for row in frame[COLUMNS].itertuples(index=False, name=None):
+                for row in rows:
                     copy.write_row(row)
             cur.execute(f"INSERT INTO {TABLE} ({cols}) SELECT {cols} FROM stage ON CONFLICT DO NOTHING")
         self.conn.commit()
@@ -207,27 +226,29 @@ class Bench:
         log(f"batch of {self.n:,} rows; execute_values on {self.n_slow:,}, to_sql on {self.n_to_sql:,}")
         figures["to_sql"] = self.baseline_to_sql(frame)
         figures["execute_values"] = self.baseline_execute_values(frame)
+        # The baselines get the rows exactly as the loader writes them (converted before the clock).
+        columns, rows = self.converted(frame)
         figures["copy"] = self.record(
-            "psycopg 3 COPY straight into the table",
+            "psycopg 3 COPY straight into the table (the loader's rows)",
             self.n,
-            timed(self.truncate, lambda: self.copy_frame(frame), self.repeats),
+            timed(self.truncate, lambda: self.copy_rows(columns, rows), self.repeats),
         )
         figures["staging_new"] = self.record(
             "staging upsert (hand-written), new rows",
             self.n,
-            timed(self.truncate, lambda: self.staging_upsert(frame), self.repeats),
+            timed(self.truncate, lambda: self.staging_upsert(columns, rows), self.repeats),
         )
         # An all-duplicate load changes nothing, so one preload serves every repeat of both loaders.
         self.preload(full_snap)()
         figures["staging_dup"] = self.record(
             "staging upsert (hand-written), all duplicates",
             self.n,
-            timed(lambda: None, lambda: self.staging_upsert(frame), self.repeats),
+            timed(lambda: None, lambda: self.staging_upsert(columns, rows), self.repeats),
         )
         figures["staging_half"] = self.record(
             "staging upsert (hand-written), half new",
             self.n,
-            timed(self.preload(half_snap), lambda: self.staging_upsert(frame), self.repeats),
+            timed(self.preload(half_snap), lambda: self.staging_upsert(columns, rows), self.repeats),
         )
         results = []
 
@@ -391,7 +412,8 @@ def print_table(bench: Bench, f: dict, q: dict, quick: bool, seconds: float) -> 
             f"  {label}: {value:,.2f}{unit} (target {'≥' if higher else '<'} {target:,.2f}{unit}) {'PASS' if ok else 'MISS'}"
         )
 
-    check("insert_stock_data new / raw COPY", f["ours_new"] / f["copy"], 0.8, "x")
+    # The loader cleans, converts, probes and COPYs; the baseline only COPYs the same converted rows.
+    check("insert_stock_data new / raw COPY of the same rows", f["ours_new"] / f["copy"], 0.9, "x")
     check(
         "insert_stock_data all-duplicates / staging upsert all-duplicates", f["ours_dup"] / f["staging_dup"], 0.85, "x"
     )

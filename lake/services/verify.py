@@ -12,7 +12,7 @@ from django.db import transaction
 from tqdm import tqdm
 
 from lake.models import LakeObject
-from lake.services.store import LakeObjectCorrupt, envelope_decode, timestamp_utc
+from lake.services.store import LakeObjectCorrupt, envelope_decode, summary_add, timestamp_utc
 from lake.services.summary import summary_rebuild
 from lake.storage import is_tmp_name, key_is_valid, lake_storage, raw_key_is_valid
 
@@ -157,15 +157,9 @@ def lake_verify(*, tmp_grace_seconds: float = 600, progress: bool = False) -> Ve
 
     # What is left in storage has no catalog row: a writer died between its write and its insert.
     for key in tqdm(sorted(in_storage), desc="registering", unit="obj", disable=not progress):
-        try:
-            payload = storage.read(key)
-        except FileNotFoundError:
+        row = _orphan_register(storage, key)
+        if row is None:
             continue
-        row = _registration(key, payload)
-        with transaction.atomic():
-            if LakeObject.objects.filter(key=key).exists():
-                continue  # a writer catalogued it meanwhile
-            row.save()
         result.registered.append(key)
         if row.status == LakeObject.Status.CORRUPT:
             result.corrupt.append(key)
@@ -173,6 +167,23 @@ def lake_verify(*, tmp_grace_seconds: float = 600, progress: bool = False) -> Ve
     summary_rebuild()
     logger.info("lake verify: %s", " ".join(result.lines()))
     return result
+
+
+def _orphan_register(storage, key: str, *, summarize: bool = False) -> LakeObject | None:
+    """Catalog an object that storage holds and the catalog lacks; None when it vanished meanwhile or a
+    writer catalogued it first. ``summarize`` adds it to the per-day totals too."""
+    try:
+        payload = storage.read(key)
+    except FileNotFoundError:
+        return None
+    row = _registration(key, payload)
+    with transaction.atomic():
+        if LakeObject.objects.filter(key=key).exists():
+            return None  # a writer catalogued it meanwhile
+        row.save()
+        if summarize:
+            summary_add(row)
+    return row
 
 
 def lake_register_recent(*, days: int = 2, min_age_seconds: float = 60) -> list[str]:
@@ -183,8 +194,6 @@ def lake_register_recent(*, days: int = 2, min_age_seconds: float = 60) -> list[
     the recent day folders, never the whole lake. Objects younger than ``min_age_seconds`` are left to
     the writer that may be about to catalog them.
     """
-    from lake.services.store import summary_add
-
     storage = lake_storage()
     today = dt.datetime.now(dt.UTC).date()
     registered: list[str] = []
@@ -213,17 +222,9 @@ def lake_register_recent(*, days: int = 2, min_age_seconds: float = 60) -> list[
             for key, mtime in keys.items():
                 if key in known or (mtime and time.time() - mtime < min_age_seconds):
                     continue
-                try:
-                    payload = storage.read(key)
-                except FileNotFoundError:
-                    continue
-                row = _registration(key, payload)
-                with transaction.atomic():
-                    if LakeObject.objects.filter(key=key).exists():
-                        continue
-                    row.save()
-                    summary_add(row)
-                registered.append(key)
+                row = _orphan_register(storage, key, summarize=True)
+                if row is not None:
+                    registered.append(key)
     if registered:
         logger.info("lake: registered %d uncatalogued recent object(s)", len(registered))
     return registered

@@ -194,14 +194,12 @@ class UpstreamClient:
         secrets: Iterable[str] = (),
     ):
         self.timeout = float(timeout if timeout is not None else settings.UPSTREAM_TIMEOUT)
-        self.max_attempts = int(max_attempts or getattr(settings, "UPSTREAM_MAX_ATTEMPTS", 3))
-        self.backoff = float(backoff if backoff is not None else getattr(settings, "UPSTREAM_BACKOFF", 0.5))
-        self.retry_wait_cap = float(
-            retry_wait_cap if retry_wait_cap is not None else getattr(settings, "UPSTREAM_RETRY_WAIT_CAP", 30)
-        )
+        self.max_attempts = int(max_attempts or settings.UPSTREAM_MAX_ATTEMPTS)
+        self.backoff = float(backoff if backoff is not None else settings.UPSTREAM_BACKOFF)
+        self.retry_wait_cap = float(retry_wait_cap if retry_wait_cap is not None else settings.UPSTREAM_RETRY_WAIT_CAP)
         # The simulated upstream needs no politeness; the real ones do.
         self.min_interval = 0.0 if simulated else float(min_interval)
-        self.max_bytes = int(max_bytes or getattr(settings, "UPSTREAM_MAX_BYTES", 8 * 1024 * 1024))
+        self.max_bytes = int(max_bytes or settings.UPSTREAM_MAX_BYTES)
         self.secrets = [s for s in secrets if s]
         self.simulated = simulated
         # Wall clock per request (connect, headers and body): `timeout` only bounds each socket read.
@@ -380,13 +378,30 @@ class Connector:
     source: str = ""
     base_url_settings: tuple[str, ...] = ()
     secret_settings: tuple[str, ...] = ()
-    min_interval: float = 0.0
     headers: dict = {}
     max_file_bytes: int | None = None  # MAX_PAYLOAD_BYTES unless a connector says otherwise
+    # A connector that pages (the social ones): the setting with its page count, a stand-in token the
+    # simulated upstream accepts.
+    max_pages_setting: str = ""
+    simulated_token: str = ""
 
-    def __init__(self, *, simulated: bool | None = None, client: UpstreamClient | None = None):
+    def __init__(
+        self, *, simulated: bool | None = None, client: UpstreamClient | None = None, max_pages: int | None = None
+    ):
         self.simulated = settings.SIMULATE_UPSTREAMS if simulated is None else simulated
         self._client = client
+        if self.max_pages_setting:
+            self.max_pages = int(max_pages or getattr(settings, self.max_pages_setting))
+
+    def token(self) -> str:
+        """The upstream's credential (its first ``secret_settings``); a stand-in on the simulated upstream."""
+        name = self.secret_settings[0]
+        token = getattr(settings, name)
+        if not token and self.simulated:
+            return self.simulated_token
+        if not token:
+            raise ConnectorError(f"{self.source}: {name} is not set")
+        return token
 
     # ---- network -------------------------------------------------------------------------------
     def base_url(self, name: str) -> str:
@@ -399,8 +414,9 @@ class Connector:
                 base_urls=[self.base_url(name) for name in self.base_url_settings],
                 simulated=self.simulated,
                 headers=dict(self.headers),
-                min_interval=getattr(settings, f"{self.source.upper()}_MIN_INTERVAL", self.min_interval),
-                secrets=[str(getattr(settings, name, "") or "") for name in self.secret_settings],
+                # NSE_API_MIN_INTERVAL, TWITTER_MIN_INTERVAL, … (config/settings.py)
+                min_interval=getattr(settings, f"{self.source.upper()}_MIN_INTERVAL"),
+                secrets=[str(getattr(settings, name) or "") for name in self.secret_settings],
             )
         return self._client
 

@@ -72,7 +72,6 @@ class NseQuoteConnector(Connector):
     source = "nse_api"
     base_url_settings = ("NSE_BASE_URL",)
     headers = BROWSER_HEADERS
-    min_interval = 0.35  # about 3 calls a second: NSE blocks faster clients
 
     @property
     def api_url(self) -> str:
@@ -231,7 +230,6 @@ class NseBhavcopyConnector(Connector):
     source = "nse_bhavcopy"
     base_url_settings = ("NSE_ARCHIVES_URL", "NSE_BASE_URL")
     headers = {**BROWSER_HEADERS, "Accept": "*/*"}
-    min_interval = 0.5
 
     @staticmethod
     def days(since: dict | None) -> list[date]:
@@ -317,7 +315,6 @@ class NseHolidayConnector(Connector):
     source = "nse_holidays"
     base_url_settings = ("NSE_BASE_URL",)
     headers = BROWSER_HEADERS
-    min_interval = 0.35
 
     def fetch(self, *, tickers: list[str] | None = None, since: dict | None = None) -> Iterator[FetchedBatch]:
         base = self.base_url("NSE_BASE_URL")

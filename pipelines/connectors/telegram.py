@@ -77,17 +77,19 @@ class TelegramConnector(Connector):
     base_url_settings = ("TELEGRAM_BASE_URL", "TELEGRAM_PREVIEW_URL")
     secret_settings = ("TELEGRAM_BOT_TOKEN",)
     headers = {"User-Agent": "tickerlake/1.0", "Accept": "application/json"}
+    max_pages_setting = "TELEGRAM_MAX_PAGES"
+    simulated_token = "123456:SIMULATED-bot-token"
 
-    def __init__(self, *, max_pages: int | None = None, limit: int = 100, **kwargs):
+    def __init__(self, *, limit: int = 100, **kwargs):
         super().__init__(**kwargs)
-        self.max_pages = int(max_pages or settings.TELEGRAM_MAX_PAGES)
         self.first_pages = int(settings.TELEGRAM_PREVIEW_FIRST_PAGES)
         self.limit = max(1, min(100, limit))
 
     def token(self) -> str:
+        """The bot token, or "" without one: public channels are still read through their web preview."""
         token = settings.TELEGRAM_BOT_TOKEN
         if not token and self.simulated:
-            return "123456:SIMULATED-bot-token"
+            return self.simulated_token
         return token
 
     def fetch(self, *, tickers: list[str] | None = None, since: dict | None = None) -> Iterator[FetchedBatch]:

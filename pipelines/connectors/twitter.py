@@ -11,8 +11,6 @@ import re
 import time
 from collections.abc import Iterator
 
-from django.conf import settings
-
 from pipelines.connectors.base import Connector, ConnectorError, FetchedBatch, answer_body
 from pipelines.connectors.nse import active_symbols
 
@@ -47,19 +45,12 @@ class TwitterConnector(Connector):
     base_url_settings = ("TWITTER_BASE_URL",)
     secret_settings = ("TWITTER_BEARER_TOKEN",)
     headers = {"User-Agent": "tickerlake/1.0", "Accept": "application/json"}
+    max_pages_setting = "TWITTER_MAX_PAGES"
+    simulated_token = "simulated-bearer-token"
 
-    def __init__(self, *, max_pages: int | None = None, page_size: int = 100, **kwargs):
+    def __init__(self, *, page_size: int = 100, **kwargs):
         super().__init__(**kwargs)
-        self.max_pages = int(max_pages or getattr(settings, "TWITTER_MAX_PAGES", 5))
         self.page_size = max(10, min(100, page_size))
-
-    def token(self) -> str:
-        token = settings.TWITTER_BEARER_TOKEN
-        if not token and self.simulated:
-            return "simulated-bearer-token"
-        if not token:
-            raise ConnectorError("twitter: TWITTER_BEARER_TOKEN is not set")
-        return token
 
     def fetch(self, *, tickers: list[str] | None = None, since: dict | None = None) -> Iterator[FetchedBatch]:
         token = self.token()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
@@ -69,16 +70,7 @@ def _entity_metadata(text: str, entities) -> dict:
             piece = utf16_slice(text, int(entity.get("offset", 0)), int(entity.get("length", 0)))
         except (TypeError, ValueError):
             continue
-        if kind == "cashtag":
-            found["cashtags"].append(piece.lstrip("$"))
-        elif kind == "hashtag":
-            found["hashtags"].append(piece.lstrip("#"))
-        elif kind == "url":
-            found["urls"].append(piece)
-        elif kind == "text_link" and entity.get("url"):
-            found["urls"].append(entity["url"])
-        elif kind == "mention":
-            found["mentions"].append(piece.lstrip("@"))
+        _entity_add(found, kind, piece, link=entity.get("url"))
     return found
 
 
@@ -198,17 +190,23 @@ def _export_entities(entities) -> dict | None:
         if not isinstance(entity, dict):
             continue
         kind, piece = entity.get("type"), str(entity.get("text", ""))
-        if kind == "cashtag":
-            found["cashtags"].append(piece.lstrip("$"))
-        elif kind == "hashtag":
-            found["hashtags"].append(piece.lstrip("#"))
-        elif kind == "link":
-            found["urls"].append(piece)
-        elif kind == "text_link" and entity.get("href"):
-            found["urls"].append(entity["href"])
-        elif kind == "mention":
-            found["mentions"].append(piece.lstrip("@"))
+        _entity_add(found, kind, piece, link=entity.get("href"))
     return found
+
+
+def _entity_add(found: dict, kind, piece: str, *, link) -> None:
+    """One entity into ``found``. The Bot API and the exports name kinds alike, but a bare URL is a
+    "url" in the Bot API and a "link" in an export; a "text_link"'s target is ``url`` / ``href``."""
+    if kind == "cashtag":
+        found["cashtags"].append(piece.lstrip("$"))
+    elif kind == "hashtag":
+        found["hashtags"].append(piece.lstrip("#"))
+    elif kind in ("url", "link"):
+        found["urls"].append(piece)
+    elif kind == "text_link" and link:
+        found["urls"].append(link)
+    elif kind == "mention":
+        found["mentions"].append(piece.lstrip("@"))
 
 
 def parse_export_chat(chat: dict, result: ParseResult) -> None:
@@ -272,8 +270,6 @@ def parse_export_chat(chat: dict, result: ParseResult) -> None:
 
 
 def _local_zone():
-    from zoneinfo import ZoneInfo
-
     return ZoneInfo(settings.TIME_ZONE)
 
 

@@ -51,7 +51,7 @@ HTML_PAGE = (
 
 
 def sim_now() -> datetime:
-    fixed = getattr(settings, "SIMULATOR_NOW", "") or ""
+    fixed = settings.SIMULATOR_NOW or ""
     if fixed:
         value = datetime.fromisoformat(str(fixed).replace("Z", "+00:00"))
         return (value if value.tzinfo else value.replace(tzinfo=IST)).astimezone(UTC)
@@ -59,7 +59,7 @@ def sim_now() -> datetime:
 
 
 def sim_seed() -> int:
-    return int(getattr(settings, "SIMULATOR_SEED", 42))
+    return int(settings.SIMULATOR_SEED)
 
 
 _WORLDS: dict[tuple, tuple[SimMarket, Chatter]] = {}
@@ -337,7 +337,7 @@ def holiday_master(now: datetime) -> str:
 
 
 def _base(name: str) -> str:
-    parts = urlsplit(str(getattr(settings, name, "")))
+    parts = urlsplit(str(getattr(settings, name)))
     return f"{parts.scheme}://{parts.netloc}"
 
 

@@ -274,33 +274,54 @@ def _pg_piecewise(spec: TableSpec, rows: list[tuple]) -> _Loaded:
     """Retry a refused batch chunk by chunk; a chunk that fails goes row by row, each in a savepoint."""
     from psycopg import errors as pg_errors
 
-    refused = (pg_errors.DataError, pg_errors.IntegrityError, pg_errors.ProgrammingError)
-    loaded = _Loaded()
     names = ", ".join(f'"{c}"' for c in spec.columns)
     marks = ", ".join(["%s"] * len(spec.columns))
     single = f'INSERT INTO "{spec.table}" ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING'
-    for start in range(0, len(rows), FALLBACK_CHUNK):
-        chunk = rows[start : start + FALLBACK_CHUNK]
+
+    def load_row(row: tuple) -> int:
+        with _pg_cursor() as cursor:
+            cursor.execute(single, row)
+            return 1 if cursor.rowcount else 0
+
+    return _chunks_then_rows(
+        rows,
+        size=FALLBACK_CHUNK,
+        load_chunk=lambda chunk: _pg_staged_insert(spec, chunk),
+        load_row=load_row,
+        refused=(pg_errors.DataError, pg_errors.IntegrityError, pg_errors.ProgrammingError),
+        describe=_db_error,
+    )
+
+
+def _chunks_then_rows(rows, *, size: int, load_chunk, load_row, refused: tuple, describe, passthrough=()) -> _Loaded:
+    """Load ``rows`` ``size`` at a time (``load_chunk(chunk) -> new rows``), each chunk in a savepoint; a
+    refused chunk goes row by row (``load_row(row) -> 0 or 1``), so its good rows load and each bad row
+    comes back as a failure. ``passthrough`` errors (the connection lost) are never taken for a bad row."""
+    loaded = _Loaded()
+    for start in range(0, len(rows), size):
+        chunk = rows[start : start + size]
         try:
             with transaction.atomic():
-                inserted = _pg_staged_insert(spec, chunk)
+                inserted = load_chunk(chunk)
+        except passthrough:
+            raise
+        except refused:
+            pass
+        else:
             loaded.inserted += inserted
             loaded.duplicates += len(chunk) - inserted
             continue
-        except refused:
-            pass
         for offset, row in enumerate(chunk):
             try:
-                with transaction.atomic(), _pg_cursor() as cursor:
-                    cursor.execute(single, row)
-                    count = cursor.rowcount
+                with transaction.atomic():
+                    inserted = load_row(row)
+            except passthrough:
+                raise
             except refused as exc:
-                loaded.failures.append((start + offset, _db_error(exc)))
+                loaded.failures.append((start + offset, describe(exc)))
                 continue
-            if count:
-                loaded.inserted += 1
-            else:
-                loaded.duplicates += 1
+            loaded.inserted += inserted
+            loaded.duplicates += 1 - inserted
     return loaded
 
 
@@ -308,31 +329,15 @@ def _pg_piecewise(spec: TableSpec, rows: list[tuple]) -> _Loaded:
 
 
 def _generic_load(spec: TableSpec, rows: list[tuple]) -> _Loaded:
-    loaded = _Loaded()
-    for start in range(0, len(rows), BULK_BATCH):
-        chunk = rows[start : start + BULK_BATCH]
-        try:
-            with transaction.atomic():
-                inserted = _bulk_insert(spec, chunk)
-            loaded.inserted += inserted
-            loaded.duplicates += len(chunk) - inserted
-            continue
-        except (DjangoOperationalError, DjangoInterfaceError):
-            raise
-        except (DatabaseError, ValueError, TypeError, ArithmeticError):
-            pass
-        for offset, row in enumerate(chunk):
-            try:
-                with transaction.atomic():
-                    inserted = _bulk_insert(spec, [row])
-            except (DjangoOperationalError, DjangoInterfaceError):
-                raise
-            except (DatabaseError, ValueError, TypeError, ArithmeticError) as exc:
-                loaded.failures.append((start + offset, str(exc).strip() or type(exc).__name__))
-                continue
-            loaded.inserted += inserted
-            loaded.duplicates += 1 - inserted
-    return loaded
+    return _chunks_then_rows(
+        rows,
+        size=BULK_BATCH,
+        load_chunk=lambda chunk: _bulk_insert(spec, chunk),
+        load_row=lambda row: _bulk_insert(spec, [row]),
+        refused=(DatabaseError, ValueError, TypeError, ArithmeticError),
+        describe=lambda exc: str(exc).strip() or type(exc).__name__,
+        passthrough=(DjangoOperationalError, DjangoInterfaceError),
+    )
 
 
 def _bulk_insert(spec: TableSpec, rows: list[tuple]) -> int:
