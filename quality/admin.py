@@ -12,6 +12,7 @@ from .models import (
     QuarantinedRecord,
     ValidationRule,
 )
+from .services import incidents_resolve, rejects_revalidate
 
 
 @admin.register(ValidationRule)
@@ -32,8 +33,6 @@ class QuarantinedRecordAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-validate the selected datasets' quarantine with the current rules")
     def revalidate(self, request, queryset):
-        from .services import rejects_revalidate
-
         recovered = 0
         for dataset in sorted(set(queryset.values_list("dataset", flat=True))):
             recovered += rejects_revalidate(dataset=dataset).recovered_count
@@ -73,8 +72,6 @@ class QualityIncidentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Resolve the selected incidents")
     def resolve(self, request, queryset):
-        from .services import incidents_resolve
-
         count = incidents_resolve(ids=queryset.values_list("pk", flat=True), user=request.user.get_username())
         self.message_user(request, f"{count} incidents resolved.", messages.SUCCESS)
 

@@ -3,6 +3,8 @@
 from celery import shared_task
 from django.db import OperationalError
 
+from .services import quality_evaluate
+
 
 @shared_task(
     name="quality.tasks.quality_checks_hourly",
@@ -14,8 +16,6 @@ from django.db import OperationalError
 )
 def quality_checks_hourly() -> dict:
     """Compute every dataset's metrics and evaluate the checks (beat: hourly). Safe to run twice."""
-    from .services import quality_evaluate
-
     result = quality_evaluate()
     return {
         "metrics": len(result.metrics),

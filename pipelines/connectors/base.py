@@ -23,6 +23,7 @@ import requests
 from django.conf import settings
 
 from pipelines.connectors.deadline import DeadlineAdapter, deadline
+from pipelines.simulator.adapter import SimulatedUpstreamAdapter
 
 from .limits import json_decode, payload_cap
 
@@ -212,8 +213,6 @@ class UpstreamClient:
         self.slept = 0.0
         self._last_call = 0.0
         if simulated:
-            from pipelines.simulator.adapter import SimulatedUpstreamAdapter
-
             adapter = SimulatedUpstreamAdapter()
             for base in base_urls:
                 self.session.mount(base.rstrip("/") + "/", adapter)

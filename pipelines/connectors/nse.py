@@ -28,7 +28,9 @@ from pipelines.connectors.base import (
     now_utc,
 )
 from pipelines.connectors.limits import zip_members_read
+from pipelines.simulator.universe import universe_symbols
 from warehouse.calendar import IST, holiday_name, is_trading_day, previous_trading_day
+from warehouse.models import Ticker
 
 logger = logging.getLogger(__name__)
 BROWSER_HEADERS = {
@@ -49,8 +51,6 @@ QUOTES_PER_BATCH = 200
 
 def active_symbols() -> list[str]:
     """Symbols of the active NSE tickers in the ticker master (empty when the table is empty)."""
-    from warehouse.models import Ticker
-
     return list(Ticker.objects.filter(active=True, exchange="NSE").order_by("symbol").values_list("symbol", flat=True))
 
 
@@ -112,8 +112,6 @@ class NseQuoteConnector(Connector):
     def fetch(self, *, tickers: list[str] | None = None, since: dict | None = None) -> Iterator[FetchedBatch]:
         symbols = list(tickers or active_symbols())
         if not symbols and self.simulated:
-            from pipelines.simulator.universe import universe_symbols
-
             symbols = universe_symbols()
         if not symbols:
             raise ConnectorError("nse_api: no tickers to fetch: mark tickers active in admin or pass --tickers")

@@ -33,6 +33,7 @@ from pipelines.connectors.base import (
     decode_text,
     describe_status,
 )
+from pipelines.models import TelegramChannel
 
 OLDER_LINK = re.compile(r'data-before="(\d+)"')
 POST_ID = re.compile(r'data-post="[A-Za-z0-9_]+/(\d+)"')
@@ -47,8 +48,6 @@ POST_KEYS = ("channel_post", "message", "edited_channel_post", "edited_message")
 
 def followed_channels() -> tuple[set[int], set[str]] | None:
     """(chat ids, lower-case usernames) of the active channels; None when no channel is listed at all."""
-    from pipelines.models import TelegramChannel
-
     rows = list(TelegramChannel.objects.values_list("chat_id", "username", "active"))
     if not rows:
         return None

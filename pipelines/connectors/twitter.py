@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from pipelines.connectors.base import Connector, ConnectorError, FetchedBatch, answer_body
 from pipelines.connectors.nse import active_symbols
+from pipelines.simulator.universe import universe_symbols
 
 SEARCH_PATH = "/2/tweets/search/recent"
 TWEET_FIELDS = "created_at,author_id,entities,public_metrics,lang,referenced_tweets,conversation_id"
@@ -56,8 +57,6 @@ class TwitterConnector(Connector):
         token = self.token()
         symbols = list(tickers or active_symbols())
         if not symbols and self.simulated:
-            from pipelines.simulator.universe import universe_symbols
-
             symbols = universe_symbols()
         queries = cashtag_queries(symbols)
         if not queries:

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from warehouse.models import Ticker
 from warehouse.tickers import ticker_normalize
 
 # Words people write in capitals that are also (or could become) NSE symbols: as bare words they say
@@ -132,8 +133,6 @@ class TickerMatcher:
     @classmethod
     def from_master(cls, *, active_only: bool = False) -> "TickerMatcher":
         """Build from ``warehouse.models.Ticker`` (every row by default: inactive tickers are still named)."""
-        from warehouse.models import Ticker
-
         rows = Ticker.objects.all()
         if active_only:
             rows = rows.filter(active=True)

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from django.conf import settings
 from requests import PreparedRequest, Response
 from requests.adapters import BaseAdapter
+from requests.cookies import extract_cookies_to_jar
 from requests.structures import CaseInsensitiveDict
 
 from pipelines.simulator.chatter import (
@@ -33,8 +34,9 @@ from pipelines.simulator.chatter import (
     minute_index,
     snowflake_ms,
 )
-from pipelines.simulator.market import SimMarket, zipped
+from pipelines.simulator.market import PUMP_ACCOUNTS, SimMarket, zipped
 from pipelines.simulator.tme import channel_page, contact_page
+from pipelines.simulator.universe import universe
 from warehouse.calendar import IST, is_trading_day
 
 NEXT_API_PATH = "/api/NextApi/apiClient/GetQuoteApi"
@@ -67,8 +69,6 @@ _WORLDS: dict[tuple, tuple[SimMarket, Chatter]] = {}
 
 def world(seed: int | None = None) -> tuple[SimMarket, Chatter]:
     """The market and chatter of ``seed`` over the current universe (cached per seed and universe)."""
-    from pipelines.simulator.universe import universe
-
     seed = sim_seed() if seed is None else seed
     tickers = universe()
     key = (seed, tuple(t.symbol for t in tickers))
@@ -122,8 +122,6 @@ class SimulatedUpstreamAdapter(BaseAdapter):
         response.request = request
         response.encoding = "utf-8"
         response.connection = self
-        from requests.cookies import extract_cookies_to_jar
-
         extract_cookies_to_jar(response.cookies, request, response.raw)
         return response
 
@@ -352,8 +350,6 @@ def _b36(number: int) -> str:
 
 
 def _user(username: str, uid: str) -> dict:
-    from pipelines.simulator.market import PUMP_ACCOUNTS
-
     pump = username in PUMP_ACCOUNTS
     return {
         "id": uid,

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from pipelines.simulator.market import IST, PUMP_CHANNELS, SimMarket, rng
+from pipelines.simulator.universe import stable_unit
 
 TWITTER_EPOCH_MS = 1288834974657
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
@@ -92,8 +93,6 @@ def snowflake_ms(tweet_id: int) -> int:
 
 
 def user_id(username: str) -> str:
-    from pipelines.simulator.universe import stable_unit
-
     return str(10**15 + int(stable_unit("user", username) * 10**17))
 
 

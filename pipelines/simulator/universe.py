@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from warehouse.models import Ticker
+
 # NIFTY 50 constituents (2025) with their company names and a rough price level in rupees.
 NIFTY50: tuple[tuple[str, str, float], ...] = (
     ("ADANIENT", "Adani Enterprises Limited", 2400), ("ADANIPORTS", "Adani Ports and Special Economic Zone Limited", 1400),
@@ -57,8 +59,6 @@ def builtin_universe() -> list[SimTicker]:
 def universe() -> list[SimTicker]:
     """Active NSE tickers from ``warehouse.models.Ticker`` when there are any, else the built-in NIFTY 50."""
     try:
-        from warehouse.models import Ticker
-
         rows = list(
             Ticker.objects.filter(active=True, exchange="NSE")
             .order_by("symbol")
