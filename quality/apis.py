@@ -102,6 +102,10 @@ class SummaryApi(APIView):
 class UnaccountedApi(APIView):
     """Lake objects processed in the last ?days= (1-90, default 7) whose records do not add up now."""
 
+    @extend_schema(
+        parameters=[OpenApiParameter("days", int, description="1-90, default 7")],
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request):
         days = _int(request, "days", 7, 1, 90)
         items = selectors.lake_objects_unaccounted(days=days)
