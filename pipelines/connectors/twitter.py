@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from pipelines.connectors.base import Connector, ConnectorError, FetchedBatch, answer_body
 from pipelines.connectors.nse import active_symbols
+from pipelines.connectors.state import connector_state_get
 from pipelines.simulator.universe import universe_symbols
 
 SEARCH_PATH = "/2/tweets/search/recent"
@@ -63,7 +64,9 @@ class TwitterConnector(Connector):
             raise ConnectorError(
                 "twitter: no ticker can be searched as a cashtag: mark tickers active or pass --tickers"
             )
-        state = {"since_id": dict((since or {}).get("since_id") or {})}
+        # A scheduled run passes no state: resume from the since_id saved by the last run's final page.
+        saved = since if since is not None else connector_state_get(self.source)
+        state = {"since_id": dict((saved or {}).get("since_id") or {})}
         url = self.base_url("TWITTER_BASE_URL") + SEARCH_PATH
         failures: list[str] = []
         headers = {"Authorization": f"Bearer {token}"}

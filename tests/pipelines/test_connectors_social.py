@@ -69,6 +69,24 @@ def test_it_pages_with_next_token_and_keeps_the_newest_id_as_since_id(upstream):
     assert [len(parse("twitter", b.payload, fetched_at=b.fetched_at).messages) for b in batches] == [2, 1]
 
 
+def test_a_run_without_state_resumes_from_the_since_id_the_last_run_saved(upstream):
+    connector_state_set("twitter", {"since_id": {"($INFY)": "41"}})
+    upstream.script(SEARCH, Reply(200, json=tweet_page([43, 42])))
+    batches, error = run("twitter", tickers=["INFY"])
+    assert error is None
+    assert upstream.calls(SEARCH)[0].query["since_id"] == "41"
+    assert batches[-1].meta["state"] == {"since_id": {"($INFY)": "43"}}
+
+
+def test_a_first_run_asks_without_since_id(upstream):
+    upstream.script(SEARCH, Reply(200, json=tweet_page([5])))
+    batches, error = run("twitter", tickers=["INFY"])
+    assert error is None
+    assert "since_id" not in upstream.calls(SEARCH)[0].query
+    assert batches[-1].meta["state"] == {"since_id": {"($INFY)": "5"}}
+    assert not ConnectorState.objects.filter(source="twitter").exists()
+
+
 def test_paging_stops_at_the_cap(upstream):
     upstream.script(SEARCH, Reply(200, json=tweet_page([50, 49], "more")))
     batches, error = run("twitter", tickers=["INFY"], options={"max_pages": 2})

@@ -188,6 +188,7 @@ def test_the_simulated_x_wants_a_bearer_token(sim):
     assert response.json()["title"] == "Unauthorized"
 
 
+@pytest.mark.django_db
 def test_real_connectors_do_not_reach_the_simulator(upstream):
     with pytest.raises(ConnectorError):
         list(get_connector("twitter").fetch(tickers=["INFY"]))
