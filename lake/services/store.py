@@ -143,30 +143,34 @@ def envelope_decode(payload: bytes) -> dict:
 
 def summary_add(obj: LakeObject) -> None:
     """Add one catalog row to its source/day totals (call inside the row's transaction)."""
-    increments = {
-        "object_count": F("object_count") + 1,
-        "bytes": F("bytes") + obj.bytes,
-        "raw_bytes": F("raw_bytes") + obj.raw_bytes,
-        "records": F("records") + obj.records,
-        "simulated_objects": F("simulated_objects") + (1 if obj.simulated else 0),
-    }
-    rows = LakeSourceDay.objects.filter(source=obj.source, partition_date=obj.partition_date)
-    if rows.update(**increments):
-        return
-    try:
-        with transaction.atomic():
-            LakeSourceDay.objects.create(
-                source=obj.source,
-                partition_date=obj.partition_date,
-                object_count=1,
-                bytes=obj.bytes,
-                raw_bytes=obj.raw_bytes,
-                records=obj.records,
-                simulated_objects=1 if obj.simulated else 0,
-            )
-    except IntegrityError:
-        # Another writer created the day's row between our UPDATE and INSERT.
-        rows.update(**increments)
+    summaries_add([obj])
+
+
+def summaries_add(objects: Iterable[LakeObject]) -> None:
+    """Add catalog rows to their source/day totals, one statement per source and day (call inside the
+    rows' transaction)."""
+    totals: dict[tuple[str, dt.date], dict[str, int]] = {}
+    for obj in objects:
+        day = totals.setdefault(
+            (obj.source, obj.partition_date),
+            {"object_count": 0, "bytes": 0, "raw_bytes": 0, "records": 0, "simulated_objects": 0},
+        )
+        day["object_count"] += 1
+        day["bytes"] += obj.bytes
+        day["raw_bytes"] += obj.raw_bytes
+        day["records"] += obj.records
+        day["simulated_objects"] += 1 if obj.simulated else 0
+    for (source, partition_date), counts in totals.items():
+        increments = {name: F(name) + value for name, value in counts.items()}
+        rows = LakeSourceDay.objects.filter(source=source, partition_date=partition_date)
+        if rows.update(**increments):
+            continue
+        try:
+            with transaction.atomic():
+                LakeSourceDay.objects.create(source=source, partition_date=partition_date, **counts)
+        except IntegrityError:
+            # Another writer created the day's row between our UPDATE and INSERT.
+            rows.update(**increments)
 
 
 # The original bytes are compressed in slices of this size, so keeping them costs no second copy.
@@ -204,16 +208,7 @@ def _write_fresh(storage, source: str, ts: dt.datetime, encode, raw: bytes | Non
     raise LakeWriteError(17, f"could not find a free object name for {source} at {ts.isoformat()}")
 
 
-def raw_batch_store(
-    *,
-    source: str,
-    data,
-    timestamp=None,
-    run_id: int | None = None,
-    simulated: bool = False,
-    raw: bytes | None = None,
-    raw_name: str = "",
-):
+def raw_batch_store(*, source: str, data, **options) -> LakeObject:
     """Store one batch as a new immutable object and catalog it; returns the LakeObject.
 
     ``raw``: the original bytes as received (a file, an upstream answer), kept exactly, with their
@@ -224,6 +219,31 @@ def raw_batch_store(
     The object is durable before its catalog row commits; if the catalog insert fails the object
     is removed again, so a row never points at nothing. Raises InvalidInput for bad input (nothing
     touched) and LakeWriteError when storage refuses the write (nothing visible).
+
+    ``options``: those of ``raw_batch_write`` (timestamp, run_id, simulated, raw, raw_name).
+    """
+    obj = raw_batch_write(source=source, data=data, **options)
+    lake_objects_catalog([obj])
+    return obj
+
+
+def raw_batch_write(
+    *,
+    source: str,
+    data,
+    timestamp=None,
+    run_id: int | None = None,
+    simulated: bool = False,
+    raw: bytes | None = None,
+    raw_name: str = "",
+) -> LakeObject:
+    """Write one batch as a new immutable, durable object; return its catalog row, not yet saved.
+
+    The first half of ``raw_batch_store``: a caller storing many batches in a row (a pipeline run)
+    catalogs them together with ``lake_objects_catalog``, one transaction for the lot. Until then the
+    object is in the lake without a catalog row, exactly like one written while the database was
+    down: should the process die first, the scheduled replay catalogs it (``lake_register_recent``)
+    and loads it.
     """
     source_validate(source)
     if data is None:
@@ -256,45 +276,61 @@ def raw_batch_store(
             )
         return payload
 
-    storage = lake_storage()
-    key, payload = _write_fresh(storage, source, ts, encode, raw)
-    raw_len, records = encoded["raw_len"], encoded["records"]
-    try:
-        with transaction.atomic():
-            obj = LakeObject.objects.create(
-                source=source,
-                partition_date=ts.date(),
-                key=key,
-                timestamp=ts,
-                created=stored_at,
-                bytes=len(payload),
-                raw_bytes=raw_len,
-                records=records,
-                sha256=hashlib.sha256(payload).hexdigest(),
-                run_id=run_id,
-                simulated=bool(simulated),
-                schema_version=SCHEMA_VERSION,
-                raw_key=raw_key_for(key) if raw is not None else "",
-                raw_sha256=raw_sha,
-                raw_size=len(raw) if raw is not None else None,
-            )
-            summary_add(obj)
-    except DatabaseError:
-        # The database went away after the object was written: keep the object (the lake is the
-        # outbox). It has no catalog row, so nothing points at nothing; the scheduled replay
-        # (lake_register_recent) and lake_verify catalog it, and the replay loads it.
-        logger.warning("lake object %s kept without a catalog row: the database is unavailable", key)
-        raise
-    except Exception:
-        try:
-            storage.delete(key)
-            if raw is not None:
-                storage.delete(raw_key_for(key))
-        except Exception:  # the catalog error is the one to report; lake_verify registers the orphan
-            logger.exception("could not remove uncatalogued lake object %s", key)
-        raise
+    key, payload = _write_fresh(lake_storage(), source, ts, encode, raw)
+    obj = LakeObject(
+        source=source,
+        partition_date=ts.date(),
+        key=key,
+        timestamp=ts,
+        created=stored_at,
+        bytes=len(payload),
+        raw_bytes=encoded["raw_len"],
+        records=encoded["records"],
+        sha256=hashlib.sha256(payload).hexdigest(),
+        run_id=run_id,
+        simulated=bool(simulated),
+        schema_version=SCHEMA_VERSION,
+        raw_key=raw_key_for(key) if raw is not None else "",
+        raw_sha256=raw_sha,
+        raw_size=len(raw) if raw is not None else None,
+    )
     obj.store_error = store_error
     return obj
+
+
+def lake_objects_catalog(objects: list[LakeObject]) -> list[LakeObject]:
+    """Catalog objects written by ``raw_batch_write``: their rows and source/day totals in one
+    transaction (the rows get their ids). Returns ``objects``.
+
+    When the database went away the objects stay in the lake without rows (the lake is the outbox:
+    the scheduled replay catalogs and loads them) and the error is raised; on any other failure the
+    objects are removed again, so a row never points at nothing and nothing is left unexplained.
+    """
+    if not objects:
+        return objects
+    try:
+        with transaction.atomic():
+            LakeObject.objects.bulk_create(objects)
+            summaries_add(objects)
+    except DatabaseError:
+        keys = ", ".join(obj.key for obj in objects[:3]) + (" …" if len(objects) > 3 else "")
+        logger.warning(
+            "%s lake object(s) kept without a catalog row (%s): the database is unavailable", len(objects), keys
+        )
+        for obj in objects:
+            obj.pk = None  # the rolled-back insert may have handed out ids
+        raise
+    except Exception:
+        storage = lake_storage()
+        for obj in objects:
+            try:
+                storage.delete(obj.key)
+                if obj.raw_key:
+                    storage.delete(obj.raw_key)
+            except Exception:  # the catalog error is the one to report; lake_verify registers the orphan
+                logger.exception("could not remove uncatalogued lake object %s", obj.key)
+        raise
+    return objects
 
 
 def lake_object_raw_read(obj: LakeObject) -> bytes:

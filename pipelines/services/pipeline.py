@@ -13,7 +13,7 @@ import traceback
 from django.db import InterfaceError, OperationalError, close_old_connections
 
 from lake.models import LakeObject
-from lake.services import lake_objects_mark, raw_batch_store
+from lake.services import lake_objects_catalog, lake_objects_mark, raw_batch_store, raw_batch_write
 from warehouse.services import WarehouseUnavailable
 
 from .. import registry
@@ -69,40 +69,47 @@ def pipeline_run(
 
 
 class _Extraction:
-    """The extract loop of one run: every batch stored in the lake, then grouped for processing."""
+    """The extract loop of one run: every batch written to the lake as it arrives, then catalogued and
+    processed in groups (one catalog transaction per group, see ``ObjectGroup``)."""
 
     def __init__(self, run: PipelineRun, *, spec, stage: Stages, outcome: Outcome):
         self.run, self.spec, self.stage, self.outcome = run, spec, stage, outcome
-        self.object_ids: list[int] = []
+        self.objects: list[LakeObject] = []
         self.group = ObjectGroup(
             spec=spec, run_id=run.pk, outcome=outcome, after_flush=lambda state: connector_state_set(spec.source, state)
         )
 
+    @property
+    def object_ids(self) -> list[int]:
+        """The run's catalogued objects (one written while the database was down has no id yet)."""
+        return [obj.pk for obj in self.objects if obj.pk is not None]
+
     def run_batches(self, batches) -> None:
         iterator = iter(batches)
-        while True:
-            try:
-                with self.stage("extract"):
-                    batch = next(iterator)
-            except StopIteration:
-                break
-            except ConnectorError as exc:
-                # The upstream answered badly: keep what it said (if anything) in the lake, then stop.
-                if getattr(exc, "payload", None) is not None:
-                    self._store_unloadable(exc.payload, simulated=False)
-                if str(exc) not in self.outcome.errors:
-                    self.outcome.errors.append(str(exc))
-                break
-            except Exception:
-                self.flush()  # what was stored before the connector broke still loads
-                raise
-            self._batch(batch, extract_seconds=self.stage.last)
+        try:
+            while True:
+                try:
+                    with self.stage("extract"):
+                        batch = next(iterator)
+                except StopIteration:
+                    break
+                except ConnectorError as exc:
+                    # The upstream answered badly: keep what it said (if anything) in the lake, then stop.
+                    if getattr(exc, "payload", None) is not None:
+                        self._store_unloadable(exc.payload, simulated=False)
+                    if str(exc) not in self.outcome.errors:
+                        self.outcome.errors.append(str(exc))
+                    break
+                self._batch(batch, extract_seconds=self.stage.last)
+        except Exception:
+            self.flush()  # what was written before the connector (or a store) broke is catalogued and loads
+            raise
         self.flush()
 
     def _batch(self, batch, *, extract_seconds: float) -> None:
         with self.stage("store"):
             payload, raw = raw_split(batch.payload)
-            obj = raw_batch_store(
+            obj = raw_batch_write(
                 source=self.spec.source,
                 data=payload,
                 timestamp=batch.fetched_at,
@@ -112,12 +119,13 @@ class _Extraction:
                 raw_name=batch.raw_name,
             )
             batch.raw = None  # kept in the lake now: free the bytes before the transform
-            self.object_ids.append(obj.pk)
+            self.objects.append(obj)
             self.run.simulated = self.run.simulated or batch.simulated
         meta = batch.meta or {}
         if meta.get("error"):
             # A bad upstream answer: kept in the lake as it came, reported, nothing to load.
             self.outcome.errors.append(str(meta["error"]))
+            lake_objects_catalog([obj])
             lake_objects_mark([obj.pk], LakeObject.Status.LOADED)
             return
         self.group.add(obj, batch.payload, records=_batch_records(batch), state=meta.get("state"))
@@ -127,7 +135,7 @@ class _Extraction:
     def _store_unloadable(self, payload, *, simulated: bool) -> None:
         payload, raw = raw_split(payload)
         obj = raw_batch_store(source=self.spec.source, data=payload, run_id=self.run.pk, simulated=simulated, raw=raw)
-        self.object_ids.append(obj.pk)
+        self.objects.append(obj)
         lake_objects_mark([obj.pk], LakeObject.Status.LOADED)
 
     def flush(self) -> None:

@@ -14,8 +14,9 @@ from collections.abc import Callable
 
 from django.db import OperationalError
 
+from core.collector import gc_paused
 from lake.models import LakeObject
-from lake.services import lake_object_failed, lake_object_read, lake_objects_mark
+from lake.services import lake_object_failed, lake_object_read, lake_objects_catalog, lake_objects_mark
 from quality.models import QuarantinedRecord
 from quality.reconciliation import lake_objects_account
 from warehouse.services import WarehouseUnavailable
@@ -53,6 +54,11 @@ def lake_objects_process(
     """
     if not objects:
         return Outcome()
+    with gc_paused():  # a group builds ~10^5 small objects: collections would walk them over and over
+        return _objects_process(objects, payloads=payloads, run_id=run_id, refresh_gold=refresh_gold)
+
+
+def _objects_process(objects: list[LakeObject], *, payloads, run_id, refresh_gold: bool) -> Outcome:
     sources = {obj.source for obj in objects}
     if len(sources) != 1:
         raise ValueError(f"objects: expected lake objects of one source, got {', '.join(sorted(sources))}")
@@ -106,8 +112,9 @@ def _parse(obj: LakeObject, payload, *, spec, run_id, group: ParsedGroup):
     return parsed
 
 
-# Batches that arrive quickly (saved files, replays, the simulator, a local upstream) are transformed
-# and loaded in groups: each is stored in the lake as it arrives, and the group is loaded once it holds
+# Batches that arrive quickly (saved files, replays, the simulator, a local upstream) are catalogued,
+# transformed and loaded in groups: each is written to the lake as it arrives (durable before anything
+# parses it), and the group is catalogued in one transaction and loaded once it holds
 # this many records or objects, so a load's fixed costs (transactions, the warehouse probe, COPY, the
 # drift check, catalog updates: ~20 ms) are paid per few thousand records rather than per 200-quote
 # batch. A batch that took GROUP_WAIT_SECONDS or more to fetch, or a group that old, is loaded at once:
@@ -119,10 +126,12 @@ GROUP_WAIT_SECONDS = 0.1
 
 
 class ObjectGroup:
-    """Stored objects of one pipeline waiting for their transform and load (the grouping policy).
+    """Objects of one pipeline written to the lake and waiting for their catalog rows, transform and
+    load (the grouping policy).
 
-    ``flush`` processes them in one ``lake_objects_process`` call, adds to ``outcome``, then calls
-    ``after_flush(state)`` with the connector state of the newest batch (saved only once loaded).
+    ``flush`` catalogs the objects not yet catalogued (one transaction), processes them in one
+    ``lake_objects_process`` call, adds to ``outcome``, then calls ``after_flush(state)`` with the
+    connector state of the newest batch (saved only once loaded).
     """
 
     def __init__(self, *, spec, run_id: int, outcome: Outcome, after_flush: Callable | None = None):
@@ -155,6 +164,7 @@ class ObjectGroup:
             return
         objects, payloads, state = self.objects, self.payloads, self.state
         self.objects, self.payloads, self.records, self.state = [], [], 0, None
+        lake_objects_catalog([obj for obj in objects if obj.pk is None])
         try:
             processed = lake_objects_process(objects=objects, payloads=payloads, run_id=self.run_id, refresh_gold=False)
         except (OperationalError, WarehouseUnavailable):

@@ -222,3 +222,47 @@ def test_objects_are_marked_loaded_and_found_by_date_range(lake_backend):
         source="nse_api", start=dt.date(2024, 12, 1), end=dt.date(2024, 12, 31), statuses=["stored"]
     )
     assert list(stored) == [b]
+
+
+def test_batches_written_together_are_catalogued_in_one_go_with_their_day_totals(lake_backend):
+    from lake.services import lake_objects_catalog, raw_batch_write
+
+    written = [
+        raw_batch_write(source="nse_api", data=[{"n": i}] * (i + 1), timestamp=T0 + dt.timedelta(seconds=i))
+        for i in range(5)
+    ]
+    written.append(
+        raw_batch_write(source="nse_api", data=[{"n": 9}], timestamp=T0 + dt.timedelta(days=1), simulated=True)
+    )
+    # Durable before any catalog row: the files are there, the catalog knows nothing yet.
+    assert len(stored_files()) == 6
+    assert not LakeObject.objects.exists()
+    assert all(obj.pk is None for obj in written)
+    lake_objects_catalog(written)
+    assert all(obj.pk for obj in written)
+    assert lake_object_read(written[3].pk)["data"] == [{"n": 3}] * 4
+    days = {day.partition_date: day for day in LakeSourceDay.objects.all()}
+    assert (days[T0.date()].object_count, days[T0.date()].records) == (5, 1 + 2 + 3 + 4 + 5)
+    assert days[T0.date()].bytes == sum(obj.bytes for obj in written[:5])
+    second = days[(T0 + dt.timedelta(days=1)).date()]
+    assert (second.object_count, second.records, second.simulated_objects) == (1, 1, 1)
+    # Further batches of a day add to its totals.
+    lake_objects_catalog([raw_batch_write(source="nse_api", data=[{"n": 10}], timestamp=T0)])
+    assert LakeSourceDay.objects.get(partition_date=T0.date()).object_count == 6
+
+
+def test_a_catalog_that_fails_for_a_reason_other_than_the_database_removes_the_objects(isolated_lake, monkeypatch):
+    from lake.services import lake_objects_catalog, raw_batch_write, store
+
+    written = [raw_batch_write(source="nse_api", data={"a": i}, timestamp=T0, raw=b"raw %d" % i) for i in range(3)]
+    assert len(stored_files()) == 6  # each envelope and its raw bytes
+
+    def broken(objects):
+        raise ValueError("a bug in the totals")
+
+    monkeypatch.setattr(store, "summaries_add", broken)
+    with pytest.raises(ValueError):
+        lake_objects_catalog(written)
+    # No row points at nothing, and nothing is left that no row explains.
+    assert not LakeObject.objects.exists()
+    assert stored_files() == []

@@ -302,6 +302,14 @@ def test_the_ticker_master_learns_symbols_isins_and_series_in_bulk(samples, djan
     assert (gold.isin, gold.series, gold.active) == ("IN0020200104", "GB", False)
     again = ticker_master_learn(bars)
     assert (again.created, again.updated, again.unchanged) == (0, 0, len(symbols))
+    # A day that moves every ISIN (a re-listing, a corrected file): all rows updated, still in bulk.
+    moved = [{**bar, "isin": f"INX{bar['ticker']}"[:12]} for bar in bars]
+    with django_assert_max_num_queries(40):
+        shifted = ticker_master_learn(moved)
+    assert (shifted.created, shifted.updated) == (0, len(symbols))
+    assert Ticker.objects.get(symbol="INFY").isin == "INXINFY"
+    assert Ticker.objects.get(symbol="SGBJUN28").isin == "INXSGBJUN28"
+    assert Ticker.objects.get(symbol="INFY").updated > infy.updated
 
 
 @pytest.mark.django_db
