@@ -15,7 +15,8 @@ One run measures, on PostgreSQL, with the same input:
    each, on the broker of CELERY_BROKER_URL or a filesystem broker in a temporary folder).
 
 ``--baseline REF`` runs 1-4 again on the code of git revision REF (``git archive`` into a temporary
-folder; same database, same payloads) and prints it beside ours. The database
+folder; same payloads, same server, in a database of its own migrated by that code: ``<name>_baseline``)
+and prints it beside ours. The database
 (``--database-url``, else BACKFILL_BENCH_DATABASE_URL, else ``tickerlake_bench_backfill`` on
 DATABASE_URL's server) is created, migrated and TRUNCATEd: its name must contain "bench".
 """
@@ -241,10 +242,16 @@ def main() -> int:
     import psycopg
 
     parts = urlsplit(url)
+    # The baseline gets a database of its own, made afresh: its code predates our migrations (and our
+    # columns without database defaults), so it must run on its own schema. Same server, same payloads.
+    base_url = urlunsplit(parts._replace(path=parts.path + "_baseline"))
     with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
         name = parts.path.lstrip("/")
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             conn.execute(f'CREATE DATABASE "{name}"')
+        if args.baseline:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}_baseline"')
+            conn.execute(f'CREATE DATABASE "{name}_baseline"')
     work = Path(tempfile.mkdtemp(prefix="tl-bench-backfill-"))
     broker = os.environ.get("CELERY_BROKER_URL", "filesystem://")
     env = dict(
@@ -268,7 +275,7 @@ def main() -> int:
             tree.mkdir()
             archive = subprocess.run(["git", "archive", args.baseline], cwd=ROOT, stdout=subprocess.PIPE, check=True)
             subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
-            base = run_child(tree, env, args)
+            base = run_child(tree, {**env, "DATABASE_URL": base_url}, args)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report(ours, base, args)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
+from zoneinfo import ZoneInfo
 
 FIRST_DAY = date(2025, 6, 2)  # a Monday; the quotes fill sessions from here on, the chatter starts here
 QUOTES_PER_BATCH = 200  # pipelines.connectors.nse.QUOTES_PER_BATCH
@@ -25,7 +26,7 @@ def trading_days(first: date):
 
 def make_quote_batches(count: int) -> list[tuple[datetime, list[dict]]]:
     """``count`` distinct quotes in batches of 200, each with its fetch time: whole sessions, day after day."""
-    from core.time import IST
+    IST = ZoneInfo("Asia/Kolkata")  # not core.time: the baseline revisions predate it
     from pipelines.simulator import SimMarket, quote_payloads
     from pipelines.simulator.market import MINUTES, OPEN_TIME
 
@@ -47,7 +48,7 @@ def make_quote_batches(count: int) -> list[tuple[datetime, list[dict]]]:
 
 def make_social_pages(count: int) -> tuple[list[tuple[datetime, dict]], list[tuple[datetime, dict]], int, int]:
     """At least ``count`` posts, as X search pages and getUpdates answers of 100 each (fetch time, page)."""
-    from core.time import IST
+    IST = ZoneInfo("Asia/Kolkata")  # not core.time: the baseline revisions predate it
     from pipelines.simulator import social_payloads
 
     tweets: list[dict] = []

@@ -56,7 +56,8 @@ from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-# The bench's own modules, beside this script (its folder is on sys.path when it runs).
+# The bench's own modules, beside this script (also when another bench loads this one by path).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from inputs import make_quote_batches, make_social_pages
 from naive import naive_bhavcopy, naive_quotes, naive_social
 
