@@ -185,7 +185,7 @@ HOTSPOTS = [
     ("validate", "quality/validation.py", "validate"),
     ("quarantine rejects", "quality/services.py", "rejects_quarantine"),
     ("warehouse load", "warehouse/services/loader.py", "rows_load"),
-    ("  of which JSON text of raw_data/metadata", "warehouse/services/cleaning.py", "_json_text"),
+    ("  of which JSON text of raw_data/metadata", "warehouse/services/cleaners.py", "_json_text"),
     ("  of which COPY into the table", "warehouse/services/loader.py", "_pg_copy"),
     ("ticker master learn", "warehouse/services/tickers.py", "ticker_master_learn"),
     ("gold refresh", "warehouse/services/gold.py", "gold_refresh"),

@@ -111,12 +111,35 @@ def _refresh_social(dates: set[date], symbols: list[str] | None) -> tuple[int, i
 
 
 def _refresh_bars(dates: set[date], symbols: list[str] | None) -> tuple[int, int]:
+    objs = _bars_of_quotes(_quote_days(dates, symbols))
+    DailyBar.objects.bulk_create(
+        objs,
+        update_conflicts=True,
+        unique_fields=["ticker", "series", "exchange", "date", "source"],
+        update_fields=["open", "high", "low", "close", "last", "prev_close", "volume", "lake_object", "updated"],
+        batch_size=1000,
+    )
+    stale = DailyBar.objects.filter(date__in=dates, source=QUOTE_SOURCE)
+    if symbols is not None:
+        stale = stale.filter(ticker__in=symbols)
+    keep = {(o.ticker, o.series, o.exchange, o.date) for o in objs}
+    gone = [
+        pk for pk, *key in stale.values_list("pk", "ticker", "series", "exchange", "date") if tuple(key) not in keep
+    ]
+    if gone:
+        DailyBar.objects.filter(pk__in=gone).delete()
+    return len(objs), len(gone)
+
+
+def _quote_days(dates: set[date], symbols: list[str] | None) -> list[dict]:
+    """One row per (ticker, series, exchange, day) of the quotes of ``dates``: the day's first and last
+    price, the last change, high, low, volume and the newest lake object (keys suffixed ``_``)."""
     rows = StockData.objects.filter(_in_days(dates), source=QUOTE_SOURCE)
     if symbols is not None:
         rows = rows.filter(ticker__in=symbols)
     day = TruncDate("timestamp", tzinfo=local_tz())
     group = [F("ticker"), F("series"), F("exchange"), day]
-    # One row per (ticker, series, exchange, day): window functions give the first and last quote.
+    # Window functions over each group give the first and last quote.
     bars = (
         rows.annotate(
             day=day,
@@ -137,7 +160,11 @@ def _refresh_bars(dates: set[date], symbols: list[str] | None) -> tuple[int, int
         .distinct()
         .order_by()
     )
-    bars = [b for b in bars if b["day"] in dates]
+    return [b for b in bars if b["day"] in dates]
+
+
+def _bars_of_quotes(bars: list[dict]) -> list[DailyBar]:
+    """The quote-derived ``DailyBar`` of each day's quotes, its previous close found or derived."""
     previous = _previous_closes(bars)
     now = timezone.now()
     objs = []
@@ -164,23 +191,7 @@ def _refresh_bars(dates: set[date], symbols: list[str] | None) -> tuple[int, int
                 updated=now,
             )
         )
-    DailyBar.objects.bulk_create(
-        objs,
-        update_conflicts=True,
-        unique_fields=["ticker", "series", "exchange", "date", "source"],
-        update_fields=["open", "high", "low", "close", "last", "prev_close", "volume", "lake_object", "updated"],
-        batch_size=1000,
-    )
-    stale = DailyBar.objects.filter(date__in=dates, source=QUOTE_SOURCE)
-    if symbols is not None:
-        stale = stale.filter(ticker__in=symbols)
-    keep = {(o.ticker, o.series, o.exchange, o.date) for o in objs}
-    gone = [
-        pk for pk, *key in stale.values_list("pk", "ticker", "series", "exchange", "date") if tuple(key) not in keep
-    ]
-    if gone:
-        DailyBar.objects.filter(pk__in=gone).delete()
-    return len(objs), len(gone)
+    return objs
 
 
 def _previous_closes(bars: list[dict]) -> dict[tuple, Decimal]:

@@ -208,16 +208,8 @@ def table_partition(cursor, table: str, *, ahead: int = DEFAULT_AHEAD, now: date
     table or the new one. The indexes and unique constraints keep their names; the primary key becomes
     ``(id, <column>)`` and the identity sequence continues after the highest id.
     """
-    column = PARTITIONED[table]
     old = f"{table}_unpartitioned"
-    cursor.execute(
-        "SELECT i.relname, pg_get_indexdef(i.oid), c.conname, c.contype, pg_get_constraintdef(c.oid) "
-        "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
-        "LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid "
-        "WHERE x.indrelid = to_regclass(%s)",
-        [table],
-    )
-    indexes = cursor.fetchall()
+    indexes = _indexes_of(cursor, table)
     cursor.execute(f'ALTER TABLE "{table}" RENAME TO "{old}"')
     for index, _, constraint, _, _ in indexes:
         # Index names are unique per schema: free them for the new table.
@@ -225,6 +217,35 @@ def table_partition(cursor, table: str, *, ahead: int = DEFAULT_AHEAD, now: date
             cursor.execute(f'ALTER TABLE "{old}" RENAME CONSTRAINT "{constraint}" TO "{_aside(constraint)}"')
         else:
             cursor.execute(f'ALTER INDEX "{index}" RENAME TO "{_aside(index)}"')
+    _partitioned_table_create(cursor, table, old, indexes)
+    result = PartitionResult()
+    for month in _months_held(cursor, table, old, ahead=ahead, now=now):
+        _partition_create(table, month, result, cursor=cursor)
+    cursor.execute(f'INSERT INTO "{table}" SELECT * FROM "{old}"')
+    carried = cursor.rowcount
+    cursor.execute(f'DROP TABLE "{old}"')
+    _sequence_continue(cursor, table)
+    cursor.execute(f'ANALYZE "{table}"')
+    return carried
+
+
+def _indexes_of(cursor, table: str) -> list[tuple]:
+    """(index, its definition, constraint, constraint kind, constraint definition) of each index of
+    ``table``; the constraint fields are None for an index that backs no constraint."""
+    cursor.execute(
+        "SELECT i.relname, pg_get_indexdef(i.oid), c.conname, c.contype, pg_get_constraintdef(c.oid) "
+        "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+        "LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid "
+        "WHERE x.indrelid = to_regclass(%s)",
+        [table],
+    )
+    return cursor.fetchall()
+
+
+def _partitioned_table_create(cursor, table: str, old: str, indexes: list[tuple]) -> None:
+    """The empty partitioned ``table`` shaped like ``old``: primary key ``(id, <column>)``, the old
+    indexes and constraints under their names, the BRIN, and the default partition."""
+    column = PARTITIONED[table]
     cursor.execute(
         f'CREATE TABLE "{table}" (LIKE "{old}" INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING STORAGE) '
         f'PARTITION BY RANGE ("{column}")'
@@ -239,6 +260,12 @@ def table_partition(cursor, table: str, *, ahead: int = DEFAULT_AHEAD, now: date
             cursor.execute(definition.replace(" CONCURRENTLY", ""))
     brin_create(cursor, table)
     cursor.execute(f'CREATE TABLE "{table}_default" PARTITION OF "{table}" DEFAULT')
+
+
+def _months_held(cursor, table: str, old: str, *, ahead: int, now: datetime | None) -> list[date]:
+    """The months to create for ``table``: every month from the oldest to the newest row of ``old``,
+    and the current one with ``ahead`` more, in order."""
+    column = PARTITIONED[table]
     cursor.execute(
         f"SELECT date_trunc('month', min(\"{column}\") AT TIME ZONE %s)::date, "
         f'date_trunc(\'month\', max("{column}") AT TIME ZONE %s)::date FROM "{old}"',
@@ -252,18 +279,15 @@ def table_partition(cursor, table: str, *, ahead: int = DEFAULT_AHEAD, now: date
         while month <= last:
             months.append(month)
             month = month_add(month, 1)
-    result = PartitionResult()
-    for month in sorted(set(months)):
-        _partition_create(table, month, result, cursor=cursor)
-    cursor.execute(f'INSERT INTO "{table}" SELECT * FROM "{old}"')
-    carried = cursor.rowcount
-    cursor.execute(f'DROP TABLE "{old}"')
+    return sorted(set(months))
+
+
+def _sequence_continue(cursor, table: str) -> None:
+    """Set ``table``'s id sequence to continue after its highest id (the rows were copied in with theirs)."""
     cursor.execute(
         f"SELECT setval(pg_get_serial_sequence(%s, 'id'), COALESCE((SELECT max(id) FROM \"{table}\"), 0) + 1, false)",
         [table],
     )
-    cursor.execute(f'ANALYZE "{table}"')
-    return carried
 
 
 def brin_create(cursor, table: str) -> None:
@@ -313,10 +337,7 @@ def table_unpartition(cursor, table: str) -> int:
     cursor.execute(f'INSERT INTO "{table}" SELECT * FROM "{old}"')
     carried = cursor.rowcount
     cursor.execute(f'DROP TABLE "{old}" CASCADE')
-    cursor.execute(
-        f"SELECT setval(pg_get_serial_sequence(%s, 'id'), COALESCE((SELECT max(id) FROM \"{table}\"), 0) + 1, false)",
-        [table],
-    )
+    _sequence_continue(cursor, table)
     return carried
 
 
