@@ -84,6 +84,30 @@ def history_start() -> subprocess.Popen | None:
     return proc
 
 
+def children_stop(procs, grace_seconds: float = 15) -> None:
+    """SIGTERM every child's process group, wait up to ``grace_seconds`` in all, then SIGKILL the groups."""
+    procs = list(procs)
+    for proc in procs:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + grace_seconds
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+    for proc in procs:
+        # Kill the whole group, stragglers (forked pool workers) included.
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
 def main() -> int:
     children: dict[str, subprocess.Popen] = {}
     history: subprocess.Popen | None = None
@@ -124,25 +148,7 @@ def main() -> int:
     print("[run] stopping…", flush=True)
     if history is not None:
         children["history"] = history
-    for proc in children.values():
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-    deadline = time.monotonic() + 15
-    for proc in children.values():
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
-    for proc in children.values():
-        # Kill the whole group, stragglers (forked pool workers) included.
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait()
+    children_stop(children.values())
     print("[run] stopped", flush=True)
     return exit_code
 

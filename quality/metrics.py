@@ -190,8 +190,6 @@ class DataQualityMetrics:
         baseline; with fewer than ``VOLUME_MIN_HISTORY`` baseline windows the value is None (no judgement).
         Daily tables have no hourly volume: None.
         """
-        from .models import QualityMetric
-
         if self.spec.time_field == "date":
             return None
         if window_start is None:
@@ -201,30 +199,8 @@ class DataQualityMetrics:
         window_end = window_start + dt.timedelta(hours=1)
         if self.spec.market_hours and not self._in_session(window_start, window_end):
             return None  # outside the session no quotes are expected: nothing to judge
-        earlier = [window_start - dt.timedelta(weeks=w) for w in range(1, VOLUME_BASELINE_WEEKS + 1)]
-        if self.spec.market_hours:
-            earlier = [w for w in earlier if nse.is_trading_day(w.date())]
-        flagged = set(
-            QualityMetric.objects.filter(
-                dataset=self.dataset, metric="volume_zscore", window_start__in=earlier, details__anomaly=True
-            ).values_list("window_start", flat=True)
-        )
-        earlier = [w for w in earlier if w not in flagged]
-        tf = self.spec.time_field
-        windows = [window_start, *earlier]
-        # The overall span first, so the filtered counts only look at rows inside some window.
-        span = self.queryset().filter(**{f"{tf}__gte": min(windows), f"{tf}__lt": window_end})
-        counts = span.aggregate(
-            **{
-                f"w{i}": Count("pk", filter=Q(**{f"{tf}__gte": w, f"{tf}__lt": w + dt.timedelta(hours=1)}))
-                for i, w in enumerate(windows)
-            }
-        )
-        current = counts["w0"]
-        history = [counts[f"w{i}"] for i in range(1, len(windows))]
-        # Empty windows older than the oldest data are before collection began, not quiet hours.
-        while history and history[-1] == 0:
-            history.pop()
+        earlier, flagged = self._volume_baseline_windows(window_start)
+        current, history = self._volume_counts(window_start, window_end, earlier)
         details = {
             "window_start": window_start.isoformat(),
             "current": current,
@@ -247,6 +223,41 @@ class DataQualityMetrics:
             self.dataset, "volume_zscore", z, "hour", date=window_start.date(), window_start=window_start,
             details=details,
         )  # fmt: skip
+
+    def _volume_baseline_windows(self, window_start: dt.datetime) -> tuple[list[dt.datetime], set]:
+        """The same hour of the earlier weeks (trading days only for market data), less those flagged
+        as anomalies before; and the flagged ones."""
+        from .models import QualityMetric
+
+        earlier = [window_start - dt.timedelta(weeks=w) for w in range(1, VOLUME_BASELINE_WEEKS + 1)]
+        if self.spec.market_hours:
+            earlier = [w for w in earlier if nse.is_trading_day(w.date())]
+        flagged = set(
+            QualityMetric.objects.filter(
+                dataset=self.dataset, metric="volume_zscore", window_start__in=earlier, details__anomaly=True
+            ).values_list("window_start", flat=True)
+        )
+        return [w for w in earlier if w not in flagged], flagged
+
+    def _volume_counts(
+        self, window_start: dt.datetime, window_end: dt.datetime, earlier: list[dt.datetime]
+    ) -> tuple[int, list[int]]:
+        """Records in the window, and in each earlier window (one query) less the oldest empty ones."""
+        tf = self.spec.time_field
+        windows = [window_start, *earlier]
+        # The overall span first, so the filtered counts only look at rows inside some window.
+        span = self.queryset().filter(**{f"{tf}__gte": min(windows), f"{tf}__lt": window_end})
+        counts = span.aggregate(
+            **{
+                f"w{i}": Count("pk", filter=Q(**{f"{tf}__gte": w, f"{tf}__lt": w + dt.timedelta(hours=1)}))
+                for i, w in enumerate(windows)
+            }
+        )
+        history = [counts[f"w{i}"] for i in range(1, len(windows))]
+        # Empty windows older than the oldest data are before collection began, not quiet hours.
+        while history and history[-1] == 0:
+            history.pop()
+        return counts["w0"], history
 
     @staticmethod
     def _in_session(start: dt.datetime, end: dt.datetime) -> bool:

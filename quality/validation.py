@@ -2,7 +2,8 @@
 
 Every rule is a vectorised mask over the whole batch (numpy/pandas), never a Python loop per row: text
 columns are factorised once and their few distinct values checked, so a million quotes take a fraction
-of a second. Python only touches the rows that failed, to write their reasons.
+of a second (the cached columns are ``quality.batch.Batch``). Python only touches the rows that failed,
+to write their reasons.
 
 Contract (docs/CONTRACTS.md): ``DataValidator(dataset).validate(df) -> ValidationResult(valid, rejected,
 warnings)``. ``valid`` keeps the input's columns with coerced values (numbers as floats or nullable
@@ -22,12 +23,8 @@ import pandas as pd
 
 from core.errors import InvalidInput, echo
 
+from .batch import BOOL_VALUES, Batch
 from .rules import DATASETS, ERROR, Rule, default_rules
-
-_NULL_TOKENS = {"", "-"}  # NSE writes "-" for "no value" (DELIV_QTY on non-EQ rows, sessionNo …)
-# 1 == True and 0 == False as dict keys, so the integers are covered by the booleans.
-_BOOL_VALUES = {True: True, False: False, "true": True, "false": False, "True": True, "False": False,
-                "1": True, "0": False, "yes": True, "no": False}  # fmt: skip
 
 
 @dataclass
@@ -97,129 +94,79 @@ def rules_for(dataset: str) -> list[Rule]:
     return [row.to_rule() for row in rows if row.enabled]
 
 
-class _Batch:
-    """Caches the coerced and factorised columns of one batch, so each is computed once."""
-
-    def __init__(self, df: pd.DataFrame):
-        self.df = df
-        self.n = len(df)
-        self._codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._numbers: dict[str, np.ndarray] = {}
-        self._times: dict[str, pd.Series] = {}
-        self._nulls: dict[str, np.ndarray] = {}
-        self.coerced: dict[str, pd.Series | np.ndarray] = {}
-
-    def has(self, column: str) -> bool:
-        return column in self.df.columns
-
-    def is_texty(self, column: str) -> bool:
-        dtype = self.df[column].dtype
-        return dtype is np.dtype(object) or isinstance(dtype, pd.StringDtype) or str(dtype) == "str"
-
-    def codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
-        """(codes, uniques) of a column; code -1 is null."""
-        if column not in self._codes:
-            codes, uniques = pd.factorize(self.df[column], use_na_sentinel=True)
-            self._codes[column] = (np.asarray(codes), np.asarray(uniques, dtype=object))
-        return self._codes[column]
-
-    def per_unique(self, column: str, test) -> np.ndarray:
-        """Evaluate ``test(value) -> bool`` once per distinct value; True where the row fails."""
-        codes, uniques = self.codes(column)
-        bad_unique = np.fromiter((bool(test(v)) for v in uniques), dtype=bool, count=len(uniques))
-        bad_unique = np.append(bad_unique, False)  # index -1 (null) passes
-        return bad_unique[codes]
-
-    def null(self, column: str) -> np.ndarray:
-        if column not in self._nulls:
-            s = self.df[column]
-            if self.is_texty(column):
-                codes, uniques = self.codes(column)
-                blank = np.fromiter(
-                    (isinstance(v, str) and v.strip() in _NULL_TOKENS for v in uniques), dtype=bool, count=len(uniques)
-                )
-                self._nulls[column] = (codes == -1) | np.append(blank, False)[codes]
-            else:
-                self._nulls[column] = s.isna().to_numpy()
-        return self._nulls[column]
-
-    def number(self, column: str) -> np.ndarray:
-        """Float values; NaN where null or not a number."""
-        if column not in self._numbers:
-            s = self.df[column]
-            if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-                values = s.to_numpy(dtype="float64", na_value=np.nan)
-            else:
-                codes, uniques = self.codes(column)
-                parsed = np.fromiter((_to_float(v) for v in uniques), dtype="float64", count=len(uniques))
-                values = np.append(parsed, np.nan)[codes]
-            self._numbers[column] = values
-        return self._numbers[column]
-
-    def time(self, column: str, *, date_only: bool = False) -> pd.Series:
-        """Aware UTC timestamps (dates: midnight IST); NaT where null or unparseable."""
-        key = f"{column}:{date_only}"
-        if key not in self._times:
-            s = self.df[column]
-            if isinstance(s.dtype, pd.DatetimeTZDtype):
-                parsed = s.dt.tz_convert("UTC")
-            elif pd.api.types.is_datetime64_dtype(s.dtype):
-                parsed = s.dt.tz_localize("Asia/Kolkata" if date_only else "UTC").dt.tz_convert("UTC")
-            else:
-                codes, uniques = self.codes(column)
-                parsed_u = _parse_times(pd.Series(uniques, dtype=object), date_only=date_only)
-                parsed = pd.Series(np.append(parsed_u.to_numpy(), pd.NaT)[codes], index=s.index)
-                parsed = pd.to_datetime(parsed, utc=True)
-            self._times[key] = parsed
-        return self._times[key]
-
-
-def _to_float(value) -> float:
-    if value is None or isinstance(value, bool):
-        return np.nan
-    if isinstance(value, str):
-        text = value.strip().replace(",", "")
-        if text in _NULL_TOKENS:
-            return np.nan
-        try:
-            out = float(text)
-        except ValueError:
-            return np.nan
-        return out if math.isfinite(out) else np.nan
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return np.nan
-    return out if math.isfinite(out) else np.nan
-
-
-def _parse_times(values: pd.Series, *, date_only: bool) -> pd.Series:
-    def one(v):
-        if v is None or (isinstance(v, str) and v.strip() in _NULL_TOKENS):
-            return pd.NaT
-        try:
-            if isinstance(v, dt.datetime | pd.Timestamp | dt.date):
-                ts = pd.Timestamp(v)
-            elif isinstance(v, str):
-                ts = pd.Timestamp(v.strip()) if not date_only else pd.to_datetime(v.strip(), dayfirst="-" in v[:3])
-            else:
-                return pd.NaT
-        except (ValueError, TypeError, OverflowError):
-            return pd.NaT
-        if date_only:
-            ts = pd.Timestamp(ts.date()).tz_localize("Asia/Kolkata")
-        elif ts.tzinfo is None:
-            ts = ts.tz_localize("UTC")
-        return ts.tz_convert("UTC")
-
-    return pd.Series([one(v) for v in values], dtype="datetime64[ns, UTC]")
-
-
 def _describe(rule: Rule) -> str:
     p = rule.params
     if rule.description:
         return rule.description
     return f"{rule.kind} {p}"
+
+
+# --- one mask per rule kind: True where the row fails -------------------------------------------
+def _type_mask(rule: Rule, b: Batch) -> np.ndarray:
+    """Values that are present but not of the rule's type (null is the ``required`` rule's business)."""
+    col, want = rule.column, rule.params.get("type", "number")
+    nulls = b.null(col)
+    if want in ("number", "integer"):
+        values = b.number(col)
+        bad = np.isnan(values) & ~nulls
+        if want == "integer":
+            with np.errstate(invalid="ignore"):
+                bad |= ~np.isnan(values) & (np.floor(values) != values)
+        return bad
+    if want in ("datetime", "date"):
+        return b.time(col, date_only=want == "date").isna().to_numpy() & ~nulls
+    if want == "bool":
+        return b.per_unique(col, lambda v: v not in BOOL_VALUES) & ~nulls
+    if want == "text":
+        return b.per_unique(col, lambda v: not isinstance(v, str))
+    raise ValueError(f"rule {rule.name}: unknown type {want!r}")
+
+
+def _range_mask(col: str, p: dict, b: Batch) -> np.ndarray:
+    values = b.number(col)
+    bad = np.zeros(b.n, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        if p.get("min") is not None:
+            bad |= (values <= p["min"]) if p.get("exclusive_min") else (values < p["min"])
+        if p.get("max") is not None:
+            bad |= values > p["max"]
+    return bad
+
+
+def _timestamp_mask(col: str, p: dict, b: Batch, now: dt.datetime | None) -> np.ndarray:
+    """Times in the future (beyond a little clock skew) or before the data can have existed."""
+    times = b.time(col, date_only=col == "date")
+    now = pd.Timestamp(now or dt.datetime.now(dt.UTC))
+    latest = now + pd.Timedelta(minutes=float(p.get("future_minutes", 10)))
+    earliest = pd.Timestamp(year=int(p.get("min_year", 1990)), month=1, day=1, tz="UTC")
+    return ((times > latest) | (times < earliest)).fillna(False).to_numpy(dtype=bool)
+
+
+def _compare_mask(cols: list[str], p: dict, b: Batch) -> np.ndarray:
+    """Two columns out of order (e.g. high below low); a missing side passes."""
+    left, right = b.number(cols[0]), b.number(cols[1])
+    op = p.get("op", ">=")
+    with np.errstate(invalid="ignore"):
+        ok = {
+            ">=": left >= right,
+            "<=": left <= right,
+            ">": left > right,
+            "<": left < right,
+        }[op]
+    return ~ok & ~np.isnan(left) & ~np.isnan(right)
+
+
+def _change_mask(cols: list[str], p: dict, b: Batch) -> np.ndarray:
+    """A price move against the previous close that disagrees with the stated change, or is implausibly large."""
+    price, prev = b.number(cols[0]), b.number(cols[1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        move = (price / prev - 1.0) * 100.0
+        if len(cols) >= 3:
+            stated = b.number(cols[2])
+            bad = np.abs(move - stated) > float(p.get("tolerance", 0.5))
+        else:
+            bad = np.abs(move) > float(p.get("max_move_percent", 20))
+    return bad & (prev > 0) & np.isfinite(move)
 
 
 class DataValidator:
@@ -233,7 +180,7 @@ class DataValidator:
         self.now = now
 
     # --- masks: True where the row fails -------------------------------------------------------
-    def _mask(self, rule: Rule, b: _Batch) -> np.ndarray | None:
+    def _mask(self, rule: Rule, b: Batch) -> np.ndarray | None:
         cols = rule.columns
         kind, p = rule.kind, rule.params
         if kind == "required":
@@ -244,31 +191,9 @@ class DataValidator:
             return None  # optional column absent from this batch: nothing to check
         col = rule.column
         if kind == "type":
-            want = p.get("type", "number")
-            nulls = b.null(col)
-            if want in ("number", "integer"):
-                values = b.number(col)
-                bad = np.isnan(values) & ~nulls
-                if want == "integer":
-                    with np.errstate(invalid="ignore"):
-                        bad |= ~np.isnan(values) & (np.floor(values) != values)
-                return bad
-            if want in ("datetime", "date"):
-                return b.time(col, date_only=want == "date").isna().to_numpy() & ~nulls
-            if want == "bool":
-                return b.per_unique(col, lambda v: v not in _BOOL_VALUES) & ~nulls
-            if want == "text":
-                return b.per_unique(col, lambda v: not isinstance(v, str))
-            raise ValueError(f"rule {rule.name}: unknown type {want!r}")
+            return _type_mask(rule, b)
         if kind == "range":
-            values = b.number(col)
-            bad = np.zeros(b.n, dtype=bool)
-            with np.errstate(invalid="ignore"):
-                if p.get("min") is not None:
-                    bad |= (values <= p["min"]) if p.get("exclusive_min") else (values < p["min"])
-                if p.get("max") is not None:
-                    bad |= values > p["max"]
-            return bad
+            return _range_mask(col, p, b)
         if kind == "allowed":
             allowed = set(p.get("values", []))
             return b.per_unique(col, lambda v: v not in allowed)
@@ -279,33 +204,11 @@ class DataValidator:
             limit = int(p["max"])
             return b.per_unique(col, lambda v: len(str(v)) > limit)
         if kind == "timestamp":
-            is_date = col == "date"
-            times = b.time(col, date_only=is_date)
-            now = pd.Timestamp(self.now or dt.datetime.now(dt.UTC))
-            latest = now + pd.Timedelta(minutes=float(p.get("future_minutes", 10)))
-            earliest = pd.Timestamp(year=int(p.get("min_year", 1990)), month=1, day=1, tz="UTC")
-            return ((times > latest) | (times < earliest)).fillna(False).to_numpy(dtype=bool)
+            return _timestamp_mask(col, p, b, self.now)
         if kind == "compare":
-            left, right = b.number(cols[0]), b.number(cols[1])
-            op = p.get("op", ">=")
-            with np.errstate(invalid="ignore"):
-                ok = {
-                    ">=": left >= right,
-                    "<=": left <= right,
-                    ">": left > right,
-                    "<": left < right,
-                }[op]
-            return ~ok & ~np.isnan(left) & ~np.isnan(right)
+            return _compare_mask(cols, p, b)
         if kind == "change":
-            price, prev = b.number(cols[0]), b.number(cols[1])
-            with np.errstate(invalid="ignore", divide="ignore"):
-                move = (price / prev - 1.0) * 100.0
-                if len(cols) >= 3:
-                    stated = b.number(cols[2])
-                    bad = np.abs(move - stated) > float(p.get("tolerance", 0.5))
-                else:
-                    bad = np.abs(move) > float(p.get("max_move_percent", 20))
-            return bad & (prev > 0) & np.isfinite(move)
+            return _change_mask(cols, p, b)
         if kind == "unique":
             present = [c for c in cols if b.has(c)]
             if not present or b.n == 0:
@@ -314,7 +217,7 @@ class DataValidator:
         raise ValueError(f"rule {rule.name}: unknown kind {kind!r}")
 
     @staticmethod
-    def _duplicates(columns: list[str], b: _Batch) -> np.ndarray:
+    def _duplicates(columns: list[str], b: Batch) -> np.ndarray:
         # Combine the factorised codes into one int64 key: duplicated() on one integer array is far
         # cheaper than on a frame of strings. Fall back to the frame when the key space could overflow.
         key = np.zeros(b.n, dtype=np.int64)
@@ -334,7 +237,7 @@ class DataValidator:
         df = data if isinstance(data, pd.DataFrame) else pd.DataFrame.from_records(list(data))
         if len(df) == 0:
             return ValidationResult(valid=df.assign(_warnings=pd.Series(dtype=object)))
-        b = _Batch(df)
+        b = Batch(df)
         failed: list[tuple[Rule, np.ndarray]] = []
         for rule in self.rules:
             mask = self._mask(rule, b)
@@ -375,7 +278,7 @@ class DataValidator:
         valid["_warnings"] = warn_col
         return ValidationResult(valid=valid, rejected=rejected, warnings=flagged, duplicates=int(repeated.sum()))
 
-    def _explain(self, df, b: _Batch, failed, positions: np.ndarray) -> list[Rejected]:
+    def _explain(self, df, b: Batch, failed, positions: np.ndarray) -> list[Rejected]:
         if len(positions) == 0:
             return []
         reasons: dict[int, list[dict]] = {int(p): [] for p in positions}
@@ -399,7 +302,7 @@ class DataValidator:
             for pos, rec in zip(positions, records, strict=True)
         ]
 
-    def _coerced(self, valid: pd.DataFrame, b: _Batch, keep: np.ndarray | None) -> pd.DataFrame:
+    def _coerced(self, valid: pd.DataFrame, b: Batch, keep: np.ndarray | None) -> pd.DataFrame:
         """Write the coerced values of typed columns into the output (a copy when rows were dropped)."""
         valid = valid.copy() if keep is not None else valid.copy(deep=False)
         for rule in self.rules:
@@ -430,5 +333,5 @@ class DataValidator:
                 local = times.dt.tz_convert("Asia/Kolkata")
                 valid[col] = [None if pd.isna(t) else t.date() for t in local]
             elif want == "bool" and not pd.api.types.is_bool_dtype(dtype):
-                valid[col] = valid[col].map(lambda v: _BOOL_VALUES.get(v) if v is not None else None)
+                valid[col] = valid[col].map(lambda v: BOOL_VALUES.get(v) if v is not None else None)
         return valid

@@ -253,27 +253,16 @@ def raw_batch_write(
     ts = timestamp_utc(timestamp)
     stored_at = timezone.now().astimezone(dt.UTC)
     raw_sha = hashlib.sha256(raw).hexdigest() if raw is not None else ""
-    store_error = ""
+    envelope = {"source": source, "ts": ts, "stored_at": stored_at, "run_id": run_id, "simulated": simulated}
     encoded = {}
 
     def encode(key: str) -> bytes:
-        nonlocal data, store_error
         raw_info = None
         if raw is not None:
             raw_info = {"key": raw_key_for(key), "sha256": raw_sha, "bytes": len(raw), "filename": raw_name}
-        try:
-            payload, encoded["raw_len"], encoded["records"] = envelope_encode(
-                source=source, data=data, ts=ts, stored_at=stored_at, run_id=run_id, simulated=simulated, raw=raw_info
-            )
-        except InvalidInput as exc:
-            if raw is None:
-                raise
-            # The decoded form cannot be stored; the bytes can, and they are the promise.
-            store_error = str(exc)
-            data = {"format": "text", "filename": raw_name, "bytes": len(raw), "error": store_error, "body": ""}
-            payload, encoded["raw_len"], encoded["records"] = envelope_encode(
-                source=source, data=data, ts=ts, stored_at=stored_at, run_id=run_id, simulated=simulated, raw=raw_info
-            )
+        payload, encoded["raw_len"], encoded["records"], encoded["store_error"] = _envelope_or_error(
+            data=data, raw=raw, raw_info=raw_info, raw_name=raw_name, **envelope
+        )
         return payload
 
     key, payload = _write_fresh(lake_storage(), source, ts, encode, raw)
@@ -294,8 +283,24 @@ def raw_batch_write(
         raw_sha256=raw_sha,
         raw_size=len(raw) if raw is not None else None,
     )
-    obj.store_error = store_error
+    obj.store_error = encoded["store_error"]
     return obj
+
+
+def _envelope_or_error(
+    *, data, raw: bytes | None, raw_info: dict | None, raw_name: str, **envelope
+) -> tuple[bytes, int, int, str]:
+    """``envelope_encode`` of ``data``, and the error that replaced it ("" when none): when ``data`` cannot
+    be stored as JSON but its original bytes are kept, the envelope carries a one-line error instead."""
+    try:
+        return (*envelope_encode(data=data, raw=raw_info, **envelope), "")
+    except InvalidInput as exc:
+        if raw is None:
+            raise
+        store_error = str(exc)
+    # The decoded form cannot be stored; the bytes can, and they are the promise.
+    data = {"format": "text", "filename": raw_name, "bytes": len(raw), "error": store_error, "body": ""}
+    return (*envelope_encode(data=data, raw=raw_info, **envelope), store_error)
 
 
 def lake_objects_catalog(objects: list[LakeObject]) -> list[LakeObject]:

@@ -91,6 +91,39 @@ def lake_verify(*, tmp_grace_seconds: float = 600, progress: bool = False) -> Ve
     """
     result = VerifyResult()
     storage = lake_storage()
+    in_storage = _storage_list(storage, result, tmp_grace_seconds=tmp_grace_seconds, progress=progress)
+    last_id = 0
+    total = LakeObject.objects.count()
+    with tqdm(total=total, desc="verifying", unit="obj", disable=not progress) as bar:
+        while True:
+            chunk = list(LakeObject.objects.filter(pk__gt=last_id).order_by("pk")[:500])
+            if not chunk:
+                break
+            last_id = chunk[-1].pk
+            for obj in chunk:
+                bar.update(1)
+                result.checked += 1
+                new_status = _object_check(storage, obj, in_storage, result)
+                if new_status != obj.status:
+                    LakeObject.objects.filter(pk=obj.pk).update(status=new_status)
+
+    # What is left in storage has no catalog row: a writer died between its write and its insert.
+    for key in tqdm(sorted(in_storage), desc="registering", unit="obj", disable=not progress):
+        row = _orphan_register(storage, key)
+        if row is None:
+            continue
+        result.registered.append(key)
+        if row.status == LakeObject.Status.CORRUPT:
+            result.corrupt.append(key)
+    # Totals are rebuilt from the catalog so they match it exactly after the repairs.
+    summary_rebuild()
+    logger.info("lake verify: %s", " ".join(result.lines()))
+    return result
+
+
+def _storage_list(storage, result: VerifyResult, *, tmp_grace_seconds: float, progress: bool) -> dict[str, int]:
+    """Every lake object in storage (key -> size); temporary leftovers older than the grace period are
+    swept on the way, and files that are not lake objects noted."""
     now = time.time()
     in_storage: dict[str, int] = {}
     for item in tqdm(storage.walk(), desc="listing lake", unit="file", disable=not progress):
@@ -107,66 +140,37 @@ def lake_verify(*, tmp_grace_seconds: float = 600, progress: bool = False) -> Ve
             continue  # an envelope's original bytes: catalogued with it (raw_key)
         else:
             result.foreign.append(item.key)
+    return in_storage
 
-    last_id = 0
-    total = LakeObject.objects.count()
-    with tqdm(total=total, desc="verifying", unit="obj", disable=not progress) as bar:
-        while True:
-            chunk = list(LakeObject.objects.filter(pk__gt=last_id).order_by("pk")[:500])
-            if not chunk:
-                break
-            last_id = chunk[-1].pk
-            for obj in chunk:
-                bar.update(1)
-                result.checked += 1
-                present = in_storage.pop(obj.key, None) is not None
-                status = obj.status
-                if not present:
-                    new_status = LakeObject.Status.MISSING
-                    result.missing.append(obj.key)
-                else:
-                    try:
-                        payload = storage.read(obj.key)
-                    except FileNotFoundError:
-                        payload = None
-                    if payload is None:
-                        new_status = LakeObject.Status.MISSING
-                        result.missing.append(obj.key)
-                    else:
-                        result.bytes_checked += len(payload)
-                        intact = hashlib.sha256(payload).hexdigest() == obj.sha256
-                        if intact:
-                            try:
-                                envelope_decode(payload)
-                            except LakeObjectCorrupt:
-                                intact = False
-                        if intact:
-                            result.ok += 1
-                            new_status = (
-                                LakeObject.Status.STORED
-                                if status in (LakeObject.Status.MISSING, LakeObject.Status.CORRUPT)
-                                else status
-                            )
-                            if new_status != status:
-                                result.restored.append(obj.key)
-                        else:
-                            new_status = LakeObject.Status.CORRUPT
-                            result.corrupt.append(obj.key)
-                if new_status != status:
-                    LakeObject.objects.filter(pk=obj.pk).update(status=new_status)
 
-    # What is left in storage has no catalog row: a writer died between its write and its insert.
-    for key in tqdm(sorted(in_storage), desc="registering", unit="obj", disable=not progress):
-        row = _orphan_register(storage, key)
-        if row is None:
-            continue
-        result.registered.append(key)
-        if row.status == LakeObject.Status.CORRUPT:
-            result.corrupt.append(key)
-    # Totals are rebuilt from the catalog so they match it exactly after the repairs.
-    summary_rebuild()
-    logger.info("lake verify: %s", " ".join(result.lines()))
-    return result
+def _object_check(storage, obj: LakeObject, in_storage: dict[str, int], result: VerifyResult) -> str:
+    """The status one catalog row should have, judged by its object in storage (taken off ``in_storage``)."""
+    present = in_storage.pop(obj.key, None) is not None
+    status = obj.status
+    payload = None
+    if present:
+        try:
+            payload = storage.read(obj.key)
+        except FileNotFoundError:
+            payload = None
+    if payload is None:
+        result.missing.append(obj.key)
+        return LakeObject.Status.MISSING
+    result.bytes_checked += len(payload)
+    intact = hashlib.sha256(payload).hexdigest() == obj.sha256
+    if intact:
+        try:
+            envelope_decode(payload)
+        except LakeObjectCorrupt:
+            intact = False
+    if not intact:
+        result.corrupt.append(obj.key)
+        return LakeObject.Status.CORRUPT
+    result.ok += 1
+    if status in (LakeObject.Status.MISSING, LakeObject.Status.CORRUPT):
+        result.restored.append(obj.key)
+        return LakeObject.Status.STORED
+    return status
 
 
 def _orphan_register(storage, key: str, *, summarize: bool = False) -> LakeObject | None:
