@@ -71,53 +71,58 @@ class TwitterConnector(Connector):
         failures: list[str] = []
         headers = {"Authorization": f"Bearer {token}"}
         for query in queries:
-            params = {
-                "query": query,
-                "max_results": self.page_size,
-                "tweet.fields": TWEET_FIELDS,
-                "user.fields": USER_FIELDS,
-                "expansions": EXPANSIONS,
-            }
-            if state["since_id"].get(query):
-                params["since_id"] = state["since_id"][query]
-            newest = None
-            for page in range(1, self.max_pages + 1):
-                answer = self.client.get(url, params=params, headers=headers, label=f"twitter search page {page}")
-                body, error = answer_body(answer)
-                if error and answer.status and isinstance(body, dict) and (body.get("detail") or body.get("title")):
-                    error += f": {body.get('detail') or body.get('title')}"
-                if error:
-                    failures.append(f"page {page} of {query[:60]}: {error}")
-                    if answer.status is not None:
-                        kept = body if body is not None else answer.text_payload()
-                        yield self.batch(kept, url=answer.url, status=answer.status, error=error, state=_copy(state))
-                    if answer.status in (401, 403):
-                        # Bad or revoked credentials: every further call would fail the same way.
-                        raise ConnectorError(f"twitter: {error}", failures=failures)
-                    break
-                meta = (body.get("meta") or {}) if isinstance(body, dict) else {}
-                newest = newest or meta.get("newest_id")
-                next_token = meta.get("next_token")
-                last = not next_token or page == self.max_pages
-                if last and newest:
-                    state["since_id"][query] = newest
-                yield self.batch(
-                    body,
-                    url=answer.url,
-                    query=query,
-                    page=page,
-                    records=int(meta.get("result_count") or 0),
-                    state=_copy(state),
-                    capped=bool(next_token and page == self.max_pages) or None,
-                )
-                if last:
-                    break
-                params["next_token"] = next_token
-                self._respect_rate_limit(answer.headers)
+            yield from self._search(url, headers, query, state, failures)
         if failures:
             raise ConnectorError(
                 f"twitter: {len(failures)} requests failed: " + "; ".join(failures[:3]), failures=failures
             )
+
+    def _search(self, url: str, headers: dict, query: str, state: dict, failures: list[str]) -> Iterator[FetchedBatch]:
+        """The pages of one query, newest first: its ``since_id`` moves with the batch of its last page,
+        a failed page ends the query (noted in ``failures``), revoked credentials end the run."""
+        params = {
+            "query": query,
+            "max_results": self.page_size,
+            "tweet.fields": TWEET_FIELDS,
+            "user.fields": USER_FIELDS,
+            "expansions": EXPANSIONS,
+        }
+        if state["since_id"].get(query):
+            params["since_id"] = state["since_id"][query]
+        newest = None
+        for page in range(1, self.max_pages + 1):
+            answer = self.client.get(url, params=params, headers=headers, label=f"twitter search page {page}")
+            body, error = answer_body(answer)
+            if error and answer.status and isinstance(body, dict) and (body.get("detail") or body.get("title")):
+                error += f": {body.get('detail') or body.get('title')}"
+            if error:
+                failures.append(f"page {page} of {query[:60]}: {error}")
+                if answer.status is not None:
+                    kept = body if body is not None else answer.text_payload()
+                    yield self.batch(kept, url=answer.url, status=answer.status, error=error, state=_copy(state))
+                if answer.status in (401, 403):
+                    # Bad or revoked credentials: every further call would fail the same way.
+                    raise ConnectorError(f"twitter: {error}", failures=failures)
+                break
+            meta = (body.get("meta") or {}) if isinstance(body, dict) else {}
+            newest = newest or meta.get("newest_id")
+            next_token = meta.get("next_token")
+            last = not next_token or page == self.max_pages
+            if last and newest:
+                state["since_id"][query] = newest
+            yield self.batch(
+                body,
+                url=answer.url,
+                query=query,
+                page=page,
+                records=int(meta.get("result_count") or 0),
+                state=_copy(state),
+                capped=bool(next_token and page == self.max_pages) or None,
+            )
+            if last:
+                break
+            params["next_token"] = next_token
+            self._respect_rate_limit(answer.headers)
 
     def _respect_rate_limit(self, headers: dict) -> None:
         """When the window is spent, wait for its reset (if short enough) before the next page."""

@@ -2,11 +2,11 @@
 
 from collections.abc import Iterable
 
-from .pump import PumpDetector
+from .pump import PumpDetector, PumpResult
 from .pump_model import PumpClassifier
 from .sentiment import SentimentScorer
 from .text import clean_text
-from .tickers import TickerMatcher
+from .tickers import TickerHits, TickerMatcher
 
 
 class EnrichResult(list):
@@ -51,11 +51,27 @@ def enrich_messages(
     ``unknown_cashtags``. Messages naming no ticker are not scored: they are in
     ``result.unmatched``. Reposts are not collapsed here: call ``dedupe_reposts`` first.
     """
+    matched, unmatched, unknown_counts, count = _scan(messages, matcher)
+    # One batch for the pump detector: the learned model scores a batch in one matrix product.
+    pumps = detector.detect_many([m[1] for m in matched], [m[2] for m in matched])
     records: list[dict] = []
+    sentiment_cache: dict[str, tuple[str, float]] = {}
+    for (message, text, meta, hits), pump in zip(matched, pumps, strict=True):
+        sentiment = sentiment_cache.get(text)
+        if sentiment is None:
+            sentiment = sentiment_cache[text] = scorer.score(text)
+        records.extend(_ticker_records(message, text, meta, hits, pump, sentiment))
+    return EnrichResult(records, unmatched=unmatched, messages=count, unknown_cashtags=unknown_counts)
+
+
+def _scan(
+    messages: Iterable[dict], matcher: TickerMatcher
+) -> tuple[list[tuple[dict, str, dict, TickerHits]], list[dict], dict[str, int], int]:
+    """Clean each message's text and find its tickers: (message, text, metadata, hits) of those naming
+    one, the others (text cleaned), how often each unknown cashtag was seen, how many messages."""
     unmatched: list[dict] = []
     unknown_counts: dict[str, int] = {}
-    sentiment_cache: dict[str, tuple[str, float]] = {}
-    matched: list[tuple[dict, str, dict, object]] = []
+    matched: list[tuple[dict, str, dict, TickerHits]] = []
     count = 0
     for message in messages:
         count += 1
@@ -68,34 +84,34 @@ def enrich_messages(
             unmatched.append({**message, "text": text})
             continue
         matched.append((message, text, meta, hits))
-    # One batch for the pump detector: the learned model scores a batch in one matrix product.
-    pumps = detector.detect_many([m[1] for m in matched], [m[2] for m in matched])
-    for (message, text, meta, hits), pump in zip(matched, pumps, strict=True):
-        sentiment = sentiment_cache.get(text)
-        if sentiment is None:
-            sentiment = sentiment_cache[text] = scorer.score(text)
-        base_meta = {**meta, "tickers": hits.symbols, "pump_rules": pump.rules}
-        if pump.terms:
-            base_meta["pump_terms"] = pump.terms
-        if hits.unknown_cashtags:
-            base_meta["unknown_cashtags"] = hits.unknown_cashtags
-        for symbol in hits.symbols:
-            records.append(
-                {
-                    "ticker": symbol,
-                    "platform": message.get("platform", ""),
-                    "external_id": str(message.get("external_id", "")),
-                    "text": text,
-                    "sentiment": sentiment[0],
-                    "sentiment_score": sentiment[1],
-                    "is_pump_signal": pump.is_pump_signal,
-                    "pump_score": pump.pump_score,
-                    "channel": message.get("channel") or "",
-                    "author": message.get("author") or "",
-                    "views": message.get("views"),
-                    "timestamp": message.get("timestamp"),
-                    "metadata": {**base_meta, "ticker_via": hits.via[symbol]},
-                    "lake_object_id": message.get("lake_object_id"),
-                }
-            )
-    return EnrichResult(records, unmatched=unmatched, messages=count, unknown_cashtags=unknown_counts)
+    return matched, unmatched, unknown_counts, count
+
+
+def _ticker_records(
+    message: dict, text: str, meta: dict, hits: TickerHits, pump: PumpResult, sentiment: tuple[str, float]
+) -> list[dict]:
+    """One record per ticker of the message, the same sentiment and pump values in each."""
+    base_meta = {**meta, "tickers": hits.symbols, "pump_rules": pump.rules}
+    if pump.terms:
+        base_meta["pump_terms"] = pump.terms
+    if hits.unknown_cashtags:
+        base_meta["unknown_cashtags"] = hits.unknown_cashtags
+    return [
+        {
+            "ticker": symbol,
+            "platform": message.get("platform", ""),
+            "external_id": str(message.get("external_id", "")),
+            "text": text,
+            "sentiment": sentiment[0],
+            "sentiment_score": sentiment[1],
+            "is_pump_signal": pump.is_pump_signal,
+            "pump_score": pump.pump_score,
+            "channel": message.get("channel") or "",
+            "author": message.get("author") or "",
+            "views": message.get("views"),
+            "timestamp": message.get("timestamp"),
+            "metadata": {**base_meta, "ticker_via": hits.via[symbol]},
+            "lake_object_id": message.get("lake_object_id"),
+        }
+        for symbol in hits.symbols
+    ]

@@ -80,63 +80,17 @@ def _numbers(series: pd.Series) -> np.ndarray:
 def parse_bhavcopy(payload) -> ParseResult:
     """A ``{"format": "csv", "filename", "content"}`` payload → stock rows and bars (never raises)."""
     result = ParseResult()
-    if not isinstance(payload, dict) or payload.get("format") != "csv" or not isinstance(payload.get("content"), str):
-        kind = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-        result.errors.append(f"{SOURCE}: expected a CSV payload ({{format: csv, content}}), got {kind}")
+    read = _read_frame(payload, result)
+    if read is None:
         return result
-    filename = payload.get("filename") or "bhavcopy"
-    content = payload["content"]
-    if not content.strip():
-        result.errors.append(f"{SOURCE}: {filename} is empty; {EXPECTED}")
-        return result
-    try:
-        frame = pd.read_csv(
-            io.StringIO(content), dtype=str, keep_default_na=False, skipinitialspace=True, index_col=False
-        )
-    except (ValueError, pd.errors.ParserError) as exc:
-        result.errors.append(f"{SOURCE}: {filename} is not a readable CSV ({exc}); {EXPECTED}")
-        return result
-    frame.columns = [str(c).strip() for c in frame.columns]
-    layout = detect_layout(list(frame.columns))
-    if layout is None:
-        shown = ", ".join(c for c in frame.columns if not c.startswith("Unnamed"))[:300]
-        result.errors.append(f"{SOURCE}: {filename}: unknown bhavcopy layout (columns: {shown}); {EXPECTED}")
-        return result
-    result.layout = layout
-    spec = LAYOUTS[layout]
+    frame, filename = read
+    spec = LAYOUTS[result.layout]
     cols = spec["columns"]
     # The legacy layout's trailing comma adds an empty, unnamed last column: not part of the row.
     source_columns = [c for c in frame.columns if not (c.startswith("Unnamed") and not frame[c].str.strip().any())]
     frame = frame[source_columns].apply(lambda s: s.str.strip())
-    numbers = {f: _numbers(frame[cols[f]]) for f in (*PRICE_FIELDS, "volume", "value", "trades") if f in cols}
-    for f in ("delivery_qty", "delivery_pct"):
-        if f in cols:
-            numbers[f] = _numbers(frame[cols[f]])
-    numbers["value"] = np.round(numbers["value"] * spec["value_scale"], 2)
+    as_lists, change_list = _value_lists(frame, spec)
     dates = pd.to_datetime(frame[cols["date"]].str.title(), format=spec["date_format"], errors="coerce")
-    prev, close = numbers["prev_close"], numbers["close"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        change = np.where(prev > 0, np.round((close - prev) / prev * 100, 2), np.nan)
-
-    def column(values: np.ndarray, as_int: bool = False, text: pd.Series | None = None) -> list:
-        out = values.astype(object)
-        mask = np.isnan(values)
-        out[mask] = None
-        if as_int:
-            out = np.array([None if v is None else int(v) for v in out], dtype=object)
-        if text is not None and mask.any():
-            # A value that is there but no number (OPEN = "abc") stays as written, so validation
-            # refuses it naming the column (rule <column>_number) instead of loading NULL unsaid.
-            written = text.to_numpy(dtype=object)
-            wrong = mask & ~text.str.upper().isin(MISSING_MARKS).to_numpy()
-            out[wrong] = written[wrong]
-        return out.tolist()
-
-    as_lists = {
-        f: column(v, as_int=f in ("volume", "trades", "delivery_qty"), text=frame[cols[f]] if f in cols else None)
-        for f, v in numbers.items()
-    }
-    change_list = column(change)
     symbols = frame[cols["symbol"]].tolist()
     series = frame[cols["series"]].tolist()
     isins = frame[cols["isin"]].tolist() if "isin" in cols else [""] * len(frame)
@@ -176,17 +130,86 @@ def parse_bhavcopy(payload) -> ParseResult:
                 "raw_data": raw,
             }
         )
-        bar = {
-            "ticker": ticker,
-            "series": serie,
-            "exchange": "NSE",
-            "date": day,
-            "source": SOURCE,
-            "isin": isins[i],
-        }
-        for f in (*PRICE_FIELDS, "volume", "value", "trades"):
-            bar[f] = as_lists[f][i]
-        bar["delivery_qty"] = as_lists["delivery_qty"][i] if "delivery_qty" in as_lists else None
-        bar["delivery_pct"] = as_lists["delivery_pct"][i] if "delivery_pct" in as_lists else None
-        result.bars.append(bar)
+        result.bars.append(_bar(ticker, serie, day, isins[i], as_lists, i))
     return result
+
+
+def _read_frame(payload, result: ParseResult) -> tuple[pd.DataFrame, str] | None:
+    """(the CSV as text columns, its file name), the layout in ``result.layout``; None, with the reason
+    in ``result.errors``, when the payload is no CSV, empty, unreadable or of no known layout."""
+    if not isinstance(payload, dict) or payload.get("format") != "csv" or not isinstance(payload.get("content"), str):
+        kind = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        result.errors.append(f"{SOURCE}: expected a CSV payload ({{format: csv, content}}), got {kind}")
+        return None
+    filename = payload.get("filename") or "bhavcopy"
+    content = payload["content"]
+    if not content.strip():
+        result.errors.append(f"{SOURCE}: {filename} is empty; {EXPECTED}")
+        return None
+    try:
+        frame = pd.read_csv(
+            io.StringIO(content), dtype=str, keep_default_na=False, skipinitialspace=True, index_col=False
+        )
+    except (ValueError, pd.errors.ParserError) as exc:
+        result.errors.append(f"{SOURCE}: {filename} is not a readable CSV ({exc}); {EXPECTED}")
+        return None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    layout = detect_layout(list(frame.columns))
+    if layout is None:
+        shown = ", ".join(c for c in frame.columns if not c.startswith("Unnamed"))[:300]
+        result.errors.append(f"{SOURCE}: {filename}: unknown bhavcopy layout (columns: {shown}); {EXPECTED}")
+        return None
+    result.layout = layout
+    return frame, filename
+
+
+def _value_lists(frame: pd.DataFrame, spec: dict) -> tuple[dict[str, list], list]:
+    """Each numeric field as a list of Python values (turnover in INR), and the change against the
+    previous close in percent: whole columns at once, the rows only read them."""
+    cols = spec["columns"]
+    numbers = {f: _numbers(frame[cols[f]]) for f in (*PRICE_FIELDS, "volume", "value", "trades") if f in cols}
+    for f in ("delivery_qty", "delivery_pct"):
+        if f in cols:
+            numbers[f] = _numbers(frame[cols[f]])
+    numbers["value"] = np.round(numbers["value"] * spec["value_scale"], 2)
+    prev, close = numbers["prev_close"], numbers["close"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        change = np.where(prev > 0, np.round((close - prev) / prev * 100, 2), np.nan)
+    as_lists = {
+        f: _column(v, as_int=f in ("volume", "trades", "delivery_qty"), text=frame[cols[f]] if f in cols else None)
+        for f, v in numbers.items()
+    }
+    return as_lists, _column(change)
+
+
+def _column(values: np.ndarray, as_int: bool = False, text: pd.Series | None = None) -> list:
+    """A numeric column as Python values: None where missing, ints when ``as_int``."""
+    out = values.astype(object)
+    mask = np.isnan(values)
+    out[mask] = None
+    if as_int:
+        out = np.array([None if v is None else int(v) for v in out], dtype=object)
+    if text is not None and mask.any():
+        # A value that is there but no number (OPEN = "abc") stays as written, so validation
+        # refuses it naming the column (rule <column>_number) instead of loading NULL unsaid.
+        written = text.to_numpy(dtype=object)
+        wrong = mask & ~text.str.upper().isin(MISSING_MARKS).to_numpy()
+        out[wrong] = written[wrong]
+    return out.tolist()
+
+
+def _bar(ticker: str, serie: str, day, isin: str, as_lists: dict[str, list], i: int) -> dict:
+    """Row ``i``'s daily bar (delivery None in the layouts without it)."""
+    bar = {
+        "ticker": ticker,
+        "series": serie,
+        "exchange": "NSE",
+        "date": day,
+        "source": SOURCE,
+        "isin": isin,
+    }
+    for f in (*PRICE_FIELDS, "volume", "value", "trades"):
+        bar[f] = as_lists[f][i]
+    bar["delivery_qty"] = as_lists["delivery_qty"][i] if "delivery_qty" in as_lists else None
+    bar["delivery_pct"] = as_lists["delivery_pct"][i] if "delivery_pct" in as_lists else None
+    return bar

@@ -97,6 +97,27 @@ def parse_post(post, page: dict, result: ParseResult) -> None:
         result.errors.append(f"{SOURCE}: t.me/s/{channel} post {post_id}: no readable <time datetime> ({stamp!r})")
         return
     views = _first(post, f".//span[{_has_class('tgme_widget_message_views')}]")
+    author = _first(post, f".//*[{_has_class('tgme_widget_message_from_author')}]")
+    chat_id = page.get("chat_id")
+    metadata = _post_metadata(post, text, channel, post_id, chat_id)
+    result.messages.append(
+        {
+            "platform": SOURCE,
+            # The Bot API's id when admin knows the channel's chat id, so both ways of reading a
+            # channel give a post one id; else the public name.
+            "external_id": f"{chat_id}:{post_id}" if chat_id else f"@{channel.lower()}:{post_id}",
+            "text": text,
+            "author": " ".join(author.text_content().split()) if author is not None else "",
+            "channel": channel,
+            "views": views_count(views.text_content()) if views is not None else None,
+            "timestamp": timestamp,
+            "metadata": metadata,
+        }
+    )
+
+
+def _post_metadata(post, text: str, channel: str, post_id: int, chat_id) -> dict:
+    """A post's entities (links from its text's anchors), chat, permalink, forward source and edit mark."""
     forward = _first(post, f".//*[{_has_class('tgme_widget_message_forwarded_from_name')}]")
     forwarded_from, repost_of = None, None
     if forward is not None:
@@ -104,12 +125,10 @@ def parse_post(post, page: dict, result: ParseResult) -> None:
         link = POST_LINK.match(forward.get("href") or "")
         if link:
             repost_of = f"@{link.group(1).lower()}:{link.group(2)}"
-    author = _first(post, f".//*[{_has_class('tgme_widget_message_from_author')}]")
     owner = _first(post, f".//*[{_has_class('tgme_widget_message_owner_name')}]")
     text_div_links = post.xpath(f"{TEXTS}//a/@href")
     metadata = text_entities(text)
     metadata["urls"] = [u for u in text_div_links if u.startswith(("http://", "https://"))] or metadata["urls"]
-    chat_id = page.get("chat_id")
     metadata.update(
         entities_from="text",
         chat_id=chat_id,
@@ -123,20 +142,7 @@ def parse_post(post, page: dict, result: ParseResult) -> None:
         else None,
         layout="tme-preview",
     )
-    result.messages.append(
-        {
-            "platform": SOURCE,
-            # The Bot API's id when admin knows the channel's chat id, so both ways of reading a
-            # channel give a post one id; else the public name.
-            "external_id": f"{chat_id}:{post_id}" if chat_id else f"@{channel.lower()}:{post_id}",
-            "text": text,
-            "author": " ".join(author.text_content().split()) if author is not None else "",
-            "channel": channel,
-            "views": views_count(views.text_content()) if views is not None else None,
-            "timestamp": timestamp,
-            "metadata": {k: v for k, v in metadata.items() if v is not None},
-        }
-    )
+    return {k: v for k, v in metadata.items() if v is not None}
 
 
 def parse_preview_page(page: dict, result: ParseResult) -> None:

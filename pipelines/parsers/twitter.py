@@ -79,41 +79,14 @@ def parse_tweet(tweet: dict, users: dict, originals: dict, fetched_at: datetime 
         result.errors.append(f"{SOURCE}: a tweet without id or text (keys: {', '.join(sorted(tweet))[:120]})")
         return
     metadata: dict = {}
-    created = tweet.get("created_at")
-    try:
-        if created:
-            timestamp = iso_datetime(created)
-            metadata["timestamp_source"] = "created_at"
-        elif (timestamp := snowflake_time(tweet_id)) is not None:
-            metadata["timestamp_source"] = "tweet_id"
-        elif fetched_at is not None:
-            timestamp = fetched_at
-            metadata["timestamp_source"] = "fetched_at"
-        else:
-            result.errors.append(f"{SOURCE}: tweet {tweet_id}: no created_at and no time to fall back on")
-            return
-    except ValueError as exc:
-        result.errors.append(f"{SOURCE}: tweet {tweet_id}: created_at {created!r}: {exc}")
+    timestamp = _tweet_time(tweet, tweet_id, fetched_at, metadata, result)
+    if timestamp is None:
         return
     entities = tweet.get("entities")
     metadata.update(_entities(text, entities if isinstance(entities, dict) else None, V2_ENTITY_KEYS))
     author_id = tweet.get("author_id")
     user = users.get(author_id) or {}
-    refs = {r.get("type"): r.get("id") for r in tweet.get("referenced_tweets") or [] if isinstance(r, dict)}
-    rt_match = RT_PREFIX.match(text)
-    repost_of = refs.get("retweeted")
-    metadata["is_repost"] = bool(repost_of or rt_match)
-    metadata["repost_of"] = repost_of
-    if rt_match:
-        metadata["repost_of_author"] = rt_match.group(1)
-    if repost_of and repost_of in originals:
-        original = originals[repost_of]
-        metadata["repost_of_author_id"] = original.get("author_id")
-        metadata["original_text"] = original.get("text")
-    if refs.get("quoted"):
-        metadata["quote_of"] = refs["quoted"]
-    if refs.get("replied_to"):
-        metadata["reply_to"] = refs["replied_to"]
+    _references(tweet, text, originals, metadata)
     metrics = tweet.get("public_metrics") or {}
     metadata.update(
         lang=tweet.get("lang"),
@@ -136,6 +109,49 @@ def parse_tweet(tweet: dict, users: dict, originals: dict, fetched_at: datetime 
             "metadata": {k: v for k, v in metadata.items() if v is not None},
         }
     )
+
+
+def _tweet_time(
+    tweet: dict, tweet_id, fetched_at: datetime | None, metadata: dict, result: ParseResult
+) -> datetime | None:
+    """When the tweet was posted: its ``created_at``, else its snowflake id, else the fetch time (noted
+    as ``timestamp_source``); None, with the reason in ``result.errors``, when there is no time."""
+    created = tweet.get("created_at")
+    try:
+        if created:
+            timestamp = iso_datetime(created)
+            metadata["timestamp_source"] = "created_at"
+        elif (timestamp := snowflake_time(tweet_id)) is not None:
+            metadata["timestamp_source"] = "tweet_id"
+        elif fetched_at is not None:
+            timestamp = fetched_at
+            metadata["timestamp_source"] = "fetched_at"
+        else:
+            result.errors.append(f"{SOURCE}: tweet {tweet_id}: no created_at and no time to fall back on")
+            return None
+    except ValueError as exc:
+        result.errors.append(f"{SOURCE}: tweet {tweet_id}: created_at {created!r}: {exc}")
+        return None
+    return timestamp
+
+
+def _references(tweet: dict, text: str, originals: dict, metadata: dict) -> None:
+    """A v2 tweet's retweet (by reference or by its ``RT @user:`` text), quote and reply, into metadata."""
+    refs = {r.get("type"): r.get("id") for r in tweet.get("referenced_tweets") or [] if isinstance(r, dict)}
+    rt_match = RT_PREFIX.match(text)
+    repost_of = refs.get("retweeted")
+    metadata["is_repost"] = bool(repost_of or rt_match)
+    metadata["repost_of"] = repost_of
+    if rt_match:
+        metadata["repost_of_author"] = rt_match.group(1)
+    if repost_of and repost_of in originals:
+        original = originals[repost_of]
+        metadata["repost_of_author_id"] = original.get("author_id")
+        metadata["original_text"] = original.get("text")
+    if refs.get("quoted"):
+        metadata["quote_of"] = refs["quoted"]
+    if refs.get("replied_to"):
+        metadata["reply_to"] = refs["replied_to"]
 
 
 def parse_response(body, fetched_at: datetime | None, result: ParseResult, *, where: str = "answer") -> None:

@@ -47,6 +47,7 @@ AKAMAI_DENY = (
     "on this server.<P>\nReference&#32;&#35;18&#46;5d2e1002&#46;1764590000&#46;0\n</BODY>\n</HTML>\n"
 )
 CASHTAG_IN_QUERY = re.compile(r"\$([A-Za-z][A-Za-z0-9_]*)")
+X_JSON = ("Content-Type", "application/json; charset=utf-8")
 HTML_PAGE = (
     "<!DOCTYPE html><html><head><title>NSE - National Stock Exchange of India Ltd</title></head><body></body></html>"
 )
@@ -210,20 +211,9 @@ class SimulatedUpstreamAdapter(BaseAdapter):
         now = sim_now()
         reset = int(now.timestamp()) + 900
         rate = [("x-rate-limit-limit", "450"), ("x-rate-limit-remaining", "449"), ("x-rate-limit-reset", str(reset))]
-        json_type = ("Content-Type", "application/json; charset=utf-8")
-        if (
-            not (request.headers.get("Authorization") or "").startswith("Bearer ")
-            or len(request.headers["Authorization"]) < 12
-        ):
-            body = {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
-            return 401, [json_type], json.dumps(body).encode()
-        if path != "/2/tweets/search/recent":
-            body = {
-                "errors": [{"message": f"Sorry, that page does not exist: {path}"}],
-                "title": "Not Found Error",
-                "status": 404,
-            }
-            return 404, [json_type], json.dumps(body).encode()
+        refused = _x_refusal(request, path)
+        if refused is not None:
+            return refused
         tags = {t.upper() for t in CASHTAG_IN_QUERY.findall(query.get("query", ""))}
         if not tags:
             body = {
@@ -232,7 +222,7 @@ class SimulatedUpstreamAdapter(BaseAdapter):
                 "detail": "One or more parameters to your request was invalid.",
                 "type": "https://api.twitter.com/2/problems/invalid-request",
             }  # fmt: skip
-            return 400, [json_type, *rate], json.dumps(body).encode()
+            return 400, [X_JSON, *rate], json.dumps(body).encode()
         _, chatter = world()
         page_size = max(10, min(100, int(query.get("max_results") or 10)))
         offset, until = 0, None
@@ -242,7 +232,7 @@ class SimulatedUpstreamAdapter(BaseAdapter):
                 offset, until = int(offset_text, 35), int(until_text, 35)
             except ValueError:
                 body = {"errors": [{"message": "Invalid next_token"}], "title": "Invalid Request", "status": 400}
-                return 400, [json_type, *rate], json.dumps(body).encode()
+                return 400, [X_JSON, *rate], json.dumps(body).encode()
         since_id = int(query["since_id"]) if str(query.get("since_id", "")).isdigit() else None
         # Recent search looks back at most 7 days; the simulated one a day, or an hour on a first call.
         start = now - timedelta(hours=1)
@@ -260,24 +250,12 @@ class SimulatedUpstreamAdapter(BaseAdapter):
         tweets.sort(key=lambda t: int(t["id"]), reverse=True)
         page = tweets[offset : offset + page_size]
         if not page:
-            return 200, [json_type, *rate], json.dumps({"meta": {"result_count": 0}}).encode()
+            return 200, [X_JSON, *rate], json.dumps({"meta": {"result_count": 0}}).encode()
         newest = until if until is not None else int(tweets[0]["id"])
         meta = {"newest_id": page[0]["id"], "oldest_id": page[-1]["id"], "result_count": len(page)}
         if offset + page_size < len(tweets):
             meta["next_token"] = f"{_b36(offset + page_size)}z{_b36(newest)}"
-        users, originals = {}, {}
-        for tweet in page:
-            users[tweet["author_id"]] = _user(tweet["_user"], tweet["author_id"])
-            if "_original" in tweet:
-                original = tweet["_original"]
-                originals[original["id"]] = {k: v for k, v in original.items() if not k.startswith("_")}
-                users[original["author_id"]] = _user(original["_user"], original["author_id"])
-        body = {
-            "data": [{k: v for k, v in t.items() if not k.startswith("_")} for t in page],
-            "includes": {"users": list(users.values()), **({"tweets": list(originals.values())} if originals else {})},
-            "meta": meta,
-        }
-        return 200, [json_type, *rate], json.dumps(body, ensure_ascii=False).encode()
+        return 200, [X_JSON, *rate], json.dumps(_search_page(page, meta), ensure_ascii=False).encode()
 
     # ---- Telegram's public web preview (t.me/s/<channel>) -------------------------------------
     def telegram_preview(self, path: str, query: dict) -> tuple[int, list, bytes]:
@@ -332,6 +310,40 @@ def holiday_master(now: datetime) -> str:
     ]
     segments = ("CBM", "CD", "CM", "CMOT", "COM", "FO", "IRD", "MF", "NDM", "NTRP", "SLBS")
     return json.dumps({segment: rows for segment in segments})
+
+
+def _x_refusal(request: PreparedRequest, path: str) -> tuple[int, list, bytes] | None:
+    """X's answer to a call without a bearer token (401) or to another endpoint (404); None otherwise."""
+    if (
+        not (request.headers.get("Authorization") or "").startswith("Bearer ")
+        or len(request.headers["Authorization"]) < 12
+    ):
+        body = {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
+        return 401, [X_JSON], json.dumps(body).encode()
+    if path != "/2/tweets/search/recent":
+        body = {
+            "errors": [{"message": f"Sorry, that page does not exist: {path}"}],
+            "title": "Not Found Error",
+            "status": 404,
+        }
+        return 404, [X_JSON], json.dumps(body).encode()
+    return None
+
+
+def _search_page(page: list[dict], meta: dict) -> dict:
+    """A recent search answer: the page's tweets, their authors and retweeted originals in ``includes``."""
+    users, originals = {}, {}
+    for tweet in page:
+        users[tweet["author_id"]] = _user(tweet["_user"], tweet["author_id"])
+        if "_original" in tweet:
+            original = tweet["_original"]
+            originals[original["id"]] = {k: v for k, v in original.items() if not k.startswith("_")}
+            users[original["author_id"]] = _user(original["_user"], original["author_id"])
+    return {
+        "data": [{k: v for k, v in t.items() if not k.startswith("_")} for t in page],
+        "includes": {"users": list(users.values()), **({"tweets": list(originals.values())} if originals else {})},
+        "meta": meta,
+    }
 
 
 def _base(name: str) -> str:

@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from pipelines.simulator.market import IST, PUMP_CHANNELS, SimMarket, rng
+from pipelines.simulator.market import IST, PUMP_CHANNELS, Campaign, SimMarket, rng
 from pipelines.simulator.universe import stable_unit
 
 TWITTER_EPOCH_MS = 1288834974657
@@ -125,7 +125,30 @@ class Chatter:
         """The tweets posted in minute ``index`` (oldest first), as v2 tweet objects with a private ``_user``."""
         when = minute_start(index)
         r = rng(self.market.seed, "tweets", index)
-        plan: list[tuple[str, str, str | None]] = []  # (text, author, retweet of hype author)
+        plan, campaign = self._tweet_plan(when, r)
+        base_ms = int(when.timestamp() * 1000)
+        offsets = sorted(int(x) for x in r.integers(0, 60_000, len(plan)))
+        tweets: list[dict] = []
+        originals: list[dict] = []
+        for n, ((text, author, rt_of), offset) in enumerate(zip(plan, offsets, strict=True)):
+            tweet = _tweet(base_ms + offset, n, text, author, r)
+            if rt_of is not None:
+                source = next((t for t in reversed(originals) if t["_user"] == rt_of), None)
+                if source is None:
+                    source = self._hype_original(campaign, rt_of, when, r)
+                tweet["text"] = f"RT @{rt_of}: {source['text']}"[:140] + ("…" if len(source["text"]) > 130 else "")
+                tweet["referenced_tweets"] = [{"type": "retweeted", "id": source["id"]}]
+                tweet["_original"] = source
+            else:
+                originals.append(tweet)
+            tweet["entities"] = twitter_entities(tweet["text"])
+            tweets.append(tweet)
+        return tuple(tweets)
+
+    def _tweet_plan(self, when: datetime, r) -> tuple[list[tuple[str, str, str | None]], Campaign | None]:
+        """(text, author, retweet of which hype account) of each tweet of the minute, and the campaign
+        running then: background chatter first, then the campaign's posts and retweets."""
+        plan: list[tuple[str, str, str | None]] = []
         for _ in range(int(r.poisson(2.0))):
             symbol = self.symbols[int(r.integers(len(self.symbols)))]
             mood = r.random()
@@ -155,42 +178,7 @@ class Chatter:
                             campaign.accounts[int(r.integers(len(campaign.accounts)))],
                         )
                     )
-        base_ms = int(when.timestamp() * 1000)
-        offsets = sorted(int(x) for x in r.integers(0, 60_000, len(plan)))
-        tweets: list[dict] = []
-        originals: list[dict] = []
-        for n, ((text, author, rt_of), offset) in enumerate(zip(plan, offsets, strict=True)):
-            ms = base_ms + offset
-            tweet_id = str(snowflake(ms, n))
-            tweet = {
-                "id": tweet_id,
-                "text": text,
-                "author_id": user_id(author),
-                "created_at": datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.")
-                + f"{ms % 1000:03d}Z",
-                "edit_history_tweet_ids": [tweet_id],
-                "lang": "en",
-                "public_metrics": {
-                    "retweet_count": int(r.integers(0, 40)),
-                    "reply_count": int(r.integers(0, 10)),
-                    "like_count": int(r.integers(0, 200)),
-                    "quote_count": 0,
-                    "impression_count": int(r.integers(50, 20000)),
-                },
-                "_user": author,
-            }
-            if rt_of is not None:
-                source = next((t for t in reversed(originals) if t["_user"] == rt_of), None)
-                if source is None:
-                    source = self._hype_original(campaign, rt_of, when, r)
-                tweet["text"] = f"RT @{rt_of}: {source['text']}"[:140] + ("…" if len(source["text"]) > 130 else "")
-                tweet["referenced_tweets"] = [{"type": "retweeted", "id": source["id"]}]
-                tweet["_original"] = source
-            else:
-                originals.append(tweet)
-            tweet["entities"] = twitter_entities(tweet["text"])
-            tweets.append(tweet)
-        return tuple(tweets)
+        return plan, campaign
 
     def _hype_original(self, campaign, author: str, when: datetime, r) -> dict:
         start_ms = int(campaign.starts_at().timestamp() * 1000)
@@ -213,70 +201,18 @@ class Chatter:
         """Bot API updates of minute ``index``: channel posts and group messages, some forwarded."""
         when = minute_start(index)
         r = rng(self.market.seed, "telegram", index)
-        posts: list[tuple[int, str, dict]] = []  # (chat id, text, extra fields)
-        for _ in range(int(r.poisson(0.4))):
-            symbol = self.symbols[int(r.integers(len(self.symbols)))]
-            chat = NEWS_CHANNELS[int(r.integers(len(NEWS_CHANNELS)))]
-            posts.append((chat, _fill(NEWS[int(r.integers(len(NEWS)))], self.market, symbol, when), {}))
-        for _ in range(int(r.poisson(0.4))):
-            symbol = self.symbols[int(r.integers(len(self.symbols)))]
-            pool = (POSITIVE, NEUTRAL, NEGATIVE)[int(r.integers(3))]
-            text = _fill(pool[int(r.integers(len(pool)))], self.market, symbol, when).replace("$", "")
-            author = USERS[int(r.integers(len(USERS)))]
-            posts.append(
-                (
-                    GROUP,
-                    text,
-                    {
-                        "from": {
-                            "id": int(user_id(author)) % 10**10,
-                            "is_bot": False,
-                            "first_name": author.split("_")[0].title(),
-                            "username": author,
-                        }
-                    },
-                )
-            )
+        posts = self._background_posts(when, r)
         campaign, phase = self.campaign_now(when)
         if campaign is not None:
-            pool, count = {"hype": (HYPE, 1.5), "spike": (SPIKE, 1.0), "dump": (DUMP, 0.5)}[phase]
-            for _ in range(int(r.poisson(count))):
-                text = _fill(pool[int(r.integers(len(pool)))], self.market, campaign.symbol, when, campaign).replace(
-                    "$", "#", 1
-                )
-                if phase == "dump":
-                    author = USERS[int(r.integers(len(USERS)))]
-                    posts.append(
-                        (
-                            GROUP,
-                            text,
-                            {
-                                "from": {
-                                    "id": int(user_id(author)) % 10**10,
-                                    "is_bot": False,
-                                    "first_name": author.split("_")[0].title(),
-                                    "username": author,
-                                }
-                            },
-                        )
-                    )
-                else:
-                    posts.append(
-                        (PUMP_CHANNELS[int(r.integers(len(PUMP_CHANNELS)))], text, {"author_signature": "Admin"})
-                    )
+            posts.extend(self._campaign_posts(campaign, phase, when, r))
         out: list[dict] = []
         for n, (chat_id, text, extra) in enumerate(posts):
-            username, title, kind = CHANNELS[chat_id]
-            message = {
-                "message_id": index * 8 + n,
-                "chat": {"id": chat_id, "title": title, "username": username, "type": kind},
-                "date": int(when.timestamp()) + int(n * 60 / max(len(posts), 1)),
-                "text": text,
-                **extra,
-            }
+            message = _chat_message(index * 8 + n, chat_id, int(when.timestamp()) + int(n * 60 / max(len(posts), 1)))
+            message.update(text=text, **extra)
             entities = telegram_entities(text)
             if entities:
                 message["entities"] = entities
+            kind = message["chat"]["type"]
             if kind == "channel":
                 message["sender_chat"] = dict(message["chat"])
             out.append(
@@ -287,34 +223,40 @@ class Chatter:
             )
             if chat_id in PUMP_CHANNELS and phase == "hype" and r.random() < 0.5:
                 # Someone forwards the tip into the traders' group.
-                author = USERS[int(r.integers(len(USERS)))]
-                forward = {
-                    "message_id": index * 8 + len(posts) + len(out) % 4,
-                    "chat": {
-                        "id": GROUP,
-                        "title": CHANNELS[GROUP][1],
-                        "username": CHANNELS[GROUP][0],
-                        "type": "supergroup",
-                    },
-                    "from": {
-                        "id": int(user_id(author)) % 10**10,
-                        "is_bot": False,
-                        "first_name": author.split("_")[0].title(),
-                        "username": author,
-                    },
-                    "date": message["date"] + 5,
-                    "forward_origin": {
-                        "type": "channel",
-                        "chat": dict(message["chat"]),
-                        "message_id": message["message_id"],
-                        "date": message["date"],
-                    },
-                    "text": text,
-                }
-                if entities:
-                    forward["entities"] = entities
+                forward = _forward(message, index * 8 + len(posts) + len(out) % 4, USERS[int(r.integers(len(USERS)))])
                 out.append({"update_id": index * UPDATES_PER_MINUTE + len(out), "message": forward})
         return tuple(out)
+
+    def _background_posts(self, when: datetime, r) -> list[tuple[int, str, dict]]:
+        """(chat id, text, extra fields) of the minute's ordinary posts: news channels, then the group."""
+        posts: list[tuple[int, str, dict]] = []
+        for _ in range(int(r.poisson(0.4))):
+            symbol = self.symbols[int(r.integers(len(self.symbols)))]
+            chat = NEWS_CHANNELS[int(r.integers(len(NEWS_CHANNELS)))]
+            posts.append((chat, _fill(NEWS[int(r.integers(len(NEWS)))], self.market, symbol, when), {}))
+        for _ in range(int(r.poisson(0.4))):
+            symbol = self.symbols[int(r.integers(len(self.symbols)))]
+            pool = (POSITIVE, NEUTRAL, NEGATIVE)[int(r.integers(3))]
+            text = _fill(pool[int(r.integers(len(pool)))], self.market, symbol, when).replace("$", "")
+            author = USERS[int(r.integers(len(USERS)))]
+            posts.append((GROUP, text, {"from": _telegram_user(author)}))
+        return posts
+
+    def _campaign_posts(self, campaign: Campaign, phase: str, when: datetime, r) -> list[tuple[int, str, dict]]:
+        """(chat id, text, extra fields) of the campaign's posts: the pump channels hype it, the group
+        complains once it is dumped."""
+        posts: list[tuple[int, str, dict]] = []
+        pool, count = {"hype": (HYPE, 1.5), "spike": (SPIKE, 1.0), "dump": (DUMP, 0.5)}[phase]
+        for _ in range(int(r.poisson(count))):
+            text = _fill(pool[int(r.integers(len(pool)))], self.market, campaign.symbol, when, campaign).replace(
+                "$", "#", 1
+            )
+            if phase == "dump":
+                author = USERS[int(r.integers(len(USERS)))]
+                posts.append((GROUP, text, {"from": _telegram_user(author)}))
+            else:
+                posts.append((PUMP_CHANNELS[int(r.integers(len(PUMP_CHANNELS)))], text, {"author_signature": "Admin"}))
+        return posts
 
     def updates_between(self, first_update: int, end: datetime, limit: int) -> list[dict]:
         out: list[dict] = []
@@ -325,6 +267,67 @@ class Chatter:
                     if len(out) >= limit:
                         return out
         return out
+
+
+def _tweet(ms: int, sequence: int, text: str, author: str, r) -> dict:
+    """A v2 tweet object posted at ``ms`` (epoch milliseconds), without its entities yet."""
+    tweet_id = str(snowflake(ms, sequence))
+    return {
+        "id": tweet_id,
+        "text": text,
+        "author_id": user_id(author),
+        "created_at": datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z",
+        "edit_history_tweet_ids": [tweet_id],
+        "lang": "en",
+        "public_metrics": {
+            "retweet_count": int(r.integers(0, 40)),
+            "reply_count": int(r.integers(0, 10)),
+            "like_count": int(r.integers(0, 200)),
+            "quote_count": 0,
+            "impression_count": int(r.integers(50, 20000)),
+        },
+        "_user": author,
+    }
+
+
+def _telegram_user(username: str) -> dict:
+    """The Bot API ``from`` of a simulated person."""
+    return {
+        "id": int(user_id(username)) % 10**10,
+        "is_bot": False,
+        "first_name": username.split("_")[0].title(),
+        "username": username,
+    }
+
+
+def _chat_message(message_id: int, chat_id: int, date: int) -> dict:
+    """A Bot API message's id, chat and date (the caller adds the rest)."""
+    username, title, kind = CHANNELS[chat_id]
+    return {
+        "message_id": message_id,
+        "chat": {"id": chat_id, "title": title, "username": username, "type": kind},
+        "date": date,
+    }
+
+
+def _forward(message: dict, message_id: int, author: str) -> dict:
+    """``author``'s forward of a pump channel's ``message`` into the traders' group, five seconds later."""
+    forward = {
+        "message_id": message_id,
+        "chat": {"id": GROUP, "title": CHANNELS[GROUP][1], "username": CHANNELS[GROUP][0], "type": "supergroup"},
+        "from": _telegram_user(author),
+        "date": message["date"] + 5,
+        "forward_origin": {
+            "type": "channel",
+            "chat": dict(message["chat"]),
+            "message_id": message["message_id"],
+            "date": message["date"],
+        },
+        "text": message["text"],
+    }
+    if "entities" in message:
+        forward["entities"] = message["entities"]
+    return forward
 
 
 def update_time(update: dict) -> int:

@@ -9,14 +9,18 @@ media first, then a price and volume spike, then a dump below where it started.
 
 from __future__ import annotations
 
-import csv
-import io
-import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 
+from pipelines.simulator.bhavcopies import FULL_HEADER as FULL_HEADER
+from pipelines.simulator.bhavcopies import LEGACY_HEADER as LEGACY_HEADER
+from pipelines.simulator.bhavcopies import UDIFF_HEADER as UDIFF_HEADER
+from pipelines.simulator.bhavcopies import full_csv, legacy_csv, udiff_csv
+from pipelines.simulator.bhavcopies import hash_int as hash_int
+from pipelines.simulator.bhavcopies import zipped as zipped
+from pipelines.simulator.quotes import meta_data, quote_equity, static_sections, symbol_data
 from pipelines.simulator.universe import SimTicker, stable_unit, universe
 from warehouse.calendar import IST, is_trading_day, previous_trading_day
 
@@ -242,22 +246,7 @@ class SimMarket:
         """The parts of a quote that do not move during the day (built once per ticker, then shared)."""
         sections = self._static.get(ticker.symbol)
         if sections is None:
-            symbol = ticker.symbol
-            sections = self._static[symbol] = {
-                "info": {
-                    "symbol": symbol, "companyName": ticker.name, "industry": "", "activeSeries": [ticker.series],
-                    "debtSeries": [], "tempSuspendedSeries": [], "isFNOSec": True, "isCASec": False, "isSLBSec": True,
-                    "isDebtSec": False, "isSuspended": False, "isETFSec": False, "isDelisted": False,
-                    "isin": ticker.isin, "isTop10": False, "identifier": f"{symbol}{ticker.series}N",
-                },
-                "securityInfo": {
-                    "boardStatus": "Main", "tradingStatus": "Active", "tradingSegment": "Normal Market",
-                    "sessionNo": "-", "slb": "Yes", "classOfShare": "Equity", "derivatives": "Yes",
-                    "surveillance": {"surv": None, "desc": None}, "faceValue": 1, "issuedSize": 1_000_000_000,
-                },
-                "sddDetails": {"SDDAuditor": "-", "SDDStatus": "-"},
-                "industryInfo": {"macro": "", "sector": "", "industry": "", "basicIndustry": ""},
-            }  # fmt: skip
+            sections = self._static[ticker.symbol] = static_sections(ticker)
         return sections
 
     def quote(self, symbol: str, when: datetime) -> dict:
@@ -269,44 +258,7 @@ class SimMarket:
         ticker = self.by_symbol.get(symbol)
         if ticker is None:
             return {}
-        day, minute, live, path, lists, stamp = self._moment(symbol, when)
-        last = lists["prices"][minute]
-        volume = lists["cum_volume"][minute]
-        value = lists["cum_value"][minute]
-        prev = path.prev_close
-        change = last - prev  # left unrounded: NSE's answers carry the same float noise
-        delivered = int(volume * path.delivery_share)
-        static = self._static_sections(ticker)
-        return {
-            "info": static["info"],
-            "metadata": {
-                "series": ticker.series, "symbol": symbol, "isin": ticker.isin, "status": "Listed",
-                "listingDate": "01-Jan-2000", "industry": "", "lastUpdateTime": stamp,
-                "pdSectorPe": 24.1, "pdSymbolPe": 22.7, "pdSectorInd": "NIFTY 50".ljust(50),
-            },
-            "securityInfo": static["securityInfo"],
-            "sddDetails": static["sddDetails"],
-            "priceInfo": {
-                "lastPrice": last, "change": change, "pChange": change / prev * 100 if prev else 0.0,
-                "previousClose": prev, "open": path.open, "close": path.close if not live else 0,
-                "vwap": round(value / volume, 2) if volume else last,
-                "lowerCP": f"{prev * 0.9:.2f}", "upperCP": f"{prev * 1.1:.2f}",
-                "pPriceBand": "No Band", "basePrice": prev,
-                "intraDayHighLow": {"min": lists["low"][minute], "max": lists["high"][minute], "value": last},
-                "weekHighLow": {"min": round(prev * 0.8, 2), "minDate": "17-Apr-2025", "max": round(prev * 1.25, 2),
-                                "maxDate": "01-Dec-2024", "value": last},
-                "iNavValue": None, "checkINAV": False,
-            },
-            "industryInfo": static["industryInfo"],
-            "preOpenMarket": {"preopen": [], "ato": {"buy": 0, "sell": 0}, "IEP": path.open, "totalTradedVolume": 0,
-                              "finalPrice": path.open, "finalQuantity": 0, "lastUpdateTime": f"{day:%d-%b-%Y} 09:07:30",
-                              "totalBuyQuantity": 0, "totalSellQuantity": 0, "atoBuyQty": 0, "atoSellQty": 0},
-            "securityWiseDP": {
-                "quantityTraded": volume, "deliveryQuantity": delivered,
-                "deliveryToTradedQuantity": round(delivered / volume * 100, 2) if volume else 0.0,
-                "seriesRemarks": None, "secWiseDelPosDate": f"{day:%d-%b-%Y} EOD".upper(),
-            },
-        }  # fmt: skip
+        return quote_equity(ticker, self._moment(symbol, when), self._static_sections(ticker))
 
     # ---- NSE NextApi (GetQuoteApi) --------------------------------------------------------------
     def meta_data(self, symbol: str) -> dict:
@@ -314,13 +266,7 @@ class SimMarket:
         ticker = self.by_symbol.get(symbol)
         if ticker is None:
             return {}
-        return {
-            "symbol": symbol, "activeSeries": [ticker.series], "companyName": ticker.name, "debtSeries": [],
-            "isFNOSec": "true", "isCASec": "false", "isSLBSec": "true", "isDebtSec": "false",
-            "tempSuspendedSeries": [], "isSuspended": "false", "isETFSec": "false", "isDelisted": "false",
-            "isin": ticker.isin, "isMunicipalBond": "false", "isHybridSymbol": "false", "marketType": "N",
-            "parentSymbol": symbol,
-        }  # fmt: skip
+        return meta_data(ticker)
 
     def symbol_data(self, symbol: str, when: datetime) -> dict:
         """NextApi ``functionName=getSymbolData``: ``{"equityResponse": [one quote]}`` for ``symbol`` at
@@ -328,57 +274,7 @@ class SimMarket:
         ticker = self.by_symbol.get(symbol)
         if ticker is None:
             return {"equityResponse": []}
-        day, minute, live, path, lists, stamp = self._moment(symbol, when)
-        last = lists["prices"][minute]
-        volume, value = lists["cum_volume"][minute], lists["cum_value"][minute]
-        prev = path.prev_close
-        change = round(last - prev, 2)
-        delivered = int(volume * path.delivery_share)
-        deliv_pct = round(delivered / volume * 100, 2) if volume else 0.0
-        book = {
-            f"{side}{kind}{n}": 0 for side in ("buy", "sell") for n in range(1, 6) for kind in ("Price", "Quantity")
-        }
-        book.update(lastPrice=last, totalBuyQuantity=0, totalSellQuantity=0, perBuyQty=0, perSellQty=0)
-        element = {
-            "orderBook": book,
-            "metaData": {
-                "identifier": f"{symbol}{ticker.series}N", "companyName": ticker.name.upper(), "isinCode": ticker.isin,
-                "symbol": symbol, "series": ticker.series, "marketType": "N", "open": path.open,
-                "dayHigh": lists["high"][minute], "dayLow": lists["low"][minute], "previousClose": prev,
-                "averagePrice": round(value / volume, 2) if volume else last, "change": change,
-                "pChange": round(change / prev * 100, 2) if prev else 0.0, "basePrice": prev,
-                # As in NSE's answer: 0 until the close is struck.
-                "closePrice": 0 if live else path.close, "indicativeClose": 0, "ic_change": 0, "ic_pchange": 0,
-                "spoChange": 0, "spoPchange": 0, "symbolStatus": "NM", "adjPrice": 0, "iep": 0, "ieq": 0,
-            },
-            "tradeInfo": {
-                "totalTradedVolume": volume, "totalTradedValue": round(value, 2), "series": ticker.series,
-                "lastPrice": last, "issuedSize": 1_000_000_000, "basePrice": prev, "ffmc": round(last * 6e8, 2),
-                "faceValue": 1, "impactCost": 0.02, "deliveryToTradedQuantity": deliv_pct, "applicableMargin": 18.5,
-                "marketLot": None, "quantitytraded": volume, "deliveryquantity": delivered,
-                "totalMarketCap": round(last * 1e9, 2), "secwisedelposdate": f"{day:%d-%b-%Y} 00:00:00",
-            },
-            "priceInfo": {
-                "yearHightDt": "01-Dec-2025 00:00:00", "yearLowDt": "17-Apr-2025 00:00:00",
-                "yearHigh": round(prev * 1.25, 2), "yearLow": round(prev * 0.8, 2),
-                "priceBand": f"{prev * 0.9:.2f}-{prev * 1.1:.2f}", "cmDailyVolatility": "2.1",
-                "cmAnnualVolatility": "40.2", "tickSize": 0.05, "inav": 0, "isINav": "False", "ppriceBand": "No Band",
-            },
-            "secInfo": {
-                # Strings where NSE writes strings, numbers included.
-                "secStatus": "Listed", "listingDate": "01-Jan-2000 00:00:00", "pdSectorInd": "-",
-                "pdSectorPe": "24.1", "pdSymbolPe": "22.7", "isSuspended": "Active", "basicIndustry": "",
-                "index": "Nifty 50", "deliveryQuantity": str(delivered), "deliveryTotradedQuantity": str(deliv_pct),
-                "securityvar": "12.5", "indexvar": "0", "extremelossMargin": "3.5", "varMargin": "12.5",
-                "adhocMargin": "0", "applicableMargin": "18.5", "bondType": None, "issueDesc": None, "issueDate": None,
-                "maturityDate": None, "couponRate": None, "nxtIpDate": None, "creditRating": None, "macro": "",
-                "sector": "", "industryInfo": "", "indexList": ["NIFTY 50"], "boardStatus": "Main",
-                "tradingSegment": "Normal Market", "sessionNo": None, "classShare": "Equity",
-                "nameOfComplianceOfficer": None, "sddcompliance": None,
-            },
-            "lastUpdateTime": stamp,
-        }  # fmt: skip
-        return {"equityResponse": [element]}
+        return symbol_data(ticker, self._moment(symbol, when))
 
     # ---- bhavcopies --------------------------------------------------------------------------
     def bhav_rows(self, day: date) -> list[dict]:
@@ -398,131 +294,13 @@ class SimMarket:
         return rows
 
     def bhavcopy_udiff(self, day: date) -> str:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(UDIFF_HEADER)
-        for r in self.bhav_rows(day):
-            t = r["ticker"]
-            writer.writerow([
-                day.isoformat(), day.isoformat(), "CM", "NSE", "STK", abs(hash_int(t.symbol)) % 100000, t.isin,
-                t.symbol, t.series, "", "", "", "", t.name.upper(), f"{r['open']:.2f}", f"{r['high']:.2f}",
-                f"{r['low']:.2f}", f"{r['close']:.2f}", f"{r['last']:.2f}", f"{r['prev_close']:.2f}", "",
-                f"{r['close']:.2f}", "", "", r["volume"], f"{r['value']:.2f}", r["trades"], "F1", 1, "", "", "", "", "",
-            ])  # fmt: skip
-        return out.getvalue()
+        return udiff_csv(day, self.bhav_rows(day))
 
     def bhavcopy_full(self, day: date) -> str:
-        lines = [", ".join(FULL_HEADER)]
-        for r in self.bhav_rows(day):
-            t = r["ticker"]
-            deliv_pct = r["delivery"] / r["volume"] * 100 if r["volume"] else 0
-            avg = r["value"] / r["volume"] if r["volume"] else r["close"]
-            lines.append(", ".join([
-                t.symbol, t.series, f"{day:%d-%b-%Y}", f"{r['prev_close']:.2f}", f"{r['open']:.2f}", f"{r['high']:.2f}",
-                f"{r['low']:.2f}", f"{r['last']:.2f}", f"{r['close']:.2f}", f"{avg:.2f}", str(r["volume"]),
-                f"{r['value'] / 100_000:.2f}", str(r["trades"]), str(r["delivery"]), f"{deliv_pct:.2f}",
-            ]))  # fmt: skip
-        # NSE writes this file with CRLF line ends.
-        return "\r\n".join(lines) + "\r\n"
+        return full_csv(day, self.bhav_rows(day))
 
     def bhavcopy_legacy(self, day: date) -> str:
-        lines = [",".join(LEGACY_HEADER) + ","]
-        for r in self.bhav_rows(day):
-            t = r["ticker"]
-            lines.append(",".join([
-                t.symbol, t.series, _g(r["open"]), _g(r["high"]), _g(r["low"]), _g(r["close"]), _g(r["last"]),
-                _g(r["prev_close"]), str(r["volume"]), _g(round(r["value"], 2)), f"{day:%d-%b-%Y}".upper(),
-                str(r["trades"]), t.isin,
-            ]) + ",")  # fmt: skip
-        return "\n".join(lines) + "\n"
-
-
-def zipped(name: str, text: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 18, 0, 0))  # fixed: same bytes on every call
-        info.compress_type = zipfile.ZIP_DEFLATED
-        archive.writestr(info, text)
-    return buffer.getvalue()
-
-
-def hash_int(text: str) -> int:
-    return int(stable_unit("id", text) * 10**9)
-
-
-def _g(value: float) -> str:
-    # The legacy file writes prices without trailing zeros (41.8, not 41.80).
-    return f"{value:.2f}".rstrip("0").rstrip(".")
-
-
-UDIFF_HEADER = [
-    "TradDt",
-    "BizDt",
-    "Sgmt",
-    "Src",
-    "FinInstrmTp",
-    "FinInstrmId",
-    "ISIN",
-    "TckrSymb",
-    "SctySrs",
-    "XpryDt",
-    "FininstrmActlXpryDt",
-    "StrkPric",
-    "OptnTp",
-    "FinInstrmNm",
-    "OpnPric",
-    "HghPric",
-    "LwPric",
-    "ClsPric",
-    "LastPric",
-    "PrvsClsgPric",
-    "UndrlygPric",
-    "SttlmPric",
-    "OpnIntrst",
-    "ChngInOpnIntrst",
-    "TtlTradgVol",
-    "TtlTrfVal",
-    "TtlNbOfTxsExctd",
-    "SsnId",
-    "NewBrdLotQty",
-    "Rmks",
-    "Rsvd1",
-    "Rsvd2",
-    "Rsvd3",
-    "Rsvd4",
-]
-FULL_HEADER = [
-    "SYMBOL",
-    "SERIES",
-    "DATE1",
-    "PREV_CLOSE",
-    "OPEN_PRICE",
-    "HIGH_PRICE",
-    "LOW_PRICE",
-    "LAST_PRICE",
-    "CLOSE_PRICE",
-    "AVG_PRICE",
-    "TTL_TRD_QNTY",
-    "TURNOVER_LACS",
-    "NO_OF_TRADES",
-    "DELIV_QTY",
-    "DELIV_PER",
-]
-LEGACY_HEADER = [
-    "SYMBOL",
-    "SERIES",
-    "OPEN",
-    "HIGH",
-    "LOW",
-    "CLOSE",
-    "LAST",
-    "PREVCLOSE",
-    "TOTTRDQTY",
-    "TOTTRDVAL",
-    "TIMESTAMP",
-    "TOTALTRADES",
-    "ISIN",
-]
+        return legacy_csv(day, self.bhav_rows(day))
 
 
 def utc(value: datetime) -> datetime:
