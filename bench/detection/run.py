@@ -27,12 +27,18 @@ CPU time (the figures hold on a busy machine), with the trained detector.
 import argparse
 import csv
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
+import django
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+# The enrichment modules import models (the ticker master): Django's apps must be loaded first.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
 
 import numpy as np  # noqa: E402
 from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402

@@ -16,14 +16,20 @@ No database is needed.
 import argparse
 import csv
 import html
+import os
 import random
 import re
 import sys
 import time
 from pathlib import Path
 
+import django
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+# The enrichment modules import models (the ticker master): Django's apps must be loaded first.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
 
 from pipelines.enrich import (  # noqa: E402
     PumpClassifier,
