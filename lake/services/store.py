@@ -303,20 +303,42 @@ def _envelope_or_error(
     return (*envelope_encode(data=data, raw=raw_info, **envelope), store_error)
 
 
+def _catalog_adopting(objects: list[LakeObject]) -> None:
+    """Catalog ``objects`` when some of them already have rows: the scheduled replay registers an object
+    it finds without one once it is REPLAY_GRACE old, which a run waiting long on its upstream between
+    two batches of a group can leave. Those rows are adopted (their ids, counted once in the totals);
+    the rest are inserted."""
+    for obj in objects:
+        obj.pk = None
+    with transaction.atomic():
+        known = dict(LakeObject.objects.filter(key__in=[obj.key for obj in objects]).values_list("key", "pk"))
+        fresh = [obj for obj in objects if obj.key not in known]
+        LakeObject.objects.bulk_create(fresh)
+        summaries_add(fresh)
+    for obj in objects:
+        if obj.key in known:
+            obj.pk = known[obj.key]
+            obj._state.adding = False
+
+
 def lake_objects_catalog(objects: list[LakeObject]) -> list[LakeObject]:
     """Catalog objects written by ``raw_batch_write``: their rows and source/day totals in one
     transaction (the rows get their ids). Returns ``objects``.
 
-    When the database went away the objects stay in the lake without rows (the lake is the outbox:
-    the scheduled replay catalogs and loads them) and the error is raised; on any other failure the
+    Rows the scheduled replay made meanwhile for some of them are adopted (``_catalog_adopting``). When
+    the database went away the objects stay in the lake without rows (the lake is the outbox: the
+    scheduled replay catalogs and loads them) and the error is raised; on any other failure the
     objects are removed again, so a row never points at nothing and nothing is left unexplained.
     """
     if not objects:
         return objects
     try:
-        with transaction.atomic():
-            LakeObject.objects.bulk_create(objects)
-            summaries_add(objects)
+        try:
+            with transaction.atomic():
+                LakeObject.objects.bulk_create(objects)
+                summaries_add(objects)
+        except IntegrityError:
+            _catalog_adopting(objects)
     except DatabaseError:
         keys = ", ".join(obj.key for obj in objects[:3]) + (" …" if len(objects) > 3 else "")
         logger.warning(

@@ -266,3 +266,23 @@ def test_a_catalog_that_fails_for_a_reason_other_than_the_database_removes_the_o
     # No row points at nothing, and nothing is left that no row explains.
     assert not LakeObject.objects.exists()
     assert stored_files() == []
+
+
+def test_objects_the_replay_registered_meanwhile_are_adopted_not_refused(isolated_lake):
+    from lake.services import lake_objects_catalog, raw_batch_write
+    from lake.services.verify import lake_register_recent
+
+    now = dt.datetime.now(dt.UTC)
+    written = [raw_batch_write(source="nse_api", data=[{"n": i}] * 3, timestamp=now) for i in range(3)]
+    # A run waited long on its upstream between batches: the scheduled replay found its objects without
+    # rows and registered them (all three here; the third is then taken as written after it looked).
+    registered = lake_register_recent(days=1, min_age_seconds=0)
+    assert len(registered) == 3
+    LakeObject.objects.filter(key=written[2].key).delete()
+    LakeSourceDay.objects.update(object_count=2, records=6)
+    lake_objects_catalog(written)
+    rows = {obj.key: obj.pk for obj in LakeObject.objects.all()}
+    assert [rows[obj.key] for obj in written] == [obj.pk for obj in written]
+    assert LakeObject.objects.count() == 3
+    day = LakeSourceDay.objects.get()
+    assert (day.object_count, day.records) == (3, 9)  # each object counted once
