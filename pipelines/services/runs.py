@@ -204,16 +204,13 @@ def runs_dead_close() -> int:
     dead = [pk for pk, pid in running.values_list("pk", "params__pid") if pid and not _alive(pid)]
     if not dead:
         return 0
-    closed = PipelineRun.objects.filter(pk__in=dead, status=PipelineRun.Status.RUNNING).update(
-        status=PipelineRun.Status.FAILED,
-        finished_at=timezone.now(),
+    return _runs_abandon(
+        dead,
         error=(
             "abandoned: its process ended mid-run (killed, crashed, or the database went away before its "
             "outcome was saved); the replay loads what it stored"
         ),
     )
-    PipelineLock.objects.filter(holder_run_id__in=dead).update(holder_run_id=None, expires_at=None)
-    return closed
 
 
 def runs_abandoned_close() -> int:
@@ -231,16 +228,23 @@ def runs_abandoned_close() -> int:
     ids = list(abandoned.values_list("pk", flat=True))
     if not ids:
         return dead
-    closed = PipelineRun.objects.filter(pk__in=ids, status=PipelineRun.Status.RUNNING).update(
-        status=PipelineRun.Status.FAILED,
-        finished_at=timezone.now(),
+    closed = _runs_abandon(
+        ids,
         error=(
             "abandoned: its worker stopped mid-run (killed or lost), or the database went away before its "
             "outcome was saved; the replay loads what it stored"
         ),
     )
-    PipelineLock.objects.filter(holder_run_id__in=ids).update(holder_run_id=None, expires_at=None)
     return closed + dead
+
+
+def _runs_abandon(ids: list[int], *, error: str) -> int:
+    """Close the given runs that are still "running" as failed with ``error`` and release their locks."""
+    closed = PipelineRun.objects.filter(pk__in=ids, status=PipelineRun.Status.RUNNING).update(
+        status=PipelineRun.Status.FAILED, finished_at=timezone.now(), error=error
+    )
+    PipelineLock.objects.filter(holder_run_id__in=ids).update(holder_run_id=None, expires_at=None)
+    return closed
 
 
 # --- queueing ---------------------------------------------------------------------------------------
