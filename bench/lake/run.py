@@ -24,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 BATCH = 1000
+sys.path.insert(0, str(ROOT / "bench"))  # the seed's lake, shared with bench/pipelines
+from seed_lake import naive_store  # noqa: E402
 
 
 def parse_args():
@@ -180,29 +182,6 @@ SHAPES = {"nse_api": nse_quote, "twitter": tweet, "telegram": telegram_post}
 def du(path: Path) -> int:
     """Allocated bytes, as `du` counts them (st_blocks of 512 bytes)."""
     return sum(p.lstat().st_blocks * 512 for p in path.rglob("*"))
-
-
-def fsync_dir(path: str):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def naive_store(root: Path, source: str, record: dict, ts: dt.datetime, i: int) -> None:
-    """The seed's way: one gzip file per record, written atomically with fsync."""
-    folder = root / source / f"{ts:%Y/%m/%d}"
-    folder.mkdir(parents=True, exist_ok=True)
-    name = f"{ts:%Y-%m-%dT%H-%M-%S}_{i}.json.gz"
-    payload = gzip.compress(json.dumps({"source": source, "timestamp": ts.isoformat(), "data": record}).encode())
-    tmp = folder / f".{name}.tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(payload)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, folder / name)
-    fsync_dir(str(folder))
 
 
 def p50_ms(fn, repeat: int) -> float:

@@ -6,36 +6,14 @@ Imported by ``run.py`` after Django is set up (the functions import the project 
 
 from __future__ import annotations
 
-import gzip
 import json
-import os
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def naive_store(root: Path, source: str, record: dict, ts: datetime, i: int) -> None:
-    """The seed's lake: one gzip JSON file per record, written atomically with fsync."""
-    folder = root / source / f"{ts:%Y/%m/%d}"
-    folder.mkdir(parents=True, exist_ok=True)
-    name = f"{ts:%Y-%m-%dT%H-%M-%S}_{i}.json.gz"
-    body = {"source": source, "timestamp": ts.isoformat(), "data": record}
-    payload = gzip.compress(json.dumps(body, default=str).encode())
-    tmp = folder / f".{name}.tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(payload)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, folder / name)
-    fsync_dir(folder)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the seed's lake, shared with bench/lake
+from seed_lake import naive_store
 
 
 def to_sql(frame, table: str, engine) -> None:
