@@ -51,10 +51,10 @@ def calls(monkeypatch):
 
 def test_a_reprocess_loads_keyset_batches_in_groups_with_one_gold_refresh(monkeypatch, calls):
     objects = _store_quotes(12)
-    # Small batches and groups, to see the keyset walk and the grouping: 3 batches of 4 objects, each
-    # in a group of 3 and a group of 1.
+    # Small batches and groups, to see the keyset walk and the grouping: 3 batches of 4 objects,
+    # grouped across the batches' edges into groups of 5, 5 and 2.
     monkeypatch.setattr(replay_module, "REPLAY_BATCH", 4)
-    monkeypatch.setattr(replay_module, "GROUP_OBJECTS", 3)
+    monkeypatch.setattr(replay_module, "GROUP_OBJECTS", 5)
     plan = reprocess_plan(source="nse_api", start=DAY, end=DAY)
     assert plan.object_ids == [obj.pk for obj in objects]
     assert plan.records == 12 * PER_OBJECT
@@ -71,8 +71,8 @@ def test_a_reprocess_loads_keyset_batches_in_groups_with_one_gold_refresh(monkey
     )
     assert StockData.objects.count() == 600
     assert set(LakeObject.objects.values_list("status", flat=True)) == {"loaded"}
-    assert progress == [(3, 150), (1, 50)] * 3
-    assert calls["drift"] == 6  # one per group, not one per object
+    assert progress == [(5, 250), (5, 250), (2, 100)]
+    assert calls["drift"] == 3  # one per group, not one per object
     assert calls["gold"] == [[DAY]]  # one refresh for the whole replay
     assert DailyBar.objects.filter(source="nse_api", date=DAY).count() == len(
         set(StockData.objects.values_list("ticker", flat=True))

@@ -170,6 +170,8 @@ def _clean_number(
 
 def _one_decimal(value: Any) -> Decimal | bool | None:
     """A Decimal, None when blank, or False when it is not a finite number."""
+    if type(value) is float:  # the parsers' usual value: the shortest repr is the number as written
+        return Decimal(repr(value)) if math.isfinite(value) else (None if value != value else False)
     if _blank(value):
         return None
     try:

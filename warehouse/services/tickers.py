@@ -39,25 +39,30 @@ def ticker_master_learn(bars: list[dict], *, exchange: str = "NSE") -> TickerLea
     result = TickerLearnResult()
     if not best:
         return result
-    existing = {t.symbol: t for t in Ticker.objects.filter(exchange=exchange, symbol__in=list(best))}
+    # Plain tuples, not model instances: a bhavcopy day reads a few thousand known tickers.
+    existing = {
+        row[1]: row
+        for row in Ticker.objects.filter(exchange=exchange, symbol__in=list(best)).values_list(
+            "pk", "symbol", "isin", "series"
+        )
+    }
     changed, created = [], []
+    now = timezone.now()
     for symbol, facts in best.items():
-        ticker = existing.get(symbol)
-        if ticker is None:
+        known = existing.get(symbol)
+        if known is None:
             created.append(
                 Ticker(symbol=symbol, exchange=exchange, isin=facts["isin"], series=facts["series"], active=False)
             )
             continue
+        pk, _, isin, series = known
         dirty = False
-        if facts["isin"] and ticker.isin != facts["isin"]:
-            ticker.isin, dirty = facts["isin"], True
-        if ticker.series != facts["series"] and SERIES_RANK.get(facts["series"], 99) <= SERIES_RANK.get(
-            ticker.series, 99
-        ):
-            ticker.series, dirty = facts["series"], True
+        if facts["isin"] and isin != facts["isin"]:
+            isin, dirty = facts["isin"], True
+        if series != facts["series"] and SERIES_RANK.get(facts["series"], 99) <= SERIES_RANK.get(series, 99):
+            series, dirty = facts["series"], True
         if dirty:
-            ticker.updated = timezone.now()  # bulk_update skips auto_now
-            changed.append(ticker)
+            changed.append((isin, series, now, pk))
         else:
             result.unchanged += 1
     Ticker.objects.bulk_create(created, batch_size=1000, ignore_conflicts=True)
@@ -67,8 +72,9 @@ def ticker_master_learn(bars: list[dict], *, exchange: str = "NSE") -> TickerLea
     return result
 
 
-def _tickers_update(changed: list[Ticker]) -> None:
-    """One plain UPDATE per changed ticker, sent as one batch (``executemany``: pipelined on psycopg 3).
+def _tickers_update(changed: list[tuple]) -> None:
+    """One plain UPDATE per changed ticker ``(isin, series, updated, pk)``, sent as one batch
+    (``executemany``: pipelined on psycopg 3).
 
     ``bulk_update`` builds a CASE WHEN per column over the whole batch: for a bhavcopy day that moves a
     few thousand ISINs that cost seconds to build in Python and to evaluate in PostgreSQL."""
@@ -78,7 +84,7 @@ def _tickers_update(changed: list[Ticker]) -> None:
         f"WHERE {ops.quote_name(meta.pk.column)} = %s"
     )
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [(t.isin, t.series, ops.adapt_datetimefield_value(t.updated), t.pk) for t in changed])
+        cursor.executemany(sql, [(i, s, ops.adapt_datetimefield_value(u), pk) for i, s, u, pk in changed])
 
 
 def _text(value) -> str:
