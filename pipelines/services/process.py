@@ -41,15 +41,13 @@ def lake_objects_process(
     *,
     objects: list[LakeObject],
     payloads: list | None = None,
-    parsed: list | None = None,
     run_id: int | None = None,
     refresh_gold: bool = True,
 ) -> Outcome:
     """Transform and load lake objects of one source together, as if one after another (idempotent).
 
     ``payloads`` (one per object, ``None`` to read it from the lake) spare the read of a batch just
-    stored, and ``parsed`` (one ``ParseResult`` of each payload, from ``objects_parse``) its parse: a
-    replay reads and parses the next group while this one loads. Each object is parsed (and its reposts collapsed) on its own; the group is validated and
+    stored. Each object is parsed (and its reposts collapsed) on its own; the group is validated and
     loaded in one pass (see ``validate.validate_and_load``), so a load's fixed costs are paid once per
     group. ``refresh_gold=False`` leaves the gold refresh (and the daily pump scores) of
     ``outcome.dates`` to the caller, which does it once per run. Raises only for infrastructure failures.
@@ -57,17 +55,10 @@ def lake_objects_process(
     if not objects:
         return Outcome()
     with gc_paused():  # a group builds ~10^5 small objects: collections would walk them over and over
-        return _objects_process(objects, payloads=payloads, parsed=parsed, run_id=run_id, refresh_gold=refresh_gold)
+        return _objects_process(objects, payloads=payloads, run_id=run_id, refresh_gold=refresh_gold)
 
 
-def objects_parse(objects: list[LakeObject]) -> tuple[list, list]:
-    """(payloads, parse results) of these objects, read from the lake: no database access, so a replay
-    runs it in a reader thread for the next group while this one loads. Raises what reading raises."""
-    payloads = [lake_object_read(obj)["data"] for obj in objects]
-    return payloads, [parse(obj.source, p, fetched_at=obj.timestamp) for obj, p in zip(objects, payloads, strict=True)]
-
-
-def _objects_process(objects: list[LakeObject], *, payloads, parsed, run_id, refresh_gold: bool) -> Outcome:
+def _objects_process(objects: list[LakeObject], *, payloads, run_id, refresh_gold: bool) -> Outcome:
     sources = {obj.source for obj in objects}
     if len(sources) != 1:
         raise ValueError(f"objects: expected lake objects of one source, got {', '.join(sorted(sources))}")
@@ -85,8 +76,8 @@ def _objects_process(objects: list[LakeObject], *, payloads, parsed, run_id, ref
     )
     group.records.update(dict.fromkeys(ids, 0))
     group.parsed = [
-        _parse(obj, payload, spec=spec, run_id=run_id, group=group, parsed=done)
-        for obj, payload, done in zip(objects, payloads, parsed or [None] * len(objects), strict=True)
+        _parse(obj, payload, spec=spec, run_id=run_id, group=group)
+        for obj, payload in zip(objects, payloads, strict=True)
     ]
     if spec.schema_watch:
         schema_watch(objects=objects, payloads=payloads, run_id=group.run_id)
@@ -100,12 +91,10 @@ def _objects_process(objects: list[LakeObject], *, payloads, parsed, run_id, ref
     return outcome
 
 
-def _parse(obj: LakeObject, payload, *, spec, run_id, group: ParsedGroup, parsed=None):
-    """Parse one object's payload (unless ``parsed`` already holds its parse). A payload of an unknown
-    shape (NSE changed its JSON, a file of an unknown layout) is kept whole in the quarantine with the
-    reason, and counted as one refused record."""
-    if parsed is None:
-        parsed = parse(obj.source, payload, fetched_at=obj.timestamp)
+def _parse(obj: LakeObject, payload, *, spec, run_id, group: ParsedGroup):
+    """Parse one object's payload. A payload of an unknown shape (NSE changed its JSON, a file of an
+    unknown layout) is kept whole in the quarantine with the reason, and counted as one refused record."""
+    parsed = parse(obj.source, payload, fetched_at=obj.timestamp)
     problems = [("schema_drift", msg) for msg in parsed.drift] + [("parse_error", msg) for msg in parsed.errors]
     if problems:
         outcome = group.outcome

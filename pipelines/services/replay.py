@@ -11,7 +11,6 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -30,7 +29,7 @@ from .. import registry
 from ..models import PipelineRun
 from .hooks import gold_refresh_for
 from .outcome import Outcome
-from .process import GROUP_OBJECTS, GROUP_RECORDS, lake_objects_process, objects_parse
+from .process import GROUP_OBJECTS, GROUP_RECORDS, lake_objects_process
 from .runs import pipeline_lock, run_create, run_finish, run_skip, runs_abandoned_close
 
 logger = logging.getLogger(__name__)
@@ -70,44 +69,23 @@ def objects_replay(objects, *, run_id: int | None = None, progress=None) -> Outc
     """Replay a queryset of lake objects through the grouped path of a pipeline run.
 
     Objects are read in keyset batches (``pk__gt`` the last one seen, never OFFSET) and processed in
-    groups of up to ``GROUP_OBJECTS`` objects or ``GROUP_RECORDS`` records: one validation, one load,
-    one catalog update and one schema-drift check per group, and one gold refresh for every date the
-    whole replay touched, at its end. While a group loads, a reader thread reads and parses the next
-    one from the lake (checksums, gunzip and the waits on PostgreSQL release the GIL, so the two
-    overlap). A group that fails for a reason other than the database is replayed object by object,
-    so one bad object does not stop the others. ``progress(objects, records)`` is called after each group.
+    groups of up to ``GROUP_OBJECTS`` objects or ``GROUP_RECORDS`` records (a group may span two
+    batches): one validation, one load, one catalog update and one schema-drift check per group, and
+    one gold refresh for every date the whole replay touched, at its end. A group that fails for a
+    reason other than the database is replayed object by object, so one bad object does not stop the
+    others. ``progress(objects, records)`` is called after each group.
     """
     total = Outcome()
     dates_by_source: dict[str, set] = {}
-
-    def replay(group: list[LakeObject], read) -> None:
-        outcome = _group_replay(group, run_id=run_id, read=read.result())
+    for group in _groups(objects):
+        outcome = _group_replay(group, run_id=run_id)
         total.add(outcome)
         dates_by_source.setdefault(group[0].source, set()).update(outcome.dates)
         if progress:
             progress(len(group), sum(obj.records or 0 for obj in group))
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-reader") as reader:
-        ahead = None
-        for group in _groups(objects):
-            upcoming = (group, reader.submit(_group_read, group))
-            if ahead is not None:
-                replay(*ahead)
-            ahead = upcoming
-        if ahead is not None:
-            replay(*ahead)
     for source, dates in dates_by_source.items():
         gold_refresh_for(registry.PIPELINES[source], dates)
     return total
-
-
-def _group_read(group: list[LakeObject]) -> tuple[list, list] | None:
-    """The loadable objects' payloads and parses (the reader thread: no database); None when one does
-    not read, so that the group's own replay meets the error where it is handled."""
-    try:
-        return objects_parse([obj for obj in group if obj.status not in UNLOADABLE])
-    except Exception:
-        return None
 
 
 def _groups(objects):
@@ -134,7 +112,7 @@ def _groups(objects):
         yield group
 
 
-def _group_replay(group: list[LakeObject], *, run_id: int | None, read: tuple[list, list] | None = None) -> Outcome:
+def _group_replay(group: list[LakeObject], *, run_id: int | None) -> Outcome:
     outcome = Outcome()
     loadable = []
     for obj in group:
@@ -145,10 +123,7 @@ def _group_replay(group: list[LakeObject], *, run_id: int | None, read: tuple[li
     if not loadable:
         return outcome
     try:
-        payloads, parsed = read or (None, None)
-        outcome.add(
-            lake_objects_process(objects=loadable, payloads=payloads, parsed=parsed, run_id=run_id, refresh_gold=False)
-        )
+        outcome.add(lake_objects_process(objects=loadable, run_id=run_id, refresh_gold=False))
         return outcome
     except (OperationalError, WarehouseUnavailable):
         raise
