@@ -52,8 +52,11 @@
   function renderStats(data) {
     const w = data.warehouse || {}, l = data.lake || {};
     const stock = w.stock_data || {}, social = w.social_mentions || {};
-    $("st-stock").textContent = fmt.format(stock.records || 0);
-    $("st-social").textContent = fmt.format(social.records || 0);
+    // A large table's count is PostgreSQL's estimate (an exact count would read every row): shown as such.
+    const count = (t) => (t.records_estimated ? "≈ " : "") + fmt.format(t.records || 0);
+    $("st-stock").textContent = count(stock);
+    $("st-social").textContent = count(social);
+    $("st-stock").title = stock.records_estimated ? "estimated by PostgreSQL: an exact count reads every row" : "";
     $("st-tickers").textContent = fmt.format(stock.distinct_tickers || 0);
     $("st-newest").textContent = stock.newest ? timeFmt.format(new Date(stock.newest)) : "–";
     $("st-days").textContent = fmt.format(data.trading_days || 0);

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from tests.warehouse.conftest import bar_record, social_record, stock_record
+from tests.warehouse.conftest import bar_record, requires_postgres, social_record, stock_record
 from warehouse.services import warehouse
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +83,24 @@ def test_stats_count_each_table_and_name_the_storage():
     )
     assert stats["social_mentions"]["records"] == 0
     assert stats["tickers"]["total"] == 50  # the NIFTY 50 seed
+    assert stats["stock_data"]["records_estimated"] is False  # a small table is counted exactly
+
+
+@requires_postgres
+def test_stats_of_a_large_table_estimate_the_count_but_keep_tickers_and_times_exact(monkeypatch):
+    from warehouse.selectors import stats as stats_module
+
+    warehouse.insert_stock_data([stock_record(i, ticker=t) for i in range(3) for t in ("INFY", "TCS", "RELIANCE")])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE stock_data_warehouse")  # what autovacuum keeps up to date
+    monkeypatch.setattr(stats_module, "EXACT_COUNT_BELOW", 5)
+    stock = warehouse.get_stats()["stock_data"]
+    assert (stock["records"], stock["records_estimated"], stock["distinct_tickers"]) == (9, True, 3)
+    assert (
+        stock["oldest"]
+        == datetime(2026, 11, 20, 4, 30, tzinfo=UTC).astimezone(timezone.get_default_timezone()).isoformat()
+    )
+    assert (
+        stock["newest"]
+        == datetime(2026, 11, 20, 4, 32, tzinfo=UTC).astimezone(timezone.get_default_timezone()).isoformat()
+    )
