@@ -65,6 +65,19 @@ def test_daily_bar_freshness_counts_missing_trading_days_after_the_bhavcopy_is_d
     assert DataQualityMetrics("daily_bars", now=evening).freshness().value == 2.0
 
 
+def test_freshness_finds_the_newest_quote_whether_it_is_recent_or_weeks_old():
+    friday = dt.datetime(2026, 5, 15, 15, 29, tzinfo=IST)
+    StockData.objects.bulk_create([_quote("A", friday - dt.timedelta(days=30)), _quote("B", friday)])
+    # The newest is within the last week: found there.
+    recent = DataQualityMetrics("stock_quotes", now=friday + dt.timedelta(days=2)).freshness()
+    assert dt.datetime.fromisoformat(recent.details["newest"]) == friday
+    # Nothing within the last week: the whole table is asked, and the age is the real one.
+    later = friday + dt.timedelta(days=20)
+    stale = DataQualityMetrics("stock_quotes", now=later).freshness()
+    assert dt.datetime.fromisoformat(stale.details["newest"]) == friday
+    assert stale.details["wall_clock_minutes"] == 20 * 24 * 60
+
+
 def test_freshness_of_an_empty_table_is_unknown():
     assert DataQualityMetrics("social_mentions").freshness().value is None
 
