@@ -14,8 +14,8 @@ Rows go through ``warehouse.insert_stock_data`` in 100,000-row DataFrames (no ``
 At each size: the 30-day historical query through the selector, first for each of 100 sampled tickers
 once (its pages may come from disk), then p50/p99 over 300 queries of them (targets < 10 ms / < 50 ms),
 the API's p50 for the same query, the daily bars selector and the gold refresh of the last 30 days,
-``get_stats()``, the hourly quality pass, partition pruning in EXPLAIN, and BRIN against a b-tree on
-the timestamp for a one-day all-ticker read. At the end: the load rate at the largest size against
+``get_stats()`` and the home page's overview API, the hourly quality pass, partition pruning in
+EXPLAIN, and BRIN against a b-tree on the timestamp for a one-day all-ticker read. At the end: the load rate at the largest size against
 the rate into the empty table (target ≥ 0.8x).
 
 Reads SCALE_DATABASE_URL (default: DATABASE_URL's server, database ``tickerlake_bench_scale``); creates
@@ -229,6 +229,8 @@ class Bench:
 
         stats = timed_ms(warehouse.get_stats, 3)
         self.row(label, "get_stats()", f"{statistics.median(stats):.0f} ms", "")
+        overview = timed_ms(lambda: self._ok(client.get("/api/pipelines/overview")), 3)
+        self.row(label, "home page's API /api/pipelines/overview", f"{statistics.median(overview):.0f} ms", "")
         quality = timed_ms(quality_checks_hourly, 1)
         self.row(label, "hourly quality pass (metrics + checks)", f"{quality[0] / 1000:.2f} s", "")
 
