@@ -15,8 +15,10 @@ At each size: the 30-day historical query through the selector, first for each o
 once (its pages may come from disk), then p50/p99 over 300 queries of them (targets < 10 ms / < 50 ms),
 the API's p50 for the same query, the daily bars selector and the gold refresh of the last 30 days,
 ``get_stats()`` and the home page's overview API, the hourly quality pass, partition pruning in
-EXPLAIN, and BRIN against a b-tree on the timestamp for a one-day all-ticker read. At the end: the load rate at the largest size against
-the rate into the empty table (target ≥ 0.8x).
+EXPLAIN, and BRIN against a b-tree on the timestamp for a one-day all-ticker read. At the end: the load
+rate at the largest size against the rate into the empty table (target ≥ 0.8x), both windows started
+right after a CHECKPOINT with no autovacuum at work (else the first window, loaded before any
+checkpoint, is favoured).
 
 Reads SCALE_DATABASE_URL (default: DATABASE_URL's server, database ``tickerlake_bench_scale``); creates
 and migrates it; TRUNCATEs its warehouse tables, so the database name must contain "bench" or "scale".
@@ -138,6 +140,9 @@ class Bench:
         self.quick = quick
         self.market = Market(self.sizes[-1], end=datetime.now(UTC).date())
         self.rates: list[tuple[int, int, float]] = []  # (rows in the table before, rows, seconds)
+        # The load rate is compared over the first and the last this many rows (at least one batch).
+        self.sample = max(1, min(1_000_000, self.sizes[0] // 4) // CHUNK) * CHUNK
+        self.last_window: int | None = None  # index in ``rates`` where the last window starts
         self.table: list[list[str]] = []
 
     # loading --------------------------------------------------------------------------------------
@@ -164,6 +169,11 @@ class Bench:
 
         per = CHUNK // TICKERS
         for slot in range(first_slot, last_slot, per):
+            if loaded == 0 or (self.last_window is None and loaded >= self.market.slots * TICKERS - self.sample):
+                # Both measured windows (the first rows and the last) start from the same state: a
+                # checkpoint just done (full-page writes begin afresh) and no autovacuum at work.
+                self.last_window = None if loaded == 0 else len(self.rates)
+                self.quiesce()
             slots = min(per, last_slot - slot)
             frame = self.market.frame(slot, slots)
             started = time.perf_counter()
@@ -176,6 +186,20 @@ class Bench:
             if loaded % 2_000_000 < CHUNK:
                 log(f"{loaded:,} rows loaded ({len(frame) / seconds:,.0f} rows/s for the last batch)")
         return loaded
+
+    def quiesce(self, wait: float = 300.0) -> None:
+        """CHECKPOINT, then wait (up to ``wait`` s) until no autovacuum worker runs."""
+        from django.db import connection
+
+        with connection.cursor() as cur:
+            cur.execute("CHECKPOINT")
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                cur.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")
+                if not cur.fetchone()[0]:
+                    return
+                time.sleep(1)
+        log("autovacuum still at work after the wait: measuring anyway")
 
     # measuring ------------------------------------------------------------------------------------
     def measure(self, size: int) -> None:
@@ -319,10 +343,9 @@ class Bench:
             self.row(f"{size / 1e6:g}M", f"load {rows:,} rows through the loader", f"{rows / seconds:,.0f} rows/s", "")
             done = first
             self.measure(size)
-        chunks = max(1, min(1_000_000, self.sizes[0] // 4) // CHUNK)  # at least one batch (--quick)
-        sample = chunks * CHUNK
-        first = self._rate(self.rates[:chunks])
-        last = self._rate(self.rates[-chunks:])
+        sample = self.sample
+        first = self._rate(self.rates[: sample // CHUNK])
+        last = self._rate(self.rates[self.last_window :])
         size = f"{self.sizes[-1] / 1e6:g}M"
         self.row(size, f"load rate, first {sample:,} rows (empty table)", f"{first:,.0f} rows/s", "baseline")
         self.row(size, f"load rate, last {sample:,} rows (table at {size})", f"{last:,.0f} rows/s", "")
