@@ -6,12 +6,13 @@ The crypto pump channel the rules were tuned on is cut by date: rates are report
 
 import csv
 import json
+import math
 from pathlib import Path
 
 import pytest
 
-from pipelines.enrich import PumpClassifier, PumpDetector, clean_text, pump, pump_tokens
-from pipelines.enrich.pump_model import pump_model_load
+from pipelines.enrich import PumpClassifier, PumpDetector, clean_text, pump, pump_model, pump_tokens
+from pipelines.enrich.pump_model import pump_grams, pump_model_load
 from pipelines.enrich.pump_training import labelled_load, rules_fired
 
 # Plain Indian market messages: results, closes, brokers' targets, regulator warnings. None is a pump.
@@ -249,3 +250,41 @@ def test_the_fast_paths_give_the_rules_verdicts_on_every_real_message(samples):
     assert len(texts) == 4692
     assert fast == [_rules_on_whole_text(t) for t in texts]
     assert sum("shouting" in rules for rules, _ in fast) >= 800
+
+
+def _plain_features(model, texts):
+    """The TF-IDF rows as written: each message's grams counted in a dict, looked up one by one."""
+    rows = []
+    for text in texts:
+        counts: dict[int, int] = {}
+        for gram in pump_grams(pump_tokens(text)):
+            if gram in model.terms:
+                counts[model.terms[gram]] = counts.get(model.terms[gram], 0) + 1
+        row = {col: (1.0 + math.log(n)) * model.idf[col] for col, n in counts.items()}
+        norm = math.sqrt(sum(v * v for v in row.values())) or 1.0
+        rows.append({col: v / norm for col, v in row.items()})
+    return rows
+
+
+def test_the_vectorised_features_and_terms_match_the_plain_computation_on_every_labelled_message():
+    """Token ids, sorted bigram keys and one sort for all strongest terms are speed-ups only."""
+    texts = labelled_load().frame["message"].tolist()
+    texts += ["", "pump 12,5 ²³ ①", "İSTANBUL_CEX pump 10x https://t.me/x", "0 0 0 signal signal"]
+    model = pump_model_load()
+    x, r = model.features([pump_model._tokens(t) for t in texts], [[] for _ in texts])
+    assert x.shape == (3508, len(model.term_list))
+    for n, plain in enumerate(_plain_features(model, texts)):
+        row = x.getrow(n)
+        assert dict(zip(row.indices.tolist(), row.data.tolist(), strict=True)) == pytest.approx(plain, abs=1e-12)
+    probs = model.probabilities(x, r)
+    rows = list(range(0, len(texts), 3))
+    unrelated = model.classes.index(pump_model.UNRELATED)
+    for n, terms in zip(rows, model.strongest_terms(x, rows, probs), strict=True):
+        best = max((c for c in range(6) if c != unrelated), key=lambda c: probs[n, c])
+        row = x.getrow(n)
+        pulls = [
+            (-v * (model.term_weights[c, best] - model.term_weights[c, unrelated]), c)
+            for c, v in zip(row.indices.tolist(), row.data.tolist(), strict=True)
+        ]
+        assert terms == [model.term_list[c] for pull, c in sorted(pulls)[:5] if pull < 0]
+    assert sum(bool(t) for t in model.strongest_terms(x, rows, probs)) >= 1000
