@@ -105,62 +105,130 @@ RULES: list[tuple[str, float, re.Pattern]] = [
     ),
 ]
 
-# Finders: a cheap regex per rule (it starts with a literal, so ``re`` skips ahead fast) that hits wherever
+# Finders: cheap regexes per rule (each starts with a literal, so ``re`` skips ahead fast) that hit wherever
 # a match of the rule could be; the rule's own pattern (a leading ``\b`` or look-behind makes ``re`` try it
 # at every position: ~20x slower on a long post) then runs only in a window around each hit. Each finder
 # names the rule's phrases as closely as a literal can ("next coin", not "next"), so a long post wakes few
-# windows; tests/pipelines/test_enrich_pump.py checks the verdicts against the plain patterns on every real message.
-_F = {
-    "pump_talk": r"pump",
+# windows. A finder may have a gate: strings one of which (for each group) must be in the lower-cased text
+# for it to hit at all, tested with ``in`` (C, far cheaper than a search) before any regex runs.
+# tests/pipelines/test_enrich_pump.py checks the verdicts against the plain patterns on every real message.
+_Gate = tuple[tuple[str, ...], ...]
+_F: dict[str, tuple[tuple[_Gate, str], ...]] = {
+    "pump_talk": (((), r"pump"),),
     "guaranteed_returns": (
-        r"guarantee|risk[ -]?free|assured |double your|(?:peak|max|maximum) (?:earning|profit|gain)|\d ?%|\d ?x\b"
+        ((("%",),), r"%(?:(?<=\d%)|(?<=\d %))"),  # a figure's per cent sign
+        ((("x",),), r"x\b(?:(?<=\dx)|(?<=\d x))"),  # "10x"
+        (
+            (("guarantee", "risk", "assured ", "double your", " earning", " profit", " gain"),),
+            r"guarantee|risk[ -]?free|assured |double your|(?:peak|max|maximum) (?:earning|profit|gain)",
+        ),
     ),
-    "jackpot_call": r"jackpot|sure",
-    "target_price": r"target|tgt|tp",
-    "upper_circuit": r"upper|uc\b|circuit",
-    "multibagger": r"bagger|next gem|next rocket",
-    "operator_stock": r"operator",
-    "nse_tip_call": r"target|tgt",
-    "hinglish_urgency": r"abhi|jaldi|turant|aaj hi|kharido|paisa|mauka|chuk|loot lo|rocket ban",
+    "jackpot_call": (((("jackpot", "shot"),), r"jackpot|sure[ -]?shot"),),
+    "target_price": (((("target", "tgt", "tp"),), r"target|tgt|tp(?<!\wtp)"),),
+    "upper_circuit": (((("upper", "uc", "circuit"),), r"upper|uc\b|circuit"),),
+    "multibagger": (((("bagger", "next gem", "next rocket"),), r"bagger|next gem|next rocket"),),
+    "operator_stock": (((), r"operator"),),
+    "nse_tip_call": (
+        (
+            (
+                ("target", "tgt"),
+                ("sl", "stop"),
+                ("cmp", "btst", "stbt", "intraday", "positional", "nse", "bse", "nifty", "₹", "rs"),
+            ),
+            r"target|tgt",
+        ),
+    ),
+    "hinglish_urgency": (
+        (
+            (("abhi", "jaldi", "turant", "aaj hi", "kharido", "paisa", "mauka", "chuk", "loot lo", "rocket ban"),),
+            r"abhi|jaldi|turant|aaj hi|kharido|paisa|mauka|chuk|loot lo|rocket ban",
+        ),
+    ),
     "urgency": (
-        r"buy (?:now|fast|quickly|asap|immediately|today|before|as fast)|last chance|too late|hurry|miss"
-        r"|act (?:now|fast)|limited (?:time|seats|slots)|now or never|ready|next message|until|till|to go|left"
+        (
+            (),
+            r"buy (?:now|fast|quickly|asap|immediately|today|before|as fast)|last chance|too late|hurry"
+            r"|don['\u2019]?t miss|miss(?:ed)? out|act (?:now|fast)|limited (?:time|seats|slots)|now or never"
+            r"|ready to (?:buy|fly|pump|go)|get ready|next message|(?:minute|min|hour|hr|day)s? (?:until|till|to go|left)",
+        ),
     ),
     "pump_group_vocab": (
-        r"next (?:coin|stock|call|pick|signal)|signal|hold tight|vip|entry|exit|stop ?loss|sl\b|join (?:us|now|our)"
-        r"|paid group|premium |money (?:team|make)|we (?:just )?(?:hit|did it|pumped)|let['\u2019]?s (?:go|fly|make)"
+        (
+            (),
+            r"next (?:coin|stock|call|pick|signal)|signal|hold tight|vip|entry|exit|stop ?loss|sl\b|join (?:us|now|our)"
+            r"|paid group|premium |money (?:team|make)|we (?:just )?(?:hit|did it|pumped)|let['\u2019]?s (?:go|fly|make)",
+        ),
     ),
     "profit_hype": (
-        r"make (?:huge |big |insane |some )?(?:money|profit|gains)|money (?:was|is) |huge gains|insane|moon|fly|gem"
-        r"|going to be|profit (?:booked|day|making|%)"
+        (
+            (),
+            r"make (?:huge |big |insane |some )?(?:money|profit|gains)|money (?:was|is) |huge gains|insane|moon|fly"
+            r"|gem|going to be|profit (?:booked|day|making|%)",
+        ),
     ),
 }
-_FINDERS = {name: re.compile(pattern) for name, pattern in _F.items()}
-_BACK, _AHEAD = 48, 72  # chars before and after a finder's hit that the rule's match may span
+_FINDERS = {name: [(gate, re.compile(finder)) for gate, finder in finders] for name, finders in _F.items()}
+_BACK, _AHEAD = 50, 72  # chars before and after a finder's hit that the rule's match may span
 _WHOLE_TEXT = {"nse_tip_call"}  # anchored at the start: checked once on the whole text
 
 
-def _rule_matches(name: str, pattern: re.Pattern, text: str, low: str, *, every: bool) -> list[str]:
-    """The rule's matches near its finder's hits (all distinct ones when ``every``, else the first)."""
-    finder = _FINDERS[name]
-    hit = finder.search(low)
-    if hit is None:
-        return []
-    if name in _WHOLE_TEXT:
-        m = pattern.match(text)
-        return [m.group(0)] if m else []
-    found: list[str] = []
-    size = len(text)
-    while hit is not None:
-        start, end = max(0, hit.start() - _BACK), min(size, hit.end() + _AHEAD)
-        if every:
-            found.extend(m.group(0) for m in pattern.finditer(text, start, end))
+def _open(gate: _Gate, low: str) -> bool:
+    """Whether each group of the gate has a string in ``low``."""
+    for group in gate:
+        for literal in group:
+            if literal in low:
+                break
         else:
-            m = pattern.search(text, start, end)
-            if m:
-                return [m.group(0)]
-        hit = finder.search(low, hit.end())
+            return False
+    return True
+
+
+def _rule_fires(name: str, pattern: re.Pattern, text: str, low: str) -> bool:
+    """Whether the rule's pattern matches near a hit of one of its finders (the first such match decides)."""
+    size = len(text)
+    for gate, finder in _FINDERS[name]:
+        if gate and not _open(gate, low):
+            continue
+        hit = finder.search(low)
+        if hit is not None and name in _WHOLE_TEXT:
+            return pattern.match(text) is not None
+        while hit is not None:
+            if pattern.search(text, max(0, hit.start() - _BACK), min(size, hit.end() + _AHEAD)):
+                return True
+            hit = finder.search(low, hit.end())
+    return False
+
+
+def _rule_phrases(name: str, pattern: re.Pattern, text: str, low: str) -> set[str]:
+    """The distinct (lower-cased) matches near the finders' hits, up to two: a counted rule needs no more.
+
+    Windows of neighbouring hits that overlap are searched as one, so no stretch of text is searched twice.
+    """
+    found: set[str] = set()
+    size = len(text)
+    for gate, finder in _FINDERS[name]:
+        if gate and not _open(gate, low):
+            continue
+        start = end = -1
+        for hit in finder.finditer(low):
+            if hit.start() - _BACK <= end:  # overlaps the window so far: widen it
+                end = min(size, hit.end() + _AHEAD)
+                continue
+            if end >= 0 and _phrases_in(pattern, text, start, end, found):
+                return found
+            start, end = max(0, hit.start() - _BACK), min(size, hit.end() + _AHEAD)
+        if end >= 0 and _phrases_in(pattern, text, start, end, found):
+            return found
     return found
+
+
+def _phrases_in(pattern: re.Pattern, text: str, start: int, end: int, found: set[str]) -> bool:
+    """Add the pattern's matches in ``text[start:end]`` to ``found``; True once it holds two."""
+    for m in pattern.finditer(text, start, end):
+        found.add(m.group(0).lower())
+        if len(found) >= 2:
+            return True
+    return False
 
 
 # Vocabulary rules: one word is weak evidence, two different ones are as strong as a rule of their own.
@@ -235,10 +303,10 @@ class PumpDetector:
             low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
         for name, weight, pattern in RULES:
             if name in _COUNTED:
-                found = {m.lower() for m in _rule_matches(name, pattern, text, low, every=True)}
+                found = _rule_phrases(name, pattern, text, low)
                 if found:
                     fired.append((name, 0.5 if len(found) >= 2 else weight))
-            elif _rule_matches(name, pattern, text, low, every=False):
+            elif _rule_fires(name, pattern, text, low):
                 fired.append((name, weight))
         if not text.isascii():
             emoji = sum(map(text.count, _HYPE_EMOJI))  # str.count per emoji: C loops, not one per character
