@@ -17,6 +17,16 @@ _I = re.IGNORECASE
 _NUM = r"(?<![\d.,])(?:\d{1,3}(?:,\d{3})+|\d{1,6})(?![\d]|[.,]\d)"
 _AP = "['\u2019]"  # straight or curly apostrophe
 
+# The alternatives of "guaranteed_returns" by what they contain: words, a figure's "%", "10x" (each part is
+# searched on its own near its own finder's hits: see _PARTS).
+_RETURNS = (
+    r"\bguarantee(?:d)?\b(?! ?(?:fund|scheme))|\brisk[ -]?free\b|\bassured (?:returns?|profit|gains?)"
+    r"|\bdouble your (?:money|investment|capital)|\b(?:peak|max(?:imum)?) (?:earning|profit|gain)",
+    rf"{_NUM} ?% ?(?:returns?|gains?|profits?|upside)\b|(?:returns?|gains?|upside) (?:of |up to |upto )?(?:over )?{_NUM} ?%"
+    r"|(?<![\d.,])\d{3,5}(?![.,]\d) ?%",
+    r"(?<![\d.,$₹])\b\d{1,3}(?:\.\d)? ?x\b(?! ?\d)",
+)
+
 # (rule, weight, pattern). Weights are the rule's evidence on its own; a message's score combines the
 # rules that fired as 1 - Π(1 - weight), so two medium rules flag and one weak rule never does.
 RULES: list[tuple[str, float, re.Pattern]] = [
@@ -28,13 +38,7 @@ RULES: list[tuple[str, float, re.Pattern]] = [
     (
         "guaranteed_returns",
         0.55,
-        re.compile(
-            r"\bguarantee(?:d)?\b(?! ?(?:fund|scheme))|\brisk[ -]?free\b|\bassured (?:returns?|profit|gains?)"
-            r"|\bdouble your (?:money|investment|capital)|\b(?:peak|max(?:imum)?) (?:earning|profit|gain)"
-            rf"|{_NUM} ?% ?(?:returns?|gains?|profits?|upside)\b|(?:returns?|gains?|upside) (?:of |up to |upto )?(?:over )?{_NUM} ?%"
-            r"|(?<![\d.,$₹])\b\d{1,3}(?:\.\d)? ?x\b(?! ?\d)|(?<![\d.,])\d{3,5}(?![.,]\d) ?%",
-            _I,
-        ),
+        re.compile("|".join(_RETURNS), _I),
     ),
     (
         "target_price",
@@ -146,11 +150,13 @@ _F: dict[str, tuple[tuple[_Gate, str], ...]] = {
     ),
     "urgency": (
         (
-            (),
+            (("buy ", "last chance", "too late", "hurry", "act ", "limited ", "now or never", "next message"),),
             r"buy (?:now|fast|quickly|asap|immediately|today|before|as fast)|last chance|too late|hurry"
-            r"|don['\u2019]?t miss|miss(?:ed)? out|act (?:now|fast)|limited (?:time|seats|slots)|now or never"
-            r"|ready to (?:buy|fly|pump|go)|get ready|next message|(?:minute|min|hour|hr|day)s? (?:until|till|to go|left)",
+            r"|act (?:now|fast)|limited (?:time|seats|slots)|now or never|next message",
         ),
+        ((("miss",),), r"don['\u2019]?t miss|miss(?:ed)? out"),
+        ((("ready",),), r"ready to (?:buy|fly|pump|go)|get ready"),
+        ((("until", "till", "to go", "left"),), r"until|till|to go|left"),
     ),
     "pump_group_vocab": (
         (
@@ -167,8 +173,20 @@ _F: dict[str, tuple[tuple[_Gate, str], ...]] = {
         ),
     ),
 }
-_FINDERS = {name: [(gate, re.compile(finder)) for gate, finder in finders] for name, finders in _F.items()}
 _BACK, _AHEAD = 50, 72  # chars before and after a finder's hit that the rule's match may span
+# A rule that fires on any of its alternatives may split them: each finder then wakes only its part, in a
+# window sized for it (a "%" ends its part's matches, "x" nearly ends its own).
+_PARTS = {
+    ("guaranteed_returns", 0): (re.compile(_RETURNS[1], _I), _BACK, 12),
+    ("guaranteed_returns", 1): (re.compile(_RETURNS[2], _I), 12, 6),
+    ("guaranteed_returns", 2): (re.compile(_RETURNS[0], _I), _BACK, _AHEAD),
+}
+_FINDERS = {
+    name: [
+        (gate, re.compile(finder), *_PARTS.get((name, n), (None, _BACK, _AHEAD))) for n, (gate, finder) in enumerate(fs)
+    ]
+    for name, fs in _F.items()
+}
 _WHOLE_TEXT = {"nse_tip_call"}  # anchored at the start: checked once on the whole text
 
 
@@ -186,14 +204,15 @@ def _open(gate: _Gate, low: str) -> bool:
 def _rule_fires(name: str, pattern: re.Pattern, text: str, low: str) -> bool:
     """Whether the rule's pattern matches near a hit of one of its finders (the first such match decides)."""
     size = len(text)
-    for gate, finder in _FINDERS[name]:
+    for gate, finder, part, back, ahead in _FINDERS[name]:
         if gate and not _open(gate, low):
             continue
         hit = finder.search(low)
         if hit is not None and name in _WHOLE_TEXT:
             return pattern.match(text) is not None
+        search = (part or pattern).search
         while hit is not None:
-            if pattern.search(text, max(0, hit.start() - _BACK), min(size, hit.end() + _AHEAD)):
+            if search(text, max(0, hit.start() - back), min(size, hit.end() + ahead)):
                 return True
             hit = finder.search(low, hit.end())
     return False
@@ -206,7 +225,7 @@ def _rule_phrases(name: str, pattern: re.Pattern, text: str, low: str) -> set[st
     """
     found: set[str] = set()
     size = len(text)
-    for gate, finder in _FINDERS[name]:
+    for gate, finder, _, _, _ in _FINDERS[name]:
         if gate and not _open(gate, low):
             continue
         start = end = -1

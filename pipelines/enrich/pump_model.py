@@ -38,10 +38,12 @@ TOP_TERMS = 5
 # tagged ("Binance_CEX"), links replaced ("UNKNOWN_URL"), users ("@USER"). Raw posts and that text must
 # give the same tokens, so both go through the same steps: tags and links folded, lower case, then
 # tokens that do not depend on spacing (words, numbers, and each other symbol or emoji on its own).
-_TAG_RE = re.compile(r"(?<=\w)_(?:CEX|DEX)\b", re.IGNORECASE)
+# (Patterns start with a literal where they can: ``re`` then skips to it instead of trying every position.)
+_TAG_RE = re.compile(r"_(?<=\w_)(?:CEX|DEX)\b", re.IGNORECASE)
 _URL_RE = re.compile(r"(?:https?://|www\.|t\.me/)\S+|\bUNKNOWN_URL\b", re.IGNORECASE)
+_URL_MARKS = ("://", "www.", "t.me/", "unknown_url")  # one is in every link _URL_RE matches (lower-cased)
 _USER_RE = re.compile(r"@\w+")
-_TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+|[^\w\s\ufe0f\u200d]")
+_TOKEN_RE = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)*|[^\w\s\ufe0f\u200d]")  # words first: the most common
 
 
 def pump_tokens(text: str | None) -> list[str]:
@@ -60,7 +62,7 @@ def _tokens(text: str | None) -> list[str]:
         return []
     if "_" in text:
         text = _TAG_RE.sub("", text)
-    if "/" in text or "UNKNOWN_URL" in text or "www." in text:
+    if ("/" in text or "UNKNOWN_URL" in text or "www." in text) and any(map(text.lower().__contains__, _URL_MARKS)):
         text = _URL_RE.sub(" url ", text)
     if "@" in text:
         text = _USER_RE.sub(" @user ", text)
