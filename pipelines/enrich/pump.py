@@ -27,6 +27,14 @@ _RETURNS = (
     r"(?<![\d.,$₹])\b\d{1,3}(?:\.\d)? ?x\b(?! ?\d)",
 )
 
+# The alternatives of "urgency": phrases, then countdowns ("5 minutes left").
+_URGENCY = (
+    r"\bbuy (?:now|fast|quickly|asap|immediately|today|before)|\bbuy as fast|\blast chance\b"
+    rf"|\bbefore it{_AP}?s too late|\bhurry\b|\bdon{_AP}?t miss\b|\bmiss(?:ed)? out\b|\bact (?:now|fast)\b|\blimited (?:time|seats|slots)"
+    r"|\bnow or never\b|\b(?:be |get )?ready to (?:buy|fly|pump|go)|\bget ready\b|\bnext message is",
+    r"\b\d{1,3} ?(?:minutes?|mins?|hours?|hrs?|days?) (?:until|till|to go|left)\b",
+)
+
 # (rule, weight, pattern). Weights are the rule's evidence on its own; a message's score combines the
 # rules that fired as 1 - Π(1 - weight), so two medium rules flag and one weak rule never does.
 RULES: list[tuple[str, float, re.Pattern]] = [
@@ -78,13 +86,7 @@ RULES: list[tuple[str, float, re.Pattern]] = [
     (
         "urgency",
         0.35,
-        re.compile(
-            r"\bbuy (?:now|fast|quickly|asap|immediately|today|before)|\bbuy as fast|\blast chance\b"
-            rf"|\bbefore it{_AP}?s too late|\bhurry\b|\bdon{_AP}?t miss\b|\bmiss(?:ed)? out\b|\bact (?:now|fast)\b|\blimited (?:time|seats|slots)"
-            r"|\bnow or never\b|\b(?:be |get )?ready to (?:buy|fly|pump|go)|\bget ready\b|\bnext message is"
-            r"|\b\d{1,3} ?(?:minutes?|mins?|hours?|hrs?|days?) (?:until|till|to go|left)\b",
-            _I,
-        ),
+        re.compile("|".join(_URGENCY), _I),
     ),
     (
         "pump_group_vocab",
@@ -109,29 +111,42 @@ RULES: list[tuple[str, float, re.Pattern]] = [
     ),
 ]
 
-# Finders: cheap regexes per rule (each starts with a literal, so ``re`` skips ahead fast) that hit wherever
-# a match of the rule could be; the rule's own pattern (a leading ``\b`` or look-behind makes ``re`` try it
-# at every position: ~20x slower on a long post) then runs only in a window around each hit. Each finder
-# names the rule's phrases as closely as a literal can ("next coin", not "next"), so a long post wakes few
-# windows. A finder may have a gate: strings one of which (for each group) must be in the lower-cased text
-# for it to hit at all, tested with ``in`` (C, far cheaper than a search) before any regex runs.
+# Finders: cheap regexes per rule (each starts with a literal, so ``re`` skips ahead fast) run on the
+# lower-cased text; the rule's own pattern (a leading ``\b`` or look-behind makes ``re`` try it at every
+# position: ~20x slower on a long post) then runs only where they hit. Most finders are *aligned*: every
+# match of the rule starts where the finder hits, so the pattern is tried there only (``match``, anchored);
+# the others give a window (chars before and after the hit) that holds any match near it. A finder may have
+# a gate: strings one of which (for each group) must be in the lower-cased text for it to hit at all, tested
+# with ``in`` (C, far cheaper than a search) before any regex runs. A finder may also name the part of the
+# rule's alternatives it stands for (a rule that fires on any alternative can be searched part by part).
 # tests/pipelines/test_enrich_pump.py checks the verdicts against the plain patterns on every real message.
 _Gate = tuple[tuple[str, ...], ...]
-_F: dict[str, tuple[tuple[_Gate, str], ...]] = {
-    "pump_talk": (((), r"pump"),),
+_Window = tuple[int, int] | None  # None: aligned
+_AT: _Window = None
+_F: dict[str, tuple[tuple[_Gate, str, _Window, str | None], ...]] = {
+    "pump_talk": (((), r"pump", _AT, None),),
     "guaranteed_returns": (
-        ((("%",),), r"%(?:(?<=\d%)|(?<=\d %))"),  # a figure's per cent sign
-        ((("x",),), r"x\b(?:(?<=\dx)|(?<=\d x))"),  # "10x"
+        # A figure's per cent sign ends its part's matches; "10x" nearly ends its own.
+        ((("%",),), r"%(?:(?<=\d%)|(?<=\d %))", (50, 12), _RETURNS[1]),
+        ((("x",),), r"x\b(?:(?<=\dx)|(?<=\d x))", (12, 6), _RETURNS[2]),
         (
-            (("guarantee", "risk", "assured ", "double your", " earning", " profit", " gain"),),
-            r"guarantee|risk[ -]?free|assured |double your|(?:peak|max|maximum) (?:earning|profit|gain)",
+            (("guarantee", "risk", "assured ", "double your"),),
+            r"guarantee|risk[ -]?free|assured |double your",
+            _AT,
+            _RETURNS[0],
+        ),
+        (
+            (("peak ", "max"), (" earning", " profit", " gain")),
+            r"(?:peak|max|maximum) (?:earning|profit|gain)",
+            _AT,
+            _RETURNS[0],
         ),
     ),
-    "jackpot_call": (((("jackpot", "shot"),), r"jackpot|sure[ -]?shot"),),
-    "target_price": (((("target", "tgt", "tp"),), r"target|tgt|tp(?<!\wtp)"),),
-    "upper_circuit": (((("upper", "uc", "circuit"),), r"upper|uc\b|circuit"),),
-    "multibagger": (((("bagger", "next gem", "next rocket"),), r"bagger|next gem|next rocket"),),
-    "operator_stock": (((), r"operator"),),
+    "jackpot_call": (((("jackpot", "shot"),), r"jackpot|sure[ -]?shot", _AT, None),),
+    "target_price": (((("target", "tgt", "tp"),), r"target|tgt|tp(?<!\wtp)", _AT, None),),
+    "upper_circuit": (((("upper", "uc", "circuit"),), r"upper|uc\b|circuit", _AT, None),),
+    "multibagger": (((("bagger", "next gem", "next rocket"),), r"bagger|next gem|next rocket", (12, 12), None),),
+    "operator_stock": (((), r"operator", _AT, None),),
     "nse_tip_call": (
         (
             (
@@ -140,52 +155,56 @@ _F: dict[str, tuple[tuple[_Gate, str], ...]] = {
                 ("cmp", "btst", "stbt", "intraday", "positional", "nse", "bse", "nifty", "₹", "rs"),
             ),
             r"target|tgt",
+            _AT,
+            None,
         ),
     ),
     "hinglish_urgency": (
         (
             (("abhi", "jaldi", "turant", "aaj hi", "kharido", "paisa", "mauka", "chuk", "loot lo", "rocket ban"),),
             r"abhi|jaldi|turant|aaj hi|kharido|paisa|mauka|chuk|loot lo|rocket ban",
+            _AT,
+            None,
         ),
     ),
     "urgency": (
         (
             (("buy ", "last chance", "too late", "hurry", "act ", "limited ", "now or never", "next message"),),
-            r"buy (?:now|fast|quickly|asap|immediately|today|before|as fast)|last chance|too late|hurry"
-            r"|act (?:now|fast)|limited (?:time|seats|slots)|now or never|next message",
+            r"buy (?:now|fast|quickly|asap|immediately|today|before|as fast)|last chance|before it['\u2019]?s too late"
+            r"|hurry|act (?:now|fast)|limited (?:time|seats|slots)|now or never|next message",
+            _AT,
+            _URGENCY[0],
         ),
-        ((("miss",),), r"don['\u2019]?t miss|miss(?:ed)? out"),
-        ((("ready",),), r"ready to (?:buy|fly|pump|go)|get ready"),
-        ((("until", "till", "to go", "left"),), r"until|till|to go|left"),
+        ((("miss",),), r"don['\u2019]?t miss|miss(?:ed)? out", _AT, _URGENCY[0]),
+        ((("ready to", "get ready"),), r"ready to (?:buy|fly|pump|go)|get ready", (4, 8), _URGENCY[0]),
+        ((("until", "till", "to go", "left"),), r"until|till|to go|left", (16, 16), _URGENCY[1]),
     ),
     "pump_group_vocab": (
         (
             (),
             r"next (?:coin|stock|call|pick|signal)|signal|hold tight|vip|entry|exit|stop ?loss|sl\b|join (?:us|now|our)"
             r"|paid group|premium |money (?:team|make)|we (?:just )?(?:hit|did it|pumped)|let['\u2019]?s (?:go|fly|make)",
+            _AT,
+            None,
         ),
     ),
     "profit_hype": (
         (
             (),
-            r"make (?:huge |big |insane |some )?(?:money|profit|gains)|money (?:was|is) |huge gains|insane|moon|fly"
-            r"|gem|going to be|profit (?:booked|day|making|%)",
+            r"make (?:huge |big |insane |some )?(?:money|profit|gains)|money (?:was|is) |huge gains|insane|to the moon"
+            r"|moon|fly|gem|going to be|profit (?:booked|day|making|%)",
+            _AT,
+            None,
         ),
     ),
 }
-_BACK, _AHEAD = 50, 72  # chars before and after a finder's hit that the rule's match may span
-# A rule that fires on any of its alternatives may split them: each finder then wakes only its part, in a
-# window sized for it (a "%" ends its part's matches, "x" nearly ends its own).
-_PARTS = {
-    ("guaranteed_returns", 0): (re.compile(_RETURNS[1], _I), _BACK, 12),
-    ("guaranteed_returns", 1): (re.compile(_RETURNS[2], _I), 12, 6),
-    ("guaranteed_returns", 2): (re.compile(_RETURNS[0], _I), _BACK, _AHEAD),
-}
+_PATTERNS = {name: pattern for name, _, pattern in RULES}
 _FINDERS = {
     name: [
-        (gate, re.compile(finder), *_PARTS.get((name, n), (None, _BACK, _AHEAD))) for n, (gate, finder) in enumerate(fs)
+        (gate, re.compile(finder), window, re.compile(part, _I) if part else _PATTERNS[name])
+        for gate, finder, window, part in finders
     ]
-    for name, fs in _F.items()
+    for name, finders in _F.items()
 }
 _WHOLE_TEXT = {"nse_tip_call"}  # anchored at the start: checked once on the whole text
 
@@ -201,53 +220,57 @@ def _open(gate: _Gate, low: str) -> bool:
     return True
 
 
-def _rule_fires(name: str, pattern: re.Pattern, text: str, low: str) -> bool:
-    """Whether the rule's pattern matches near a hit of one of its finders (the first such match decides)."""
-    size = len(text)
-    for gate, finder, part, back, ahead in _FINDERS[name]:
+def _rule_fires(name: str, text: str, low: str) -> bool:
+    """Whether the rule matches anywhere in ``text``: tried where its finders hit, or near them."""
+    for gate, finder, window, pattern in _FINDERS[name]:
         if gate and not _open(gate, low):
             continue
         hit = finder.search(low)
         if hit is not None and name in _WHOLE_TEXT:
             return pattern.match(text) is not None
-        search = (part or pattern).search
         while hit is not None:
-            if search(text, max(0, hit.start() - back), min(size, hit.end() + ahead)):
+            at = hit.start()
+            if window is None:
+                if pattern.match(text, at):
+                    return True
+            elif _found_near(pattern, text, max(0, at - window[0]), hit.end() + window[1]):
                 return True
-            hit = finder.search(low, hit.end())
+            hit = finder.search(low, at + 1)  # hits may overlap ("to the moon", "moon")
     return False
 
 
-def _rule_phrases(name: str, pattern: re.Pattern, text: str, low: str) -> set[str]:
-    """The distinct (lower-cased) matches near the finders' hits, up to two: a counted rule needs no more.
+def _found_near(pattern: re.Pattern, text: str, start: int, end: int) -> bool:
+    """A match of ``pattern`` starting in ``text[start:end]``, checked on the whole text (the window's end
+    could cut a word short and fake a ``\\b``)."""
+    m = pattern.search(text, start, end)
+    while m is not None:
+        if pattern.match(text, m.start()):
+            return True
+        m = pattern.search(text, m.start() + 1, end)
+    return False
 
-    Windows of neighbouring hits that overlap are searched as one, so no stretch of text is searched twice.
-    """
+
+def _rule_phrases(name: str, text: str, low: str) -> set[str]:
+    """The distinct (lower-cased) matches of a counted rule, up to two (it needs no more), in the order and
+    without the overlaps of ``finditer`` on the whole text: its finders are aligned, so each match starts at
+    a hit, and a hit inside the last match is skipped."""
     found: set[str] = set()
-    size = len(text)
-    for gate, finder, _, _, _ in _FINDERS[name]:
+    for gate, finder, _, pattern in _FINDERS[name]:
         if gate and not _open(gate, low):
             continue
-        start = end = -1
-        for hit in finder.finditer(low):
-            if hit.start() - _BACK <= end:  # overlaps the window so far: widen it
-                end = min(size, hit.end() + _AHEAD)
-                continue
-            if end >= 0 and _phrases_in(pattern, text, start, end, found):
-                return found
-            start, end = max(0, hit.start() - _BACK), min(size, hit.end() + _AHEAD)
-        if end >= 0 and _phrases_in(pattern, text, start, end, found):
-            return found
+        after = 0
+        hit = finder.search(low)
+        while hit is not None:
+            at = hit.start()
+            if at >= after:
+                m = pattern.match(text, at)
+                if m:
+                    found.add(m.group(0).lower())
+                    if len(found) >= 2:
+                        return found
+                    after = m.end()
+            hit = finder.search(low, at + 1)
     return found
-
-
-def _phrases_in(pattern: re.Pattern, text: str, start: int, end: int, found: set[str]) -> bool:
-    """Add the pattern's matches in ``text[start:end]`` to ``found``; True once it holds two."""
-    for m in pattern.finditer(text, start, end):
-        found.add(m.group(0).lower())
-        if len(found) >= 2:
-            return True
-    return False
 
 
 # Vocabulary rules: one word is weak evidence, two different ones are as strong as a rule of their own.
@@ -320,12 +343,12 @@ class PumpDetector:
         low = text.lower()
         if len(low) != len(text):  # a few letters change length when lower-cased ("İ"): keep offsets aligned
             low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-        for name, weight, pattern in RULES:
+        for name, weight, _ in RULES:
             if name in _COUNTED:
-                found = _rule_phrases(name, pattern, text, low)
+                found = _rule_phrases(name, text, low)
                 if found:
                     fired.append((name, 0.5 if len(found) >= 2 else weight))
-            elif _rule_fires(name, pattern, text, low):
+            elif _rule_fires(name, text, low):
                 fired.append((name, weight))
         if not text.isascii():
             emoji = sum(map(text.count, _HYPE_EMOJI))  # str.count per emoji: C loops, not one per character
