@@ -35,6 +35,13 @@ _URGENCY = (
     r"\b\d{1,3} ?(?:minutes?|mins?|hours?|hrs?|days?) (?:until|till|to go|left)\b",
 )
 
+# The three things an NSE tip call shows, anywhere in it: a market marker, a target and a stop loss figure.
+_TIP = (
+    r"\b(?:cmp|btst|stbt|intraday|positional|nse|bse|nifty)\b|₹|\brs\.? ?\d",
+    r"\b(?:target|tgt)s?\b ?[:@=-]? ?(?:rs\.? ?|₹ ?)?\d",
+    r"\b(?:sl|stop ?loss)\b ?[:@=-]? ?(?:rs\.? ?|₹ ?)?\d",
+)
+
 # (rule, weight, pattern). Weights are the rule's evidence on its own; a message's score combines the
 # rules that fired as 1 - Π(1 - weight), so two medium rules flag and one weak rule never does.
 RULES: list[tuple[str, float, re.Pattern]] = [
@@ -68,11 +75,7 @@ RULES: list[tuple[str, float, re.Pattern]] = [
     (
         "nse_tip_call",
         0.5,
-        re.compile(
-            r"\A(?=.*\b(?:cmp|btst|stbt|intraday|positional|nse|bse|nifty)\b|.*₹|.*\brs\.? ?\d)"
-            r"(?=.*\b(?:target|tgt)s?\b ?[:@=-]? ?(?:rs\.? ?|₹ ?)?\d)(?=.*\b(?:sl|stop ?loss)\b ?[:@=-]? ?(?:rs\.? ?|₹ ?)?\d)",
-            _I | re.DOTALL,
-        ),
+        re.compile(r"\A" + "".join(f"(?=.*(?:{part}))" for part in _TIP), _I | re.DOTALL),
     ),
     (
         "hinglish_urgency",
@@ -147,16 +150,14 @@ _F: dict[str, tuple[tuple[_Gate, str, _Window, str | None], ...]] = {
     "upper_circuit": (((("upper", "uc", "circuit"),), r"upper|uc\b|circuit", _AT, None),),
     "multibagger": (((("bagger", "next gem", "next rocket"),), r"bagger|next gem|next rocket", (12, 12), None),),
     "operator_stock": (((), r"operator", _AT, None),),
-    "nse_tip_call": (
+    "nse_tip_call": (  # each part must match (see _ALL_PARTS), rarest first
+        ((("target", "tgt"),), r"target|tgt", _AT, _TIP[1]),
+        ((("sl", "stop"),), r"sl|stop ?loss", _AT, _TIP[2]),
         (
-            (
-                ("target", "tgt"),
-                ("sl", "stop"),
-                ("cmp", "btst", "stbt", "intraday", "positional", "nse", "bse", "nifty", "₹", "rs"),
-            ),
-            r"target|tgt",
+            (("cmp", "btst", "stbt", "intraday", "positional", "nse", "bse", "nifty", "₹", "rs"),),
+            r"cmp|btst|stbt|intraday|positional|nse|bse|nifty|₹|rs",
             _AT,
-            None,
+            _TIP[0],
         ),
     ),
     "hinglish_urgency": (
@@ -206,7 +207,7 @@ _FINDERS = {
     ]
     for name, finders in _F.items()
 }
-_WHOLE_TEXT = {"nse_tip_call"}  # anchored at the start: checked once on the whole text
+_ALL_PARTS = {"nse_tip_call"}  # fires when every part matches somewhere (the others: when any part does)
 
 
 def _open(gate: _Gate, low: str) -> bool:
@@ -222,20 +223,23 @@ def _open(gate: _Gate, low: str) -> bool:
 
 def _rule_fires(name: str, text: str, low: str) -> bool:
     """Whether the rule matches anywhere in ``text``: tried where its finders hit, or near them."""
-    for gate, finder, window, pattern in _FINDERS[name]:
-        if gate and not _open(gate, low):
-            continue
-        hit = finder.search(low)
-        if hit is not None and name in _WHOLE_TEXT:
-            return pattern.match(text) is not None
-        while hit is not None:
-            at = hit.start()
-            if window is None:
-                if pattern.match(text, at):
-                    return True
-            elif _found_near(pattern, text, max(0, at - window[0]), hit.end() + window[1]):
+    if name in _ALL_PARTS:
+        return all(_part_fires(*part, text, low) for part in _FINDERS[name])
+    return any(_part_fires(*part, text, low) for part in _FINDERS[name])
+
+
+def _part_fires(gate: _Gate, finder: re.Pattern, window: _Window, pattern: re.Pattern, text: str, low: str) -> bool:
+    if gate and not _open(gate, low):
+        return False
+    hit = finder.search(low)
+    while hit is not None:
+        at = hit.start()
+        if window is None:
+            if pattern.match(text, at):
                 return True
-            hit = finder.search(low, at + 1)  # hits may overlap ("to the moon", "moon")
+        elif _found_near(pattern, text, max(0, at - window[0]), hit.end() + window[1]):
+            return True
+        hit = finder.search(low, at + 1)  # hits may overlap ("to the moon", "moon")
     return False
 
 

@@ -222,7 +222,7 @@ def _rules_on_whole_text(text: str) -> tuple[list[str], float]:
             found = {m.group(0).lower() for m in pattern.finditer(text)}
             if found:
                 fired.append((name, 0.5 if len(found) >= 2 else weight))
-        elif (pattern.match(text) if name in pump._WHOLE_TEXT else pattern.search(text)) is not None:
+        elif pattern.search(text) is not None:
             fired.append((name, weight))
     emoji = sum(1 for ch in text if ch in pump._HYPE_EMOJI)
     if emoji:
