@@ -266,13 +266,18 @@ def _plain_features(model, texts):
     return rows
 
 
-def test_the_vectorised_features_and_terms_match_the_plain_computation_on_every_labelled_message():
-    """Token ids, sorted bigram keys and one sort for all strongest terms are speed-ups only."""
-    texts = labelled_load().frame["message"].tolist()
-    texts += ["", "pump 12,5 ²³ ① \u2160 नमस्ते", "İSTANBUL_CEX pump 10x https://t.me/x", "0 0 0 signal signal"]
+def test_the_vectorised_features_and_terms_match_the_plain_computation_on_every_labelled_message(samples):
+    """Whole-word lookups, token ids, sorted bigram keys and one sort for all strongest terms are speed-ups only."""
+    texts = labelled_load().frame["message"].tolist() + [m["message"] for m in _pump_channel(samples)]
+    texts += _non_finance(samples) + INDIAN_NEUTRAL + INDIAN_PUMP
+    texts += ["", "pump 12,5 ²³ ① \u2160x नमस्ते x_y 1.2.3 a\x1cb\u00a0c _ \ufe0f \u200d ١٢ 12² ٣.٤ 🚀🚀 $ 7.39"]
+    texts += ["İSTANBUL_CEX pump 10x https://t.me/x @bob", "0 0 0 signal signal coin, now! (+7.31%)"]
+    texts += [t.upper() for t in texts]
     model = pump_model_load()
-    x, r = model.features([pump_model._tokens(t) for t in texts], [[] for _ in texts])
-    assert x.shape == (3508, len(model.term_list))
+    x, r = model.text_features(texts, [[] for _ in texts])
+    assert x.shape == (7434, len(model.term_list))
+    tokenised, _ = model.features([pump_tokens(t) for t in texts], [[] for _ in texts])
+    assert (x != tokenised).nnz == 0
     for n, plain in enumerate(_plain_features(model, texts)):
         row = x.getrow(n)
         assert dict(zip(row.indices.tolist(), row.data.tolist(), strict=True)) == pytest.approx(plain, abs=1e-12)
@@ -288,14 +293,3 @@ def test_the_vectorised_features_and_terms_match_the_plain_computation_on_every_
         ]
         assert terms == [model.term_list[c] for pull, c in sorted(pulls)[:5] if pull < 0]
     assert sum(bool(t) for t in model.strongest_terms(x, rows, probs)) >= 1000
-
-
-def test_the_word_shortcut_of_the_tokens_gives_the_token_regex_on_every_real_message(samples):
-    """Whole words that are all letters, all digits or one character skip the regex: same tokens as running it."""
-    texts = labelled_load().frame["message"].tolist() + [m["message"] for m in _pump_channel(samples)]
-    texts += _non_finance(samples) + INDIAN_NEUTRAL + INDIAN_PUMP
-    texts += ["a\u0301b ² ① \u2160x नमस्ते x_y 1.2.3 a\x1cb\u00a0c _ \ufe0f \u200d ١٢ 12² ٣.٤ 🚀🚀 $ 7.39"]
-    texts += [t.upper() for t in texts]
-    assert len(texts) == 7428
-    for text in texts:
-        assert pump_model._tokens(text) == pump_model._TOKEN_RE.findall(pump_model._links_folded(text).lower())
