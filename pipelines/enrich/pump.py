@@ -223,12 +223,15 @@ def _open(gate: _Gate, low: str) -> bool:
 
 def _rule_fires(name: str, text: str, low: str) -> bool:
     """Whether the rule matches anywhere in ``text``: tried where its finders hit, or near them."""
-    if name in _ALL_PARTS:
-        return all(_part_fires(*part, text, low) for part in _FINDERS[name])
-    return any(_part_fires(*part, text, low) for part in _FINDERS[name])
+    every = name in _ALL_PARTS
+    for part in _FINDERS[name]:  # (a plain loop: any() over a generator costs more than most parts)
+        if _part_fires(part, text, low) is not every:
+            return not every
+    return every
 
 
-def _part_fires(gate: _Gate, finder: re.Pattern, window: _Window, pattern: re.Pattern, text: str, low: str) -> bool:
+def _part_fires(part: tuple, text: str, low: str) -> bool:
+    gate, finder, window, pattern = part
     if gate and not _open(gate, low):
         return False
     hit = finder.search(low)
