@@ -17,6 +17,31 @@ _I = re.IGNORECASE
 _NUM = r"(?<![\d.,])(?:\d{1,3}(?:,\d{3})+|\d{1,6})(?![\d]|[.,]\d)"
 _AP = "['\u2019]"  # straight or curly apostrophe
 
+# The alternatives of "guaranteed_returns" by what they contain: words, a figure's "%", "10x" (each part is
+# searched on its own near its own finder's hits: see _PARTS).
+_RETURNS = (
+    r"\bguarantee(?:d)?\b(?! ?(?:fund|scheme))|\brisk[ -]?free\b|\bassured (?:returns?|profit|gains?)"
+    r"|\bdouble your (?:money|investment|capital)|\b(?:peak|max(?:imum)?) (?:earning|profit|gain)",
+    rf"{_NUM} ?% ?(?:returns?|gains?|profits?|upside)\b|(?:returns?|gains?|upside) (?:of |up to |upto )?(?:over )?{_NUM} ?%"
+    r"|(?<![\d.,])\d{3,5}(?![.,]\d) ?%",
+    r"(?<![\d.,$₹])\b\d{1,3}(?:\.\d)? ?x\b(?! ?\d)",
+)
+
+# The alternatives of "urgency": phrases, then countdowns ("5 minutes left").
+_URGENCY = (
+    r"\bbuy (?:now|fast|quickly|asap|immediately|today|before)|\bbuy as fast|\blast chance\b"
+    rf"|\bbefore it{_AP}?s too late|\bhurry\b|\bdon{_AP}?t miss\b|\bmiss(?:ed)? out\b|\bact (?:now|fast)\b|\blimited (?:time|seats|slots)"
+    r"|\bnow or never\b|\b(?:be |get )?ready to (?:buy|fly|pump|go)|\bget ready\b|\bnext message is",
+    r"\b\d{1,3} ?(?:minutes?|mins?|hours?|hrs?|days?) (?:until|till|to go|left)\b",
+)
+
+# The three things an NSE tip call shows, anywhere in it: a market marker, a target and a stop loss figure.
+_TIP = (
+    r"\b(?:cmp|btst|stbt|intraday|positional|nse|bse|nifty)\b|₹|\brs\.? ?\d",
+    r"\b(?:target|tgt)s?\b ?[:@=-]? ?(?:rs\.? ?|₹ ?)?\d",
+    r"\b(?:sl|stop ?loss)\b ?[:@=-]? ?(?:rs\.? ?|₹ ?)?\d",
+)
+
 # (rule, weight, pattern). Weights are the rule's evidence on its own; a message's score combines the
 # rules that fired as 1 - Π(1 - weight), so two medium rules flag and one weak rule never does.
 RULES: list[tuple[str, float, re.Pattern]] = [
@@ -28,13 +53,7 @@ RULES: list[tuple[str, float, re.Pattern]] = [
     (
         "guaranteed_returns",
         0.55,
-        re.compile(
-            r"\bguarantee(?:d)?\b(?! ?(?:fund|scheme))|\brisk[ -]?free\b|\bassured (?:returns?|profit|gains?)"
-            r"|\bdouble your (?:money|investment|capital)|\b(?:peak|max(?:imum)?) (?:earning|profit|gain)"
-            rf"|{_NUM} ?% ?(?:returns?|gains?|profits?|upside)\b|(?:returns?|gains?|upside) (?:of |up to |upto )?(?:over )?{_NUM} ?%"
-            r"|(?<![\d.,$₹])\b\d{1,3}(?:\.\d)? ?x\b(?! ?\d)|(?<![\d.,])\d{3,5}(?![.,]\d) ?%",
-            _I,
-        ),
+        re.compile("|".join(_RETURNS), _I),
     ),
     (
         "target_price",
@@ -56,11 +75,7 @@ RULES: list[tuple[str, float, re.Pattern]] = [
     (
         "nse_tip_call",
         0.5,
-        re.compile(
-            r"\A(?=.*\b(?:cmp|btst|stbt|intraday|positional|nse|bse|nifty)\b|.*₹|.*\brs\.? ?\d)"
-            r"(?=.*\b(?:target|tgt)s?\b ?[:@=-]? ?(?:rs\.? ?|₹ ?)?\d)(?=.*\b(?:sl|stop ?loss)\b ?[:@=-]? ?(?:rs\.? ?|₹ ?)?\d)",
-            _I | re.DOTALL,
-        ),
+        re.compile(r"\A" + "".join(f"(?=.*(?:{part}))" for part in _TIP), _I | re.DOTALL),
     ),
     (
         "hinglish_urgency",
@@ -74,13 +89,7 @@ RULES: list[tuple[str, float, re.Pattern]] = [
     (
         "urgency",
         0.35,
-        re.compile(
-            r"\bbuy (?:now|fast|quickly|asap|immediately|today|before)|\bbuy as fast|\blast chance\b"
-            rf"|\bbefore it{_AP}?s too late|\bhurry\b|\bdon{_AP}?t miss\b|\bmiss(?:ed)? out\b|\bact (?:now|fast)\b|\blimited (?:time|seats|slots)"
-            r"|\bnow or never\b|\b(?:be |get )?ready to (?:buy|fly|pump|go)|\bget ready\b|\bnext message is"
-            r"|\b\d{1,3} ?(?:minutes?|mins?|hours?|hrs?|days?) (?:until|till|to go|left)\b",
-            _I,
-        ),
+        re.compile("|".join(_URGENCY), _I),
     ),
     (
         "pump_group_vocab",
@@ -105,61 +114,169 @@ RULES: list[tuple[str, float, re.Pattern]] = [
     ),
 ]
 
-# Finders: a cheap regex per rule (it starts with a literal, so ``re`` skips ahead fast) that hits wherever
-# a match of the rule could be; the rule's own pattern (a leading ``\b`` or look-behind makes ``re`` try it
-# at every position: ~20x slower on a long post) then runs only in a window around each hit. Each finder
-# names the rule's phrases as closely as a literal can ("next coin", not "next"), so a long post wakes few
-# windows; tests/pipelines/test_enrich_pump.py checks the verdicts against the plain patterns on every real message.
-_F = {
-    "pump_talk": r"pump",
+# Finders: cheap regexes per rule (each starts with a literal, so ``re`` skips ahead fast) run on the
+# lower-cased text; the rule's own pattern (a leading ``\b`` or look-behind makes ``re`` try it at every
+# position: ~20x slower on a long post) then runs only where they hit. Most finders are *aligned*: every
+# match of the rule starts where the finder hits, so the pattern is tried there only (``match``, anchored);
+# the others give a window (chars before and after the hit) that holds any match near it. A finder may have
+# a gate: strings one of which (for each group) must be in the lower-cased text for it to hit at all, tested
+# with ``in`` (C, far cheaper than a search) before any regex runs. A finder may also name the part of the
+# rule's alternatives it stands for (a rule that fires on any alternative can be searched part by part).
+# tests/pipelines/test_enrich_pump.py checks the verdicts against the plain patterns on every real message.
+_Gate = tuple[tuple[str, ...], ...]
+_Window = tuple[int, int] | None  # None: aligned
+_AT: _Window = None
+_F: dict[str, tuple[tuple[_Gate, str, _Window, str | None], ...]] = {
+    "pump_talk": (((), r"pump", _AT, None),),
     "guaranteed_returns": (
-        r"guarantee|risk[ -]?free|assured |double your|(?:peak|max|maximum) (?:earning|profit|gain)|\d ?%|\d ?x\b"
+        # A figure's per cent sign ends its part's matches; "10x" nearly ends its own.
+        ((("%",),), r"%(?:(?<=\d%)|(?<=\d %))", (50, 12), _RETURNS[1]),
+        ((("x",),), r"x\b(?:(?<=\dx)|(?<=\d x))", (12, 6), _RETURNS[2]),
+        (
+            (("guarantee", "risk", "assured ", "double your"),),
+            r"guarantee|risk[ -]?free|assured |double your",
+            _AT,
+            _RETURNS[0],
+        ),
+        (
+            (("peak ", "max"), (" earning", " profit", " gain")),
+            r"(?:peak|max|maximum) (?:earning|profit|gain)",
+            _AT,
+            _RETURNS[0],
+        ),
     ),
-    "jackpot_call": r"jackpot|sure",
-    "target_price": r"target|tgt|tp",
-    "upper_circuit": r"upper|uc\b|circuit",
-    "multibagger": r"bagger|next gem|next rocket",
-    "operator_stock": r"operator",
-    "nse_tip_call": r"target|tgt",
-    "hinglish_urgency": r"abhi|jaldi|turant|aaj hi|kharido|paisa|mauka|chuk|loot lo|rocket ban",
+    "jackpot_call": (((("jackpot", "shot"),), r"jackpot|sure[ -]?shot", _AT, None),),
+    "target_price": (((("target", "tgt", "tp"),), r"target|tgt|tp(?<!\wtp)", _AT, None),),
+    "upper_circuit": (((("upper", "uc", "circuit"),), r"upper|uc\b|circuit", _AT, None),),
+    "multibagger": (((("bagger", "next gem", "next rocket"),), r"bagger|next gem|next rocket", (12, 12), None),),
+    "operator_stock": (((), r"operator", _AT, None),),
+    "nse_tip_call": (  # each part must match (see _ALL_PARTS), rarest first
+        ((("target", "tgt"),), r"target|tgt", _AT, _TIP[1]),
+        ((("sl", "stop"),), r"sl|stop ?loss", _AT, _TIP[2]),
+        (
+            (("cmp", "btst", "stbt", "intraday", "positional", "nse", "bse", "nifty", "₹", "rs"),),
+            r"cmp|btst|stbt|intraday|positional|nse|bse|nifty|₹|rs",
+            _AT,
+            _TIP[0],
+        ),
+    ),
+    "hinglish_urgency": (
+        (
+            (("abhi", "jaldi", "turant", "aaj hi", "kharido", "paisa", "mauka", "chuk", "loot lo", "rocket ban"),),
+            r"abhi|jaldi|turant|aaj hi|kharido|paisa|mauka|chuk|loot lo|rocket ban",
+            _AT,
+            None,
+        ),
+    ),
     "urgency": (
-        r"buy (?:now|fast|quickly|asap|immediately|today|before|as fast)|last chance|too late|hurry|miss"
-        r"|act (?:now|fast)|limited (?:time|seats|slots)|now or never|ready|next message|until|till|to go|left"
+        (
+            (("buy ", "last chance", "too late", "hurry", "act ", "limited ", "now or never", "next message"),),
+            r"buy (?:now|fast|quickly|asap|immediately|today|before|as fast)|last chance|before it['\u2019]?s too late"
+            r"|hurry|act (?:now|fast)|limited (?:time|seats|slots)|now or never|next message",
+            _AT,
+            _URGENCY[0],
+        ),
+        ((("miss",),), r"don['\u2019]?t miss|miss(?:ed)? out", _AT, _URGENCY[0]),
+        ((("ready to", "get ready"),), r"ready to (?:buy|fly|pump|go)|get ready", (4, 8), _URGENCY[0]),
+        ((("until", "till", "to go", "left"),), r"until|till|to go|left", (16, 16), _URGENCY[1]),
     ),
     "pump_group_vocab": (
-        r"next (?:coin|stock|call|pick|signal)|signal|hold tight|vip|entry|exit|stop ?loss|sl\b|join (?:us|now|our)"
-        r"|paid group|premium |money (?:team|make)|we (?:just )?(?:hit|did it|pumped)|let['\u2019]?s (?:go|fly|make)"
+        (
+            (),
+            r"next (?:coin|stock|call|pick|signal)|signal|hold tight|vip|entry|exit|stop ?loss|sl\b|join (?:us|now|our)"
+            r"|paid group|premium |money (?:team|make)|we (?:just )?(?:hit|did it|pumped)|let['\u2019]?s (?:go|fly|make)",
+            _AT,
+            None,
+        ),
     ),
     "profit_hype": (
-        r"make (?:huge |big |insane |some )?(?:money|profit|gains)|money (?:was|is) |huge gains|insane|moon|fly|gem"
-        r"|going to be|profit (?:booked|day|making|%)"
+        (
+            (),
+            r"make (?:huge |big |insane |some )?(?:money|profit|gains)|money (?:was|is) |huge gains|insane|to the moon"
+            r"|moon|fly|gem|going to be|profit (?:booked|day|making|%)",
+            _AT,
+            None,
+        ),
     ),
 }
-_FINDERS = {name: re.compile(pattern) for name, pattern in _F.items()}
-_BACK, _AHEAD = 48, 72  # chars before and after a finder's hit that the rule's match may span
-_WHOLE_TEXT = {"nse_tip_call"}  # anchored at the start: checked once on the whole text
+_PATTERNS = {name: pattern for name, _, pattern in RULES}
+_FINDERS = {
+    name: [
+        (gate, re.compile(finder), window, re.compile(part, _I) if part else _PATTERNS[name])
+        for gate, finder, window, part in finders
+    ]
+    for name, finders in _F.items()
+}
+_ALL_PARTS = {"nse_tip_call"}  # fires when every part matches somewhere (the others: when any part does)
 
 
-def _rule_matches(name: str, pattern: re.Pattern, text: str, low: str, *, every: bool) -> list[str]:
-    """The rule's matches near its finder's hits (all distinct ones when ``every``, else the first)."""
-    finder = _FINDERS[name]
-    hit = finder.search(low)
-    if hit is None:
-        return []
-    if name in _WHOLE_TEXT:
-        m = pattern.match(text)
-        return [m.group(0)] if m else []
-    found: list[str] = []
-    size = len(text)
-    while hit is not None:
-        start, end = max(0, hit.start() - _BACK), min(size, hit.end() + _AHEAD)
-        if every:
-            found.extend(m.group(0) for m in pattern.finditer(text, start, end))
+def _open(gate: _Gate, low: str) -> bool:
+    """Whether each group of the gate has a string in ``low``."""
+    for group in gate:
+        for literal in group:
+            if literal in low:
+                break
         else:
-            m = pattern.search(text, start, end)
-            if m:
-                return [m.group(0)]
-        hit = finder.search(low, hit.end())
+            return False
+    return True
+
+
+def _rule_fires(name: str, text: str, low: str) -> bool:
+    """Whether the rule matches anywhere in ``text``: tried where its finders hit, or near them."""
+    every = name in _ALL_PARTS
+    for part in _FINDERS[name]:  # (a plain loop: any() over a generator costs more than most parts)
+        if _part_fires(part, text, low) is not every:
+            return not every
+    return every
+
+
+def _part_fires(part: tuple, text: str, low: str) -> bool:
+    gate, finder, window, pattern = part
+    if gate and not _open(gate, low):
+        return False
+    hit = finder.search(low)
+    while hit is not None:
+        at = hit.start()
+        if window is None:
+            if pattern.match(text, at):
+                return True
+        elif _found_near(pattern, text, max(0, at - window[0]), hit.end() + window[1]):
+            return True
+        hit = finder.search(low, at + 1)  # hits may overlap ("to the moon", "moon")
+    return False
+
+
+def _found_near(pattern: re.Pattern, text: str, start: int, end: int) -> bool:
+    """A match of ``pattern`` starting in ``text[start:end]``, checked on the whole text (the window's end
+    could cut a word short and fake a ``\\b``)."""
+    m = pattern.search(text, start, end)
+    while m is not None:
+        if pattern.match(text, m.start()):
+            return True
+        m = pattern.search(text, m.start() + 1, end)
+    return False
+
+
+def _rule_phrases(name: str, text: str, low: str) -> set[str]:
+    """The distinct (lower-cased) matches of a counted rule, up to two (it needs no more), in the order and
+    without the overlaps of ``finditer`` on the whole text: its finders are aligned, so each match starts at
+    a hit, and a hit inside the last match is skipped."""
+    found: set[str] = set()
+    for gate, finder, _, pattern in _FINDERS[name]:
+        if gate and not _open(gate, low):
+            continue
+        after = 0
+        hit = finder.search(low)
+        while hit is not None:
+            at = hit.start()
+            if at >= after:
+                m = pattern.match(text, at)
+                if m:
+                    found.add(m.group(0).lower())
+                    if len(found) >= 2:
+                        return found
+                    after = m.end()
+            hit = finder.search(low, at + 1)
     return found
 
 
@@ -233,12 +350,12 @@ class PumpDetector:
         low = text.lower()
         if len(low) != len(text):  # a few letters change length when lower-cased ("İ"): keep offsets aligned
             low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-        for name, weight, pattern in RULES:
+        for name, weight, _ in RULES:
             if name in _COUNTED:
-                found = {m.lower() for m in _rule_matches(name, pattern, text, low, every=True)}
+                found = _rule_phrases(name, text, low)
                 if found:
                     fired.append((name, 0.5 if len(found) >= 2 else weight))
-            elif _rule_matches(name, pattern, text, low, every=False):
+            elif _rule_fires(name, text, low):
                 fired.append((name, weight))
         if not text.isascii():
             emoji = sum(map(text.count, _HYPE_EMOJI))  # str.count per emoji: C loops, not one per character

@@ -38,10 +38,12 @@ TOP_TERMS = 5
 # tagged ("Binance_CEX"), links replaced ("UNKNOWN_URL"), users ("@USER"). Raw posts and that text must
 # give the same tokens, so both go through the same steps: tags and links folded, lower case, then
 # tokens that do not depend on spacing (words, numbers, and each other symbol or emoji on its own).
-_TAG_RE = re.compile(r"(?<=\w)_(?:CEX|DEX)\b", re.IGNORECASE)
+# (Patterns start with a literal where they can: ``re`` then skips to it instead of trying every position.)
+_TAG_RE = re.compile(r"_(?<=\w_)(?:CEX|DEX)\b", re.IGNORECASE)
 _URL_RE = re.compile(r"(?:https?://|www\.|t\.me/)\S+|\bUNKNOWN_URL\b", re.IGNORECASE)
+_URL_MARKS = ("://", "www.", "t.me/", "unknown_url")  # one is in every link _URL_RE matches (lower-cased)
 _USER_RE = re.compile(r"@\w+")
-_TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+|[^\w\s\ufe0f\u200d]")
+_TOKEN_RE = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)*|[^\w\s\ufe0f\u200d]")  # words first: the most common
 
 
 def pump_tokens(text: str | None) -> list[str]:
@@ -53,13 +55,18 @@ def pump_tokens(text: str | None) -> list[str]:
     """
     if not text:
         return []
+    return ["0" if tok[0].isdigit() else tok for tok in _TOKEN_RE.findall(_links_folded(text).lower())]
+
+
+def _links_folded(text: str) -> str:
+    """Exchange tags dropped, links and users replaced (each only when its mark is in the text)."""
     if "_" in text:
         text = _TAG_RE.sub("", text)
-    if "/" in text or "UNKNOWN_URL" in text or "www." in text:
+    if ("/" in text or "UNKNOWN_URL" in text or "www." in text) and any(map(text.lower().__contains__, _URL_MARKS)):
         text = _URL_RE.sub(" url ", text)
     if "@" in text:
         text = _USER_RE.sub(" @user ", text)
-    return ["0" if tok[0].isdigit() else tok for tok in _TOKEN_RE.findall(text.lower())]
+    return text
 
 
 def pump_grams(tokens: list[str]) -> list[str]:
@@ -82,6 +89,7 @@ class PumpModel:
     unseen_rules: frozenset[str]  # rules (almost) never fired in the training data: their own weight counts
     flag_at: float
     meta: dict
+    grams: GramIndex
 
     @classmethod
     def from_dict(cls, data: dict) -> PumpModel:
@@ -100,36 +108,40 @@ class PumpModel:
             unseen_rules=frozenset(data["unseen_rules"]),
             flag_at=float(data["flag_at"]),
             meta=dict(data.get("meta", {})),
+            grams=GramIndex.build(list(terms)),
         )
 
     def features(self, token_lists: list[list[str]], rule_lists: list[list[str]]):
-        """(TF-IDF matrix, l2-normalised like scikit-learn's ``TfidfVectorizer(sublinear_tf=True)``, rule matrix)."""
-        get = self.terms.get
-        indptr = [0]
-        indices: list[int] = []
-        counts: list[int] = []
-        for tokens in token_lists:
-            row: dict[int, int] = {}
-            for gram in pump_grams(tokens):
-                i = get(gram)
-                if i is not None:
-                    row[i] = row.get(i, 0) + 1
-            indices.extend(row)
-            counts.extend(row.values())
-            indptr.append(len(indices))
-        cols = np.asarray(indices, dtype=np.int64)
-        values = (1.0 + np.log(np.asarray(counts, dtype=np.float64))) * self.idf[cols]
-        x = sparse.csr_matrix((values, cols, np.asarray(indptr)), shape=(len(token_lists), len(self.term_list)))
-        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+        """(TF-IDF matrix, l2-normalised like scikit-learn's ``TfidfVectorizer(sublinear_tf=True)``, rule matrix).
+
+        ``token_lists``: each message's ``pump_tokens`` (or the same before numbers become ``"0"``).
+        """
+        return self._matrices(*self.grams.token_ids(token_lists), rule_lists)
+
+    def text_features(self, texts: list[str], rule_lists: list[list[str]]):
+        """``features`` of the texts' ``pump_tokens``, tokenised the fast way (``GramIndex.text_ids``)."""
+        return self._matrices(*self.grams.text_ids(texts), rule_lists)
+
+    def _matrices(self, ids: np.ndarray, owner: np.ndarray, rule_lists: list[list[str]]):
+        n = len(rule_lists)
+        rows, cols = self.grams.columns(ids, owner, n)
+        # Count each (message, term) pair: one sort of the pair keys, already in CSR order.
+        keys, counts = np.unique(rows * len(self.term_list) + cols, return_counts=True)
+        rows, cols = np.divmod(keys, len(self.term_list))
+        values = (1.0 + np.log(counts)) * self.idf[cols]
+        norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=n))
         norms[norms == 0] = 1.0
-        x = sparse.diags(1.0 / norms) @ x
+        values /= norms[rows]
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+        x = sparse.csr_matrix((values, cols, indptr), shape=(n, len(self.term_list)))
         rule_index = {r: i for i, r in enumerate(self.rules)}
-        r = np.zeros((len(rule_lists), len(self.rules)))
-        for n, fired in enumerate(rule_lists):
+        r = np.zeros((n, len(self.rules)))
+        for row, fired in enumerate(rule_lists):
             for name in fired:
                 if name in rule_index:
-                    r[n, rule_index[name]] = 1.0
-        return x.tocsr(), r
+                    r[row, rule_index[name]] = 1.0
+        return x, r
 
     def probabilities(self, x, r) -> np.ndarray:
         """Class probabilities (softmax of the linear scores), one row per message."""
@@ -138,16 +150,122 @@ class PumpModel:
         np.exp(logits, out=logits)
         return logits / logits.sum(axis=1, keepdims=True)
 
-    def strongest_terms(self, x, row: int, probs: np.ndarray, limit: int = TOP_TERMS) -> list[str]:
-        """The terms that pushed message ``row`` most towards its likeliest pump class, strongest first."""
+    def strongest_terms(self, x, rows, probs: np.ndarray, limit: int = TOP_TERMS) -> list[list[str]]:
+        """For each message in ``rows``: the terms that pushed it most towards its likeliest pump class.
+
+        Strongest first, at most ``limit``, only terms that pushed towards it; one sort for all the rows.
+        """
         unrelated = self.classes.index(UNRELATED)
-        pump_cols = [i for i in range(len(self.classes)) if i != unrelated]
-        best = pump_cols[int(np.argmax(probs[row, pump_cols]))]
-        start, end = x.indptr[row], x.indptr[row + 1]
-        cols, values = x.indices[start:end], x.data[start:end]
-        pull = values * (self.term_weights[cols, best] - self.term_weights[cols, unrelated])
-        order = np.argsort(-pull)[:limit]
-        return [self.term_list[cols[i]] for i in order if pull[i] > 0]
+        pump_cols = np.array([i for i in range(len(self.classes)) if i != unrelated])
+        best = pump_cols[np.argmax(probs[:, pump_cols], axis=1)]
+        wanted = np.zeros(x.shape[0], dtype=bool)
+        wanted[np.asarray(rows, dtype=np.int64)] = True
+        owner = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
+        at = np.flatnonzero(wanted[owner])
+        owner, cols = owner[at], x.indices[at]
+        pull = x.data[at] * (self.term_weights[cols, best[owner]] - self.term_weights[cols, unrelated])
+        at = np.flatnonzero(pull > 0)
+        # By message, then strongest first (a tie to the earlier column): one stable sort by pull, then one
+        # integer sort of message * n + rank (cheaper than a two-key lexsort).
+        at = at[np.argsort(-pull[at], kind="stable")]
+        at = at[np.argsort(owner[at] * len(at) + np.arange(len(at)))]
+        owner, cols = owner[at], cols[at]
+        keep = np.arange(len(owner)) - np.searchsorted(owner, owner) < limit
+        out: dict[int, list[str]] = {int(row): [] for row in rows}
+        for row, col in zip(owner[keep].tolist(), cols[keep].tolist(), strict=True):
+            out[row].append(self.term_list[col])
+        return [out[int(row)] for row in rows]
+
+
+@dataclass(frozen=True)
+class GramIndex:
+    """The vocabulary as token ids: a message's uni- and bigram columns found with numpy, not a lookup per gram.
+
+    Every token of a term has an id; a unigram term's column is ``unigram[id]`` (-1 when only part of a
+    bigram), a bigram's is found by its key ``id_a * size + id_b`` among the sorted ``bigram_keys``.
+    """
+
+    ids: dict[str, int]
+    unigram: np.ndarray
+    bigram_keys: np.ndarray
+    bigram_cols: np.ndarray
+    zero: int  # the id of "0", every number's token (-1 if no term has it)
+
+    @classmethod
+    def build(cls, terms: list[str]) -> GramIndex:
+        ids: dict[str, int] = {}
+        for term in terms:
+            for token in term.split(" "):
+                ids.setdefault(token, len(ids))
+        unigram = np.full(len(ids), -1, dtype=np.int64)
+        keys, bigram_cols = [], []
+        for col, term in enumerate(terms):
+            a, _, b = term.partition(" ")
+            if b:
+                keys.append(ids[a] * len(ids) + ids[b])
+                bigram_cols.append(col)
+            else:
+                unigram[ids[a]] = col
+        order = np.argsort(np.asarray(keys, dtype=np.int64), kind="stable")
+        return cls(
+            ids=ids,
+            unigram=unigram,
+            bigram_keys=np.asarray(keys, dtype=np.int64)[order],
+            bigram_cols=np.asarray(bigram_cols, dtype=np.int64)[order],
+            zero=ids.get("0", -1),
+        )
+
+    def token_ids(self, token_lists: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """(id of every token, -1 if no term has it; its message). A number counts as ``"0"``."""
+        flat = list(itertools.chain.from_iterable(token_lists))
+        ids = np.fromiter(map(self.ids.get, flat, itertools.repeat(-1)), dtype=np.int64, count=len(flat))
+        if self.zero >= 0:
+            for i in np.flatnonzero(ids < 0).tolist():
+                if flat[i][0].isdigit():
+                    ids[i] = self.zero
+        owner = np.repeat(np.arange(len(token_lists)), np.fromiter(map(len, token_lists), np.int64, len(token_lists)))
+        return ids, owner
+
+    def text_ids(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """``token_ids`` of the texts' ``pump_tokens``, without tokenising most words.
+
+        Tokens never span whitespace, and a term's token is its own only token: a whitespace-separated
+        word that is such a token *is* one token, found with one dict lookup (in C, over all the words at
+        once). The token regex runs only on the other words ("7.39", "coin,"), spliced back in place.
+        """
+        words = [_links_folded(t).lower().split() if t else [] for t in texts]
+        flat = list(itertools.chain.from_iterable(words))
+        ids = np.fromiter(map(self.ids.get, flat, itertools.repeat(-1)), dtype=np.int64, count=len(flat))
+        owner = np.repeat(np.arange(len(texts)), np.fromiter(map(len, words), np.int64, len(words)))
+        other = np.flatnonzero(ids < 0)
+        if not len(other):
+            return ids, owner
+        tokens = [_TOKEN_RE.findall(flat[i]) for i in other.tolist()]
+        sizes = np.ones(len(flat), dtype=np.int64)
+        sizes[other] = np.fromiter(map(len, tokens), np.int64, len(tokens))
+        ids = np.repeat(ids, sizes)
+        owner = np.repeat(owner, sizes)
+        # The slots of each re-tokenised word: its first slot, then the next ones for its further tokens.
+        first = (np.cumsum(sizes) - sizes)[other]
+        spread = sizes[other]
+        slots = np.repeat(first - (np.cumsum(spread) - spread), spread) + np.arange(spread.sum())
+        ids[slots] = self.token_ids([list(itertools.chain.from_iterable(tokens))])[0]
+        return ids, owner
+
+    def columns(self, ids: np.ndarray, owner: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(row, column) of every uni- and bigram of ``n`` messages' tokens that is a term, repeats included."""
+        known = ids >= 0
+        uni = np.where(known, self.unigram[ids], -1)
+        # Bigrams of neighbouring tokens of one message, both with ids, looked up in sorted order (the
+        # binary searches then walk memory forwards: 3x faster); the message rides in the low digits.
+        pair = known[:-1] & known[1:] & (owner[:-1] == owner[1:])
+        query = np.sort((ids[:-1][pair] * len(self.ids) + ids[1:][pair]) * n + owner[:-1][pair])
+        keys, pair_rows = np.divmod(query, n)
+        at = np.minimum(np.searchsorted(self.bigram_keys, keys), max(len(self.bigram_keys) - 1, 0))
+        hit = self.bigram_keys[at] == keys if len(self.bigram_keys) else np.zeros(len(keys), dtype=bool)
+        rows = np.concatenate([owner[uni >= 0], pair_rows[hit]])
+        cols = np.concatenate([uni[uni >= 0], self.bigram_cols[at[hit]]])
+        return rows, cols
 
 
 @lru_cache(maxsize=4)
@@ -179,26 +297,20 @@ class PumpClassifier:
         if not texts:
             return []
         ruled = [self.rules.detect(t, m) for t, m in zip(texts, metas, strict=True)]
-        x, r = self.model.features([pump_tokens(t) for t in texts], [res.rules for res in ruled])
+        x, r = self.model.text_features(texts, [res.rules for res in ruled])
         probs = self.model.probabilities(x, r)
-        pump_p = 1.0 - probs[:, self.model.classes.index(UNRELATED)]
-        out = []
+        pump_p = (1.0 - probs[:, self.model.classes.index(UNRELATED)]).tolist()
         unseen = self.model.unseen_rules
-        for n, res in enumerate(ruled):
-            keep = 1.0 - float(pump_p[n])
+        scores = []
+        for p, res in zip(pump_p, ruled, strict=True):
+            keep = 1.0 - p
             if unseen.intersection(res.rules):
                 # Outside what the model was trained on (an Indian tip idiom): the rules' verdict counts too.
                 keep *= 1.0 - res.pump_score
-            score = round(1.0 - keep, 4)
-            flagged = score >= self.flag_at
-            out.append(
-                PumpResult(
-                    flagged,
-                    score,
-                    res.rules,
-                    terms=self.model.strongest_terms(x, n, probs) if flagged else [],
-                    rule_score=res.pump_score,
-                    model_score=round(float(pump_p[n]), 4),
-                )
-            )
-        return out
+            scores.append(round(1.0 - keep, 4))
+        flagged = [n for n, score in enumerate(scores) if score >= self.flag_at]
+        terms = dict(zip(flagged, self.model.strongest_terms(x, flagged, probs), strict=True))
+        return [
+            PumpResult(n in terms, scores[n], res.rules, terms.get(n, []), res.pump_score, round(pump_p[n], 4))
+            for n, res in enumerate(ruled)
+        ]

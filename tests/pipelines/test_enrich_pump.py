@@ -6,12 +6,13 @@ The crypto pump channel the rules were tuned on is cut by date: rates are report
 
 import csv
 import json
+import math
 from pathlib import Path
 
 import pytest
 
-from pipelines.enrich import PumpClassifier, PumpDetector, clean_text, pump, pump_tokens
-from pipelines.enrich.pump_model import pump_model_load
+from pipelines.enrich import PumpClassifier, PumpDetector, clean_text, pump, pump_model, pump_tokens
+from pipelines.enrich.pump_model import pump_grams, pump_model_load
 from pipelines.enrich.pump_training import labelled_load, rules_fired
 
 # Plain Indian market messages: results, closes, brokers' targets, regulator warnings. None is a pump.
@@ -221,7 +222,7 @@ def _rules_on_whole_text(text: str) -> tuple[list[str], float]:
             found = {m.group(0).lower() for m in pattern.finditer(text)}
             if found:
                 fired.append((name, 0.5 if len(found) >= 2 else weight))
-        elif (pattern.match(text) if name in pump._WHOLE_TEXT else pattern.search(text)) is not None:
+        elif pattern.search(text) is not None:
             fired.append((name, weight))
     emoji = sum(1 for ch in text if ch in pump._HYPE_EMOJI)
     if emoji:
@@ -249,3 +250,46 @@ def test_the_fast_paths_give_the_rules_verdicts_on_every_real_message(samples):
     assert len(texts) == 4692
     assert fast == [_rules_on_whole_text(t) for t in texts]
     assert sum("shouting" in rules for rules, _ in fast) >= 800
+
+
+def _plain_features(model, texts):
+    """The TF-IDF rows as written: each message's grams counted in a dict, looked up one by one."""
+    rows = []
+    for text in texts:
+        counts: dict[int, int] = {}
+        for gram in pump_grams(pump_tokens(text)):
+            if gram in model.terms:
+                counts[model.terms[gram]] = counts.get(model.terms[gram], 0) + 1
+        row = {col: (1.0 + math.log(n)) * model.idf[col] for col, n in counts.items()}
+        norm = math.sqrt(sum(v * v for v in row.values())) or 1.0
+        rows.append({col: v / norm for col, v in row.items()})
+    return rows
+
+
+def test_the_vectorised_features_and_terms_match_the_plain_computation_on_every_labelled_message(samples):
+    """Whole-word lookups, token ids, sorted bigram keys and one sort for all strongest terms are speed-ups only."""
+    texts = labelled_load().frame["message"].tolist() + [m["message"] for m in _pump_channel(samples)]
+    texts += _non_finance(samples) + INDIAN_NEUTRAL + INDIAN_PUMP
+    texts += ["", "pump 12,5 ²³ ① \u2160x नमस्ते x_y 1.2.3 a\x1cb\u00a0c _ \ufe0f \u200d ١٢ 12² ٣.٤ 🚀🚀 $ 7.39"]
+    texts += ["İSTANBUL_CEX pump 10x https://t.me/x @bob", "0 0 0 signal signal coin, now! (+7.31%)"]
+    texts += [t.upper() for t in texts]
+    model = pump_model_load()
+    x, r = model.text_features(texts, [[] for _ in texts])
+    assert x.shape == (7434, len(model.term_list))
+    tokenised, _ = model.features([pump_tokens(t) for t in texts], [[] for _ in texts])
+    assert (x != tokenised).nnz == 0
+    for n, plain in enumerate(_plain_features(model, texts)):
+        row = x.getrow(n)
+        assert dict(zip(row.indices.tolist(), row.data.tolist(), strict=True)) == pytest.approx(plain, abs=1e-12)
+    probs = model.probabilities(x, r)
+    rows = list(range(0, len(texts), 3))
+    unrelated = model.classes.index(pump_model.UNRELATED)
+    for n, terms in zip(rows, model.strongest_terms(x, rows, probs), strict=True):
+        best = max((c for c in range(6) if c != unrelated), key=lambda c: probs[n, c])
+        row = x.getrow(n)
+        pulls = [
+            (-v * (model.term_weights[c, best] - model.term_weights[c, unrelated]), c)
+            for c, v in zip(row.indices.tolist(), row.data.tolist(), strict=True)
+        ]
+        assert terms == [model.term_list[c] for pull, c in sorted(pulls)[:5] if pull < 0]
+    assert sum(bool(t) for t in model.strongest_terms(x, rows, probs)) >= 1000
