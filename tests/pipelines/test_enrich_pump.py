@@ -7,6 +7,7 @@ The crypto pump channel the rules were tuned on is cut by date: rates are report
 import csv
 import json
 import math
+import random
 from pathlib import Path
 
 import pytest
@@ -250,6 +251,44 @@ def test_the_fast_paths_give_the_rules_verdicts_on_every_real_message(samples):
     assert len(texts) == 4692
     assert fast == [_rules_on_whole_text(t) for t in texts]
     assert sum("shouting" in rules for rules, _ in fast) >= 800
+
+
+# Fragments close to each rule's edges (words, figures, separators, case, apostrophes, Indian markers), so that
+# random messages built from them probe where finders, gates and windows could part from the plain patterns.
+_VOCABULARY = (
+    "pump pumped pumping petrol|pump pump|and|dump pump-n-dump guaranteed guarantee|fund risk|free risk-free "
+    "assured|returns double|your|money peak|profit max|earning maximum|gain 100%|returns 917% 107.06% gains "
+    "returns|of|250% upside|up|to|40|% 10x 2.5x $10x 10|x 3x3 target tgt tp 520 target:|₹500 rs|45 "
+    "upper|circuit UC circuit|after uc multibagger 5|bagger next|gem next|rocket jackpot sure|shot sure-shot "
+    "operator|stock operators|buying operator-driven cmp btst intraday nse bse nifty ₹ rs.|480 sl|460 "
+    "stop|loss stoploss abhi|buy|karo jaldi|kharido turant|le|lo paisa|double mauka chuko|mat loot|lo "
+    "rocket|banega buy|now buy|as|fast last|chance before|it's|too|late hurry don't|miss missed|out "
+    "act|fast limited|seats now|or|never be|ready|to|fly get|ready next|message|is 5|minutes|left 2|hrs|to|go "
+    "10|days|until next|coin signal signals|processing hold|tight vip entry exit SL join|us paid|group "
+    "premium|members money|team we|just|hit let's|go make|huge|money money|was|made huge|gains insane "
+    "to|the|moon mooning fly flying gems going|to|be|massive profit|booked"
+)
+_WORDS = [w.replace("|", " ") for w in _VOCABULARY.split()]
+_FRAGMENTS = _WORDS + [w.replace("'", "\u2019") for w in _WORDS if "'" in w]  # curly apostrophes too
+_GLUE = [" ", " ", " ", "", ", ", ". ", "!", "-", "\n", " #", " $", " @", ":", "…", " 🚀", "%", "x", "1", "."]
+
+
+def test_the_fast_paths_agree_with_the_plain_patterns_on_random_messages():
+    """Random messages from the rules' own vocabulary (seeded): the finders must never part from the patterns."""
+    rng = random.Random(20261202)
+    texts = []
+    for _ in range(4000):
+        parts = []
+        for _ in range(rng.randint(1, 14)):
+            word = rng.choice(_FRAGMENTS)
+            case = rng.random()
+            word = word.upper() if case < 0.15 else word.title() if case < 0.3 else word
+            parts.append(word + rng.choice(_GLUE))
+        texts.append("".join(parts))
+    detector = PumpDetector()
+    fast = [(r.rules, r.pump_score) for r in detector.detect_many(texts)]
+    assert fast == [_rules_on_whole_text(t) for t in texts]
+    assert sum(score >= pump.FLAG_AT for _, score in fast) > 1000  # the random messages do reach the rules
 
 
 def _plain_features(model, texts):
