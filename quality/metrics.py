@@ -264,12 +264,7 @@ class DataQualityMetrics:
         # ranges through the BRIN index, not the eight weeks between them).
         inside = [Q(**{f"{tf}__gte": w, f"{tf}__lt": w + dt.timedelta(hours=1)}) for w in windows]
         span = self.queryset().filter(functools.reduce(operator.or_, inside))
-        counts = span.aggregate(
-            **{
-                f"w{i}": Count("pk", filter=Q(**{f"{tf}__gte": w, f"{tf}__lt": w + dt.timedelta(hours=1)}))
-                for i, w in enumerate(windows)
-            }
-        )
+        counts = span.aggregate(**{f"w{i}": Count("pk", filter=window) for i, window in enumerate(inside)})
         history = [counts[f"w{i}"] for i in range(1, len(windows))]
         # Empty windows older than the oldest data are before collection began, not quiet hours.
         while history and history[-1] == 0:

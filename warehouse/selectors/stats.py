@@ -61,11 +61,11 @@ def _pg_table(model, time_field: str) -> dict:
             "JOIN pg_class c ON c.oid = p.relid WHERE p.isleaf",
             [name],
         )
-        estimate = int(cursor.fetchone()[0])
-        estimated = estimate >= EXACT_COUNT_BELOW
+        records = int(cursor.fetchone()[0])
+        estimated = records >= EXACT_COUNT_BELOW
         if not estimated:
             cursor.execute(f"SELECT count(*) FROM {table}")
-        records = estimate if estimated else cursor.fetchone()[0]
+            records = cursor.fetchone()[0]
         cursor.execute(
             f"""WITH RECURSIVE tickers(ticker) AS (
                 (SELECT ticker FROM {table} ORDER BY ticker LIMIT 1)

@@ -62,19 +62,19 @@ def ticker_master_learn(bars: list[dict], *, exchange: str = "NSE") -> TickerLea
         if series != facts["series"] and SERIES_RANK.get(facts["series"], 99) <= SERIES_RANK.get(series, 99):
             series, dirty = facts["series"], True
         if dirty:
-            changed.append((isin, series, now, pk))
+            changed.append((isin, series, pk))
         else:
             result.unchanged += 1
     Ticker.objects.bulk_create(created, batch_size=1000, ignore_conflicts=True)
     if changed:
-        _tickers_update(changed)
+        _tickers_update(changed, updated=now)
     result.created, result.updated = len(created), len(changed)
     return result
 
 
-def _tickers_update(changed: list[tuple]) -> None:
-    """One plain UPDATE per changed ticker ``(isin, series, updated, pk)``, sent as one batch
-    (``executemany``: pipelined on psycopg 3).
+def _tickers_update(changed: list[tuple], *, updated) -> None:
+    """One plain UPDATE per changed ticker ``(isin, series, pk)``, all stamped ``updated``, sent as one
+    batch (``executemany``: pipelined on psycopg 3).
 
     ``bulk_update`` builds a CASE WHEN per column over the whole batch: for a bhavcopy day that moves a
     few thousand ISINs that cost seconds to build in Python and to evaluate in PostgreSQL."""
@@ -84,7 +84,8 @@ def _tickers_update(changed: list[tuple]) -> None:
         f"WHERE {ops.quote_name(meta.pk.column)} = %s"
     )
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [(i, s, ops.adapt_datetimefield_value(u), pk) for i, s, u, pk in changed])
+        stamp = ops.adapt_datetimefield_value(updated)
+        cursor.executemany(sql, [(isin, series, stamp, pk) for isin, series, pk in changed])
 
 
 def _text(value) -> str:
