@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import ahocorasick
+
 FLAG_AT = 0.5  # pump_score at or above which a message is a pump signal
 
 _I = re.IGNORECASE
@@ -114,47 +116,45 @@ RULES: list[tuple[str, float, re.Pattern]] = [
     ),
 ]
 
-# Finders: cheap regexes per rule (each starts with a literal, so ``re`` skips ahead fast) run on the
-# lower-cased text; the rule's own pattern (a leading ``\b`` or look-behind makes ``re`` try it at every
-# position: ~20x slower on a long post) then runs only where they hit. Most finders are *aligned*: every
-# match of the rule starts where the finder hits, so the pattern is tried there only (``match``, anchored);
-# the others give a window (chars before and after the hit) that holds any match near it. A finder may have
-# a gate: strings one of which (for each group) must be in the lower-cased text for it to hit at all, tested
-# with ``in`` (C, far cheaper than a search) before any regex runs. A finder may also name the part of the
-# rule's alternatives it stands for (a rule that fires on any alternative can be searched part by part).
-# tests/pipelines/test_enrich_pump.py checks the verdicts against the plain patterns on every real message.
-_Gate = tuple[tuple[str, ...], ...]
+# Finders: cheap regexes per rule run on the lower-cased text; the rule's own pattern (a leading ``\b`` or
+# look-behind makes ``re`` try it at every position: ~20x slower on a long post) then runs only where they
+# hit. Most finders are *aligned*: every match of the rule starts where the finder hits, so the pattern is
+# tried there only (``match``, anchored); the others give a window (chars before and after the hit) that
+# holds any match near it. A finder may name the part of the rule's alternatives it stands for (a rule that
+# fires on any alternative can be searched part by part).
+# Where the finders can hit is found for all of them at once: each lists the strings every one of its
+# matches starts with ("5|x": the match starts after the "|", at an "x" that follows a "5"), and one
+# Aho-Corasick pass over the lower-cased text (pyahocorasick, in C) gives every place one of them starts;
+# a finder is tried at those places only. tests/pipelines/test_enrich_pump.py checks the verdicts against
+# the plain patterns on every real message and on random ones built from the rules' vocabulary.
+_Starts = tuple[str, ...]
 _Window = tuple[int, int] | None  # None: aligned
 _AT: _Window = None
-_F: dict[str, tuple[tuple[_Gate, str, _Window, str | None], ...]] = {
-    "pump_talk": (((), r"pump", _AT, None),),
+_AFTER_FIGURE = tuple(f"{d}{space}|" for d in "0123456789" for space in ("", " "))  # "5|", "5 |": prefixes
+_F: dict[str, tuple[tuple[_Starts, str, _Window, str | None], ...]] = {
+    "pump_talk": ((("pump",), r"pump", _AT, None),),
     "guaranteed_returns": (
         # A figure's per cent sign ends its part's matches; "10x" nearly ends its own.
-        ((("%",),), r"%(?:(?<=\d%)|(?<=\d %))", (50, 12), _RETURNS[1]),
-        ((("x",),), r"x\b(?:(?<=\dx)|(?<=\d x))", (12, 6), _RETURNS[2]),
+        (tuple(f"{p}%" for p in _AFTER_FIGURE), r"%(?:(?<=\d%)|(?<=\d %))", (50, 12), _RETURNS[1]),
+        (tuple(f"{p}x" for p in _AFTER_FIGURE), r"x\b(?:(?<=\dx)|(?<=\d x))", (12, 6), _RETURNS[2]),
         (
-            (("guarantee", "risk", "assured ", "double your"),),
+            ("guarantee", "risk", "assured ", "double your"),
             r"guarantee|risk[ -]?free|assured |double your",
             _AT,
             _RETURNS[0],
         ),
-        (
-            (("peak ", "max"), (" earning", " profit", " gain")),
-            r"(?:peak|max|maximum) (?:earning|profit|gain)",
-            _AT,
-            _RETURNS[0],
-        ),
+        (("peak ", "max"), r"(?:peak|max|maximum) (?:earning|profit|gain)", _AT, _RETURNS[0]),
     ),
-    "jackpot_call": (((("jackpot", "shot"),), r"jackpot|sure[ -]?shot", _AT, None),),
-    "target_price": (((("target", "tgt", "tp"),), r"target|tgt|tp(?<!\wtp)", _AT, None),),
-    "upper_circuit": (((("upper", "uc", "circuit"),), r"upper|uc\b|circuit", _AT, None),),
-    "multibagger": (((("bagger", "next gem", "next rocket"),), r"bagger|next gem|next rocket", (12, 12), None),),
-    "operator_stock": (((), r"operator", _AT, None),),
+    "jackpot_call": ((("jackpot", "sure"), r"jackpot|sure[ -]?shot", _AT, None),),
+    "target_price": ((("target", "tgt", "tp"), r"target|tgt|tp(?<!\wtp)", _AT, None),),
+    "upper_circuit": ((("upper", "uc", "circuit"), r"upper|uc\b|circuit", _AT, None),),
+    "multibagger": ((("bagger", "next gem", "next rocket"), r"bagger|next gem|next rocket", (12, 12), None),),
+    "operator_stock": ((("operator",), r"operator", _AT, None),),
     "nse_tip_call": (  # each part must match (see _ALL_PARTS), rarest first
-        ((("target", "tgt"),), r"target|tgt", _AT, _TIP[1]),
-        ((("sl", "stop"),), r"sl|stop ?loss", _AT, _TIP[2]),
+        (("target", "tgt"), r"target|tgt", _AT, _TIP[1]),
+        (("sl", "stop"), r"sl|stop ?loss", _AT, _TIP[2]),
         (
-            (("cmp", "btst", "stbt", "intraday", "positional", "nse", "bse", "nifty", "₹", "rs"),),
+            ("cmp", "btst", "stbt", "intraday", "positional", "nse", "bse", "nifty", "₹", "rs"),
             r"cmp|btst|stbt|intraday|positional|nse|bse|nifty|₹|rs",
             _AT,
             _TIP[0],
@@ -162,7 +162,7 @@ _F: dict[str, tuple[tuple[_Gate, str, _Window, str | None], ...]] = {
     ),
     "hinglish_urgency": (
         (
-            (("abhi", "jaldi", "turant", "aaj hi", "kharido", "paisa", "mauka", "chuk", "loot lo", "rocket ban"),),
+            ("abhi", "jaldi", "turant", "aaj hi", "kharido", "paisa", "mauka", "chuk", "loot lo", "rocket ban"),
             r"abhi|jaldi|turant|aaj hi|kharido|paisa|mauka|chuk|loot lo|rocket ban",
             _AT,
             None,
@@ -170,19 +170,22 @@ _F: dict[str, tuple[tuple[_Gate, str, _Window, str | None], ...]] = {
     ),
     "urgency": (
         (
-            (("buy ", "last chance", "too late", "hurry", "act ", "limited ", "now or never", "next message"),),
+            ("buy ", "last chance", "before it", "hurry", "act ", "limited ", "now or never", "next message"),
             r"buy (?:now|fast|quickly|asap|immediately|today|before|as fast)|last chance|before it['\u2019]?s too late"
             r"|hurry|act (?:now|fast)|limited (?:time|seats|slots)|now or never|next message",
             _AT,
             _URGENCY[0],
         ),
-        ((("miss",),), r"don['\u2019]?t miss|miss(?:ed)? out", _AT, _URGENCY[0]),
-        ((("ready to", "get ready"),), r"ready to (?:buy|fly|pump|go)|get ready", (4, 8), _URGENCY[0]),
-        ((("until", "till", "to go", "left"),), r"until|till|to go|left", (16, 16), _URGENCY[1]),
+        (("don", "miss"), r"don['\u2019]?t miss|miss(?:ed)? out", _AT, _URGENCY[0]),
+        (("ready to", "get ready"), r"ready to (?:buy|fly|pump|go)|get ready", (4, 8), _URGENCY[0]),
+        (("until", "till", "to go", "left"), r"until|till|to go|left", (16, 16), _URGENCY[1]),
     ),
     "pump_group_vocab": (
         (
-            (),
+            (
+                *("next ", "signal", "hold tight", "vip", "entry", "exit", "stop", "sl", "join ", "paid group"),
+                *("premium ", "money ", "we ", "let"),
+            ),
             r"next (?:coin|stock|call|pick|signal)|signal|hold tight|vip|entry|exit|stop ?loss|sl\b|join (?:us|now|our)"
             r"|paid group|premium |money (?:team|make)|we (?:just )?(?:hit|did it|pumped)|let['\u2019]?s (?:go|fly|make)",
             _AT,
@@ -191,7 +194,7 @@ _F: dict[str, tuple[tuple[_Gate, str, _Window, str | None], ...]] = {
     ),
     "profit_hype": (
         (
-            (),
+            ("make ", "money ", "huge gains", "insane", "to the moon", "moon", "fly", "gem", "going to be", "profit "),
             r"make (?:huge |big |insane |some )?(?:money|profit|gains)|money (?:was|is) |huge gains|insane|to the moon"
             r"|moon|fly|gem|going to be|profit (?:booked|day|making|%)",
             _AT,
@@ -200,49 +203,73 @@ _F: dict[str, tuple[tuple[_Gate, str, _Window, str | None], ...]] = {
     ),
 }
 _PATTERNS = {name: pattern for name, _, pattern in RULES}
+# name -> [(finder, window, pattern)]: a part's place in the list is its key in the places of a message.
 _FINDERS = {
     name: [
-        (gate, re.compile(finder), window, re.compile(part, _I) if part else _PATTERNS[name])
-        for gate, finder, window, part in finders
+        (re.compile(finder), window, re.compile(part, _I) if part else _PATTERNS[name])
+        for _, finder, window, part in finders
     ]
     for name, finders in _F.items()
 }
 _ALL_PARTS = {"nse_tip_call"}  # fires when every part matches somewhere (the others: when any part does)
 
 
-def _open(gate: _Gate, low: str) -> bool:
-    """Whether each group of the gate has a string in ``low``."""
-    for group in gate:
-        for literal in group:
-            if literal in low:
-                break
-        else:
-            return False
-    return True
+def _starts_automaton() -> ahocorasick.Automaton:
+    """Every start string of every finder, each giving (part key, how far before its end the match starts)."""
+    found: dict[str, list[tuple[tuple[str, int], int]]] = {}
+    for name, finders in _F.items():
+        for index, (starts, *_) in enumerate(finders):
+            for start in starts:
+                before, _, rest = start.rpartition("|")
+                found.setdefault(before + rest, []).append(((name, index), len(rest) - 1))
+    automaton = ahocorasick.Automaton()
+    for word, keys in found.items():
+        automaton.add_word(word, tuple(keys))
+    automaton.make_automaton()
+    return automaton
 
 
-def _rule_fires(name: str, text: str, low: str) -> bool:
+_STARTS = _starts_automaton()
+
+
+def _places(low: str) -> dict[tuple[str, int], list[int]]:
+    """Where each finder could hit in ``low``: (rule, part) -> positions, ascending, each once."""
+    places: dict[tuple[str, int], list[int]] = {}
+    for end, keys in _STARTS.iter(low):
+        for key, back in keys:
+            at = end - back
+            where = places.get(key)
+            if where is None:
+                places[key] = [at]
+            elif where[-1] < at:
+                where.append(at)
+            elif at not in where:  # a longer start string began earlier than the last one: keep the order
+                where.append(at)
+                where.sort()
+    return places
+
+
+def _rule_fires(name: str, text: str, low: str, places: dict) -> bool:
     """Whether the rule matches anywhere in ``text``: tried where its finders hit, or near them."""
     every = name in _ALL_PARTS
-    for part in _FINDERS[name]:  # (a plain loop: any() over a generator costs more than most parts)
-        if _part_fires(part, text, low) is not every:
+    for index, part in enumerate(_FINDERS[name]):  # (a plain loop: any() over a generator costs more)
+        where = places.get((name, index))
+        if (where is not None and _part_fires(part, text, low, where)) is not every:
             return not every
     return every
 
 
-def _part_fires(part: tuple, text: str, low: str) -> bool:
-    gate, finder, window, pattern = part
-    if gate and not _open(gate, low):
-        return False
-    hit = finder.search(low)
-    while hit is not None:
-        at = hit.start()
+def _part_fires(part: tuple, text: str, low: str, where: list[int]) -> bool:
+    finder, window, pattern = part
+    for at in where:
+        hit = finder.match(low, at)
+        if hit is None:
+            continue
         if window is None:
             if pattern.match(text, at):
                 return True
         elif _found_near(pattern, text, max(0, at - window[0]), hit.end() + window[1]):
             return True
-        hit = finder.search(low, at + 1)  # hits may overlap ("to the moon", "moon")
     return False
 
 
@@ -257,26 +284,21 @@ def _found_near(pattern: re.Pattern, text: str, start: int, end: int) -> bool:
     return False
 
 
-def _rule_phrases(name: str, text: str, low: str) -> set[str]:
+def _rule_phrases(name: str, text: str, low: str, places: dict) -> set[str]:
     """The distinct (lower-cased) matches of a counted rule, up to two (it needs no more), in the order and
     without the overlaps of ``finditer`` on the whole text: its finders are aligned, so each match starts at
     a hit, and a hit inside the last match is skipped."""
     found: set[str] = set()
-    for gate, finder, _, pattern in _FINDERS[name]:
-        if gate and not _open(gate, low):
-            continue
+    for index, (finder, _, pattern) in enumerate(_FINDERS[name]):
         after = 0
-        hit = finder.search(low)
-        while hit is not None:
-            at = hit.start()
-            if at >= after:
+        for at in places.get((name, index), ()):
+            if at >= after and finder.match(low, at) is not None:
                 m = pattern.match(text, at)
                 if m:
                     found.add(m.group(0).lower())
                     if len(found) >= 2:
                         return found
                     after = m.end()
-            hit = finder.search(low, at + 1)
     return found
 
 
@@ -350,12 +372,16 @@ class PumpDetector:
         low = text.lower()
         if len(low) != len(text):  # a few letters change length when lower-cased ("İ"): keep offsets aligned
             low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+        places = _places(low)
+        near = {name for name, _ in places}  # the rules whose finders could hit: the others cannot fire
         for name, weight, _ in RULES:
+            if name not in near:
+                continue
             if name in _COUNTED:
-                found = _rule_phrases(name, text, low)
+                found = _rule_phrases(name, text, low, places)
                 if found:
                     fired.append((name, 0.5 if len(found) >= 2 else weight))
-            elif _rule_fires(name, text, low):
+            elif _rule_fires(name, text, low, places):
                 fired.append((name, weight))
         if not text.isascii():
             emoji = sum(map(text.count, _HYPE_EMOJI))  # str.count per emoji: C loops, not one per character

@@ -273,11 +273,11 @@ _FRAGMENTS = _WORDS + [w.replace("'", "\u2019") for w in _WORDS if "'" in w]  # 
 _GLUE = [" ", " ", " ", "", ", ", ". ", "!", "-", "\n", " #", " $", " @", ":", "…", " 🚀", "%", "x", "1", "."]
 
 
-def test_the_fast_paths_agree_with_the_plain_patterns_on_random_messages():
-    """Random messages from the rules' own vocabulary (seeded): the finders must never part from the patterns."""
+def _random_messages(count: int = 4000) -> list[str]:
+    """Seeded random messages built from the rules' own vocabulary and glue, in random case."""
     rng = random.Random(20261202)
     texts = []
-    for _ in range(4000):
+    for _ in range(count):
         parts = []
         for _ in range(rng.randint(1, 14)):
             word = rng.choice(_FRAGMENTS)
@@ -285,10 +285,32 @@ def test_the_fast_paths_agree_with_the_plain_patterns_on_random_messages():
             word = word.upper() if case < 0.15 else word.title() if case < 0.3 else word
             parts.append(word + rng.choice(_GLUE))
         texts.append("".join(parts))
+    return texts
+
+
+def test_the_fast_paths_agree_with_the_plain_patterns_on_random_messages():
+    """Random messages from the rules' own vocabulary (seeded): the finders must never part from the patterns."""
+    texts = _random_messages()
     detector = PumpDetector()
     fast = [(r.rules, r.pump_score) for r in detector.detect_many(texts)]
     assert fast == [_rules_on_whole_text(t) for t in texts]
     assert sum(score >= pump.FLAG_AT for _, score in fast) > 1000  # the random messages do reach the rules
+
+
+def test_every_finder_hit_is_a_place_the_start_strings_give(samples):
+    """The Aho-Corasick pass must give every place a finder matches (each finder's start strings cover it)."""
+    texts = labelled_load().frame["message"].tolist() + [m["message"] for m in _pump_channel(samples)]
+    texts += INDIAN_NEUTRAL + INDIAN_PUMP + _random_messages(1000)
+    hits = 0
+    for text in texts:
+        low = text.lower()
+        places = pump._places(low)
+        for name, finders in pump._FINDERS.items():
+            for index, (finder, _, _) in enumerate(finders):
+                matched = {at for at in range(len(low)) if finder.match(low, at)}
+                assert matched <= set(places.get((name, index), ())), (name, index, text)
+                hits += len(matched)
+    assert hits > 20000
 
 
 def _plain_features(model, texts):
