@@ -328,7 +328,7 @@ def _plain_features(model, texts):
 
 
 def test_the_vectorised_features_and_terms_match_the_plain_computation_on_every_labelled_message(samples):
-    """Whole-word lookups, token ids, sorted bigram keys and one sort for all strongest terms are speed-ups only."""
+    """Batch tokenising, the bigram bit table and the rounds of strongest terms are speed-ups only."""
     texts = labelled_load().frame["message"].tolist() + [m["message"] for m in _pump_channel(samples)]
     texts += _non_finance(samples) + INDIAN_NEUTRAL + INDIAN_PUMP
     texts += ["", "pump 12,5 ²³ ① \u2160x नमस्ते x_y 1.2.3 a\x1cb\u00a0c _ \ufe0f \u200d ١٢ 12² ٣.٤ 🚀🚀 $ 7.39"]
@@ -354,3 +354,29 @@ def test_the_vectorised_features_and_terms_match_the_plain_computation_on_every_
         ]
         assert terms == [model.term_list[c] for pull, c in sorted(pulls)[:5] if pull < 0]
     assert sum(bool(t) for t in model.strongest_terms(x, rows, probs)) >= 1000
+
+
+def test_a_batch_is_tokenised_as_each_message_alone():
+    """``text_ids`` folds, lower-cases and splits a whole batch as one string: no message may lend another its
+    links, case or words, and a text may hold the separator's own mark ("\\x00")."""
+    texts = ["WWW.BINANCE.COM pump", "pump https://t.me/x now", "unknown_url signal", "/ unknown_url", "ΟΔΟΣ", "Σ"]
+    texts += ["σΣ.", "İSTANBUL_CEX coin", "_DEX pump", "@bob_CEX", "", " ", "1,234.56 7.39 12²", "\u200d\ufe0f 🚀"]
+    texts += [a + b for a in texts for b in texts]
+    grams = pump_model_load().grams
+    for batch in (texts, [*texts, "pump \x00 coin", "\x00", "signal\x01 \x00now", "a\x00b"]):
+        ids, owner = grams.text_ids(batch)
+        plain_ids, plain_owner = grams.token_ids([pump_tokens(t) for t in batch])
+        assert (ids.tolist(), owner.tolist()) == (plain_ids.tolist(), plain_owner.tolist())
+
+
+def test_the_link_pattern_finds_what_the_plain_one_does_on_random_strings():
+    """``_URL_RE``'s case-sensitive first letter is a speed-up only: the links of the plain ignore-case pattern."""
+    import re
+
+    plain = re.compile(r"(?:https?://|www\.|t\.me/)\S+|\bUNKNOWN_URL\b", re.IGNORECASE)
+    pieces = ["http", "HTTPS", "http\u017f", "://", "/", "www", "WwW", ".", "t.me/", "T.ME/", "unknown", "_url"]
+    pieces += ["UN\u212aNOWN", "_URL", "_", "x", "u", "h", "t", "w", " ", "\n", "\x00", "1", "İ", "@", "🚀"]
+    rng = random.Random(20261202)
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        assert pump_model._URL_RE.sub(" url ", text) == plain.sub(" url ", text)
