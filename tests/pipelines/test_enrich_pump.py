@@ -8,6 +8,7 @@ import csv
 import json
 import math
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -229,7 +230,7 @@ def _rules_on_whole_text(text: str) -> tuple[list[str], float]:
     if emoji:
         words = len(text.split())
         fired.append(("hype_emoji", 0.15 if emoji == 1 else 0.3 if emoji == 2 else 0.5 if emoji >= words else 0.4))
-    bare = pump._CAPS_STRIP_RE.sub("", text)
+    bare = re.sub(r"https?://\S+|[$#@][\w&\-]+", "", text)
     letters = len(pump._LETTER_RE.findall(bare))
     if letters >= 10 and len(pump._UPPER_RE.findall(bare)) >= 0.7 * letters:
         fired.append(("shouting", 0.25))
