@@ -21,7 +21,7 @@ Then, trained on all the labelled channels (the shipped model for "combined"), t
 trained on: the earlier hand-labelled crypto pump channel (174 messages, 58 labelled), the non-finance
 samples (all unrelated), and our hand-written Indian tips (tests/data/written/indian_stock_tips.csv).
 Speed: messages/s scoring the 3,504 labelled messages (long: 290 characters on average) in one process,
-CPU time (the figures hold on a busy machine), with the trained detector.
+CPU time, the best of 5 runs (the figures hold on a busy machine), with the trained detector.
 """
 
 import argparse
@@ -54,6 +54,7 @@ from pipelines.enrich.pump_training import labelled_load, model_fit, rules_fired
 SAMPLES = ROOT / "tests" / "data" / "samples"
 INDIAN = ROOT / "tests" / "data" / "written" / "indian_stock_tips.csv"
 CLASSES = ["announce", "countdown", "release", "result", "delay"]
+SPEED_RUNS = 5  # the least CPU time of these: the run least disturbed by the rest of the machine
 
 
 class Rules:
@@ -168,6 +169,12 @@ def indian_tips() -> tuple[list[str], np.ndarray]:
     return [r["message"] for r in rows], np.array([int(r["label"]) for r in rows])
 
 
+def _cpu_seconds(score, texts) -> float:
+    started = time.process_time()
+    score(texts)
+    return time.process_time() - started
+
+
 def rate(values) -> str:
     return f"{np.mean(values):.3f}" if len(values) else "-"
 
@@ -233,13 +240,11 @@ def main(argv: list[str]) -> int:
         f"{int((tip_labels == 0).sum())} news)"
     )
 
-    print("\nspeed: scoring the 3,504 labelled messages in one process (CPU time):")
+    print(f"\nspeed: scoring the 3,504 labelled messages in one process (CPU time, best of {SPEED_RUNS} runs):")
     print(f"{'detector':<10} {'messages':>9} {'cpu s':>8} {'messages/s':>11}")
     for d in detectors:
         d.score(texts[:50])  # warm caches
-        started = time.process_time()
-        d.score(texts)
-        seconds = time.process_time() - started
+        seconds = min(_cpu_seconds(d.score, texts) for _ in range(SPEED_RUNS))
         print(f"{d.name:<10} {len(texts):>9,} {seconds:>8.2f} {len(texts) / seconds:>11,.0f}")
     return 0
 
