@@ -372,8 +372,6 @@ def test_a_batch_is_tokenised_as_each_message_alone():
 
 def test_the_link_pattern_finds_what_the_plain_one_does_on_random_strings():
     """``_URL_RE``'s case-sensitive first letter is a speed-up only: the links of the plain ignore-case pattern."""
-    import re
-
     plain = re.compile(r"(?:https?://|www\.|t\.me/)\S+|\bUNKNOWN_URL\b", re.IGNORECASE)
     pieces = ["http", "HTTPS", "http\u017f", "://", "/", "www", "WwW", ".", "t.me/", "T.ME/", "unknown", "_url"]
     pieces += ["UN\u212aNOWN", "_URL", "_", "x", "u", "h", "t", "w", " ", "\n", "\x00", "1", "İ", "@", "🚀"]
