@@ -104,3 +104,48 @@ def test_stats_of_a_large_table_estimate_the_count_but_keep_tickers_and_times_ex
         stock["newest"]
         == datetime(2026, 11, 20, 4, 32, tzinfo=UTC).astimezone(timezone.get_default_timezone()).isoformat()
     )
+
+
+@requires_postgres
+def test_stats_of_a_partitioned_table_find_the_newest_and_oldest_time_in_any_partition():
+    """The times are read a partition at a time (the newest and oldest months with rows, and the default
+    partition, which may hold any time): they must agree with a plain aggregate over the whole table."""
+    from warehouse.models import StockData
+    from warehouse.selectors import stats as stats_module
+    from warehouse.services.partitions import partitions_ensure
+
+    months = [date(2026, m, 1) for m in (8, 9, 10, 11, 12)] + [date(2027, 1, 1)]  # the last two stay empty
+    partitions_ensure(months=months, tables=["stock_data_warehouse"])
+    at = [("INFY", "2026-09-10T04:00:00+00:00"), ("TCS", "2026-11-20T04:30:00+00:00")]
+    at += [("RELIANCE", "2026-10-05T04:00:00+00:00"), ("INFY", "2026-11-03T09:00:00+00:00")]
+    warehouse.insert_stock_data([stock_record(0, ticker=t, timestamp=ts) for t, ts in at])
+
+    def both() -> tuple[dict, dict]:
+        return stats_module._pg_table(StockData, "timestamp"), stats_module._orm_table(StockData, "timestamp")
+
+    partitioned, plain = both()
+    assert partitioned == plain
+    assert (partitioned["distinct_tickers"], partitioned["records"]) == (3, 4)
+    assert (
+        partitioned["oldest"]
+        == datetime(2026, 9, 10, 4, tzinfo=UTC).astimezone(timezone.get_default_timezone()).isoformat()
+    )
+    assert (
+        partitioned["newest"]
+        == datetime(2026, 11, 20, 4, 30, tzinfo=UTC).astimezone(timezone.get_default_timezone()).isoformat()
+    )
+    # Strays in the default partition (no month of theirs exists), newer and older than everything else.
+    warehouse.insert_stock_data(
+        [
+            stock_record(0, ticker="WIPRO", timestamp="2031-01-02T04:00:00+00:00"),
+            stock_record(0, ticker="WIPRO", timestamp="2019-03-04T04:00:00+00:00"),
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM stock_data_warehouse_default")
+        assert cursor.fetchone()[0] == 2
+    partitioned, plain = both()
+    assert partitioned == plain
+    assert partitioned["distinct_tickers"] == 4
+    assert partitioned["newest"].startswith("2031-01-02")
+    assert partitioned["oldest"].startswith("2019-03-04")

@@ -51,10 +51,17 @@ def _orm_table(model, time_field: str) -> dict:
 
 def _pg_table(model, time_field: str) -> dict:
     """The same figures without reading every row: the tickers by a skip scan of the (ticker, time)
-    index every warehouse table has (one probe per ticker and partition), each ticker's newest and
-    oldest time from the same index, and the row count estimated for large tables."""
+    index every warehouse table has, the newest and oldest time from each ticker's first entry in that
+    index, and the row count estimated for large tables.
+
+    A monthly partitioned table is probed a partition at a time for its times: the newest month with
+    rows holds the newest time and the oldest month the oldest (the default partition, which may hold
+    any time, is always read too). Probing the whole table instead costs one probe per partition for
+    every ticker (PostgreSQL merges the partitions: it cannot read them in order with a default
+    partition), 1.4 s at 50M quotes in 36 partitions.
+    """
     name = model._meta.db_table
-    table, when = connection.ops.quote_name(name), connection.ops.quote_name(model._meta.get_field(time_field).column)
+    when = connection.ops.quote_name(model._meta.get_field(time_field).column)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT coalesce(sum(greatest(c.reltuples, 0)), 0) FROM pg_partition_tree(%s::regclass) p "
@@ -63,24 +70,14 @@ def _pg_table(model, time_field: str) -> dict:
         )
         records = int(cursor.fetchone()[0])
         estimated = records >= EXACT_COUNT_BELOW
+        table = connection.ops.quote_name(name)
         if not estimated:
             cursor.execute(f"SELECT count(*) FROM {table}")
             records = cursor.fetchone()[0]
-        cursor.execute(
-            f"""WITH RECURSIVE tickers(ticker) AS (
-                (SELECT ticker FROM {table} ORDER BY ticker LIMIT 1)
-                UNION ALL
-                SELECT (SELECT s.ticker FROM {table} s WHERE s.ticker > t.ticker ORDER BY s.ticker LIMIT 1)
-                FROM tickers t WHERE t.ticker IS NOT NULL
-            )
-            SELECT count(*), max(n.newest), min(o.oldest) FROM tickers t
-            CROSS JOIN LATERAL (SELECT s.{when} AS newest FROM {table} s
-                                WHERE s.ticker = t.ticker ORDER BY s.{when} DESC LIMIT 1) n
-            CROSS JOIN LATERAL (SELECT s.{when} AS oldest FROM {table} s
-                                WHERE s.ticker = t.ticker ORDER BY s.{when} LIMIT 1) o
-            WHERE t.ticker IS NOT NULL"""
-        )
-        tickers, newest, oldest = cursor.fetchone()
+        parts = _pg_partitions(cursor, name)
+        tickers, newest, oldest = _pg_ticker_scan(cursor, table, when, edges=not parts)
+        if parts and tickers:
+            newest, oldest = _pg_edges(cursor, parts, when)
     return {
         "records": records,
         "records_estimated": estimated,
@@ -88,3 +85,63 @@ def _pg_table(model, time_field: str) -> dict:
         "newest": iso_local(newest),
         "oldest": iso_local(oldest),
     }
+
+
+def _pg_partitions(cursor, table: str) -> list[tuple[str, object]]:
+    """The partitions of ``table`` (none if it is not partitioned) as (relation, lower bound), oldest
+    first; the bound is None for the default partition."""
+    cursor.execute(
+        "SELECT c.oid::regclass::text, "
+        "(regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \\(''([^'']+)''\\)'))[1]::timestamptz AS lower "
+        "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = %s::regclass "
+        "ORDER BY lower NULLS LAST",
+        [table],
+    )
+    return cursor.fetchall()
+
+
+def _pg_edges(cursor, parts: list[tuple[str, object]], when: str) -> tuple:
+    """(newest, oldest) time of a partitioned table, from the fewest partitions that can hold them."""
+    ranged = [relation for relation, lower in parts if lower is not None]
+    anywhere = [relation for relation, lower in parts if lower is None]  # the default partition: any time
+    newest = oldest = None
+    for relation in reversed(ranged):  # the newest month first
+        _, newest, _ = _pg_ticker_scan(cursor, relation, when, edges=True)
+        if newest is not None:
+            break
+    for relation in ranged:  # the oldest month first
+        _, _, oldest = _pg_ticker_scan(cursor, relation, when, edges=True)
+        if oldest is not None:
+            break
+    for relation in anywhere:
+        _, part_newest, part_oldest = _pg_ticker_scan(cursor, relation, when, edges=True)
+        if part_newest is not None:
+            newest = part_newest if newest is None else max(newest, part_newest)
+            oldest = part_oldest if oldest is None else min(oldest, part_oldest)
+    return newest, oldest
+
+
+def _pg_ticker_scan(cursor, relation: str, when: str, *, edges: bool) -> tuple:
+    """(distinct tickers, newest, oldest) of ``relation`` (quoted) by a skip scan of its (ticker, time)
+    index: one probe per ticker for the next ticker, and with ``edges`` one for its newest and one for
+    its oldest time (else both are None)."""
+    times = (
+        f"""max(n.newest), min(o.oldest) FROM tickers t
+            CROSS JOIN LATERAL (SELECT s.{when} AS newest FROM {relation} s
+                                WHERE s.ticker = t.ticker ORDER BY s.{when} DESC LIMIT 1) n
+            CROSS JOIN LATERAL (SELECT s.{when} AS oldest FROM {relation} s
+                                WHERE s.ticker = t.ticker ORDER BY s.{when} LIMIT 1) o"""
+        if edges
+        else "NULL, NULL FROM tickers t"
+    )
+    cursor.execute(
+        f"""WITH RECURSIVE tickers(ticker) AS (
+            (SELECT ticker FROM {relation} ORDER BY ticker LIMIT 1)
+            UNION ALL
+            SELECT (SELECT s.ticker FROM {relation} s WHERE s.ticker > t.ticker ORDER BY s.ticker LIMIT 1)
+            FROM tickers t WHERE t.ticker IS NOT NULL
+        )
+        SELECT count(*), {times}
+        WHERE t.ticker IS NOT NULL"""
+    )
+    return cursor.fetchone()
