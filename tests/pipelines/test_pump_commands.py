@@ -1,9 +1,11 @@
 """score_messages (analysts score a file) and train_pump_model (the shipped model rebuilds from the repository)."""
 
 import csv
+import gzip
 import io
 import json
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -111,12 +113,31 @@ def test_a_bad_file_is_one_line_error_and_no_output(tmp_path, master, name, body
     assert out.getvalue() == ""
 
 
-def test_train_pump_model_rebuilds_the_shipped_model_byte_for_byte(tmp_path):
+def _model(path) -> dict:
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+# The weights are stored to six decimals. The solver's last bits follow the CPU's floating-point kernels:
+# a rebuild on another machine parted from the shipped file in 38 of ~116,000 weights, each by one unit
+# in the sixth decimal. Everything else must be identical.
+WEIGHT_TOLERANCE = 1.5e-6
+
+
+def test_train_pump_model_rebuilds_the_shipped_model(tmp_path):
     target = tmp_path / "model.json.gz"
     out = io.StringIO()
     call_command("train_pump_model", "--output", str(target), stdout=out)
     assert "trained on 3,504 messages from 135 channels" in out.getvalue()
-    assert target.read_bytes() == PUMP_MODEL_PATH.read_bytes()
+    rebuilt, shipped = _model(target), _model(PUMP_MODEL_PATH)
+    weights = ("term_weights", "rule_weights", "intercept")
+    assert {k: v for k, v in rebuilt.items() if k not in weights} == {
+        k: v for k, v in shipped.items() if k not in weights
+    }  # the same terms in the same order, IDF, classes, rules, threshold and training facts
+    for name in weights:
+        got, want = np.asarray(rebuilt[name]), np.asarray(shipped[name])
+        assert got.shape == want.shape, name
+        assert np.abs(got - want).max() <= WEIGHT_TOLERANCE, name
 
 
 def test_train_pump_model_without_data_is_a_one_line_error(tmp_path):
