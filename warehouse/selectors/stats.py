@@ -74,7 +74,10 @@ def _pg_table(model, time_field: str) -> dict:
         if not estimated:
             cursor.execute(f"SELECT count(*) FROM {table}")
             records = cursor.fetchone()[0]
-        parts = _pg_partitions(cursor, name)
+        # Imported here: the warehouse.services package imports the selectors (a circular import at the top).
+        from warehouse.services.partitions import partitions_list
+
+        parts = partitions_list(name)
         tickers, newest, oldest = _pg_ticker_scan(cursor, table, when, edges=not parts)
         if parts and tickers:
             newest, oldest = _pg_edges(cursor, parts, when)
@@ -87,23 +90,12 @@ def _pg_table(model, time_field: str) -> dict:
     }
 
 
-def _pg_partitions(cursor, table: str) -> list[tuple[str, object]]:
-    """The partitions of ``table`` (none if it is not partitioned) as (relation, lower bound), oldest
-    first; the bound is None for the default partition."""
-    cursor.execute(
-        "SELECT c.oid::regclass::text, "
-        "(regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \\(''([^'']+)''\\)'))[1]::timestamptz AS lower "
-        "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = %s::regclass "
-        "ORDER BY lower NULLS LAST",
-        [table],
-    )
-    return cursor.fetchall()
-
-
-def _pg_edges(cursor, parts: list[tuple[str, object]], when: str) -> tuple:
-    """(newest, oldest) time of a partitioned table, from the fewest partitions that can hold them."""
-    ranged = [relation for relation, lower in parts if lower is not None]
-    anywhere = [relation for relation, lower in parts if lower is None]  # the default partition: any time
+def _pg_edges(cursor, parts: list, when: str) -> tuple:
+    """(newest, oldest) time of a partitioned table, from the fewest of its ``parts`` (``Partition``s,
+    oldest month first) that can hold them."""
+    quote = connection.ops.quote_name
+    ranged = [quote(part.name) for part in parts if part.month is not None]
+    anywhere = [quote(part.name) for part in parts if part.month is None]  # the default partition: any time
     newest = oldest = None
     for relation in reversed(ranged):  # the newest month first
         _, newest, _ = _pg_ticker_scan(cursor, relation, when, edges=True)
