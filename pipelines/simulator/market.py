@@ -26,6 +26,8 @@ from warehouse.calendar import IST, is_trading_day, previous_trading_day
 
 OPEN_TIME = time(9, 15)
 MINUTES = 375  # 09:15 … 15:29
+# After the close NSE stamps a quote 16:00:00, once the closing price is struck.
+CLOSING_STRUCK = time(16, 0)
 # Campaign phases, in minutes from the campaign start: hype, then spike, then dump.
 HYPE, SPIKE, DUMP = 45, 60, 60
 
@@ -237,6 +239,10 @@ class SimMarket:
         path = self.day_path(symbol, day)
         if live:
             stamp = (datetime.combine(day, OPEN_TIME) + timedelta(minutes=minute + 1)).strftime("%d-%b-%Y %H:%M:%S")
+        elif when.astimezone(IST) < datetime.combine(day, CLOSING_STRUCK, IST):
+            # Between the close and 16:00 the last trade's time: a stamp is never later than its answer
+            # (a quote 30 minutes ahead of the clock is refused as a future timestamp).
+            stamp = f"{day:%d-%b-%Y} 15:30:00"
         else:
             stamp = f"{day:%d-%b-%Y} 16:00:00"
         return day, minute, live, path, path.lists(), stamp

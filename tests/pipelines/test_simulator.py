@@ -61,6 +61,22 @@ def test_prices_walk_minute_by_minute_and_the_close_links_days(market):
     assert weekend["metadata"]["lastUpdateTime"] == "07-Mar-2025 16:00:00"
 
 
+@pytest.mark.parametrize(
+    ("clock", "stamp"),
+    [
+        ((15, 30), "05-Mar-2025 15:30:00"),  # closed, the closing price not struck yet
+        ((15, 36), "05-Mar-2025 15:30:00"),
+        ((15, 59), "05-Mar-2025 15:30:00"),
+        ((16, 0), "05-Mar-2025 16:00:00"),
+    ],
+)
+def test_a_quote_after_the_close_is_never_stamped_later_than_it_is_asked_for(market, clock, stamp):
+    when = datetime(2025, 3, 5, *clock, tzinfo=IST)
+    answer = market.symbol_data("RELIANCE", when)["equityResponse"][0]
+    assert answer["lastUpdateTime"] == stamp
+    assert datetime.strptime(stamp, "%d-%b-%Y %H:%M:%S").replace(tzinfo=IST) <= when
+
+
 def test_a_simulated_quote_has_the_classic_shape_and_parses(market, samples):
     import json
 

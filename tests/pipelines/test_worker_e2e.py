@@ -6,6 +6,7 @@ import pytest
 
 from lake.models import LakeObject
 from pipelines.models import PipelineRun
+from quality.models import QuarantinedRecord
 from warehouse.models import StockData
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
@@ -35,7 +36,8 @@ def test_run_now_queues_a_run_that_a_real_worker_executes_end_to_end(celery_work
     assert run.status == "success", run.error
     assert run.celery_task_id
     assert run.simulated is True
-    assert run.inserted == run.fetched > 0
+    refused = list(QuarantinedRecord.objects.filter(run_id=run_id).values_list("reasons", flat=True)[:3])
+    assert run.inserted == run.fetched > 0, f"rejected {run.rejected}, duplicates {run.duplicates}: {refused}"
     assert StockData.objects.count() == run.inserted
     assert set(LakeObject.objects.filter(run_id=run_id).values_list("status", flat=True)) == {"loaded"}
     detail = client.get(f"/api/pipelines/runs/{run_id}").json()
