@@ -237,12 +237,10 @@ class SimMarket:
         """(day, minute, live?, the day's path, its lists, NSE's lastUpdateTime) of a quote at ``when``."""
         day, minute, live = self.session_at(when)
         path = self.day_path(symbol, day)
-        if live:
+        if live or when.astimezone(IST) < datetime.combine(day, CLOSING_STRUCK, IST):
+            # The end of the minute; between the close and 16:00, the last minute's (15:30:00): a stamp is
+            # never far ahead of its answer (30 minutes ahead, a quote is refused as a future timestamp).
             stamp = (datetime.combine(day, OPEN_TIME) + timedelta(minutes=minute + 1)).strftime("%d-%b-%Y %H:%M:%S")
-        elif when.astimezone(IST) < datetime.combine(day, CLOSING_STRUCK, IST):
-            # Between the close and 16:00 the last trade's time: a stamp is never later than its answer
-            # (a quote 30 minutes ahead of the clock is refused as a future timestamp).
-            stamp = f"{day:%d-%b-%Y} 15:30:00"
         else:
             stamp = f"{day:%d-%b-%Y} 16:00:00"
         return day, minute, live, path, path.lists(), stamp
