@@ -96,13 +96,20 @@ def _pg_edges(cursor, parts: list, when: str) -> tuple:
     quote = connection.ops.quote_name
     ranged = [quote(part.name) for part in parts if part.month is not None]
     anywhere = [quote(part.name) for part in parts if part.month is None]  # the default partition: any time
+    scanned: dict[str, tuple] = {}  # one scan gives both edges: the newest month may be the oldest too
+
+    def scan(relation: str) -> tuple:
+        if relation not in scanned:
+            scanned[relation] = _pg_ticker_scan(cursor, relation, when, edges=True)
+        return scanned[relation]
+
     newest = oldest = None
     for relation in reversed(ranged):  # the newest month first
-        _, newest, _ = _pg_ticker_scan(cursor, relation, when, edges=True)
+        _, newest, _ = scan(relation)
         if newest is not None:
             break
     for relation in ranged:  # the oldest month first
-        _, _, oldest = _pg_ticker_scan(cursor, relation, when, edges=True)
+        _, _, oldest = scan(relation)
         if oldest is not None:
             break
     for relation in anywhere:
