@@ -366,6 +366,24 @@ class _Rollback(Exception):
     pass
 
 
+# The PostgreSQL settings the figures at 50M rows depend on (what stays in memory, how often it writes).
+SERVER_SETTINGS = ("shared_buffers", "effective_cache_size", "max_wal_size", "checkpoint_timeout", "work_mem")
+
+
+def server_settings() -> str:
+    """The server's version and memory/checkpoint settings, as one line for the bench's header."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SHOW server_version")
+        version = cur.fetchone()[0].split()[0]
+        shown = []
+        for name in SERVER_SETTINGS:
+            cur.execute(f"SHOW {name}")
+            shown.append(f"{name} {cur.fetchone()[0]}")
+    return f"PostgreSQL {version}: {', '.join(shown)}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="200,000 and 1,000,000 rows (a smoke run)")
@@ -390,6 +408,7 @@ def main() -> None:
 
     django.setup()
     print(f"bench/scale: sizes {', '.join(f'{s:,}' for s in sizes)} on {urlsplit(url).path.lstrip('/')}")
+    print(server_settings())
     bench = Bench(sizes, args.quick)
     started = time.perf_counter()
     if args.measure_only:

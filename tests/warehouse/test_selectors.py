@@ -8,6 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from tests.warehouse.conftest import bar_record, requires_postgres, social_record, stock_record
+from warehouse import selectors
 from warehouse.services import warehouse
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +36,33 @@ def test_historical_data_is_a_dataframe_ordered_by_time_within_the_window():
     assert frame["price"].tolist() == [1000.0 + 60 * 24 * 3, 1005.0]
     assert frame["timestamp"].is_monotonic_increasing
     assert str(frame["timestamp"].dt.tz) == "Asia/Kolkata"
+
+
+def test_historical_data_gives_every_stored_value_back_exactly():
+    # PostgreSQL sends these rows in binary (times as microseconds since 2000-01-01): the frame must
+    # hold the stored instants to the microsecond, before 2000 too, and every column as stored.
+    ist = timezone.get_fixed_timezone(330)
+    stored = [
+        stock_record(0, timestamp="1999-12-31T23:59:59.999999+00:00", price=101.5, volume=None, change_percent=None),
+        stock_record(0, timestamp="2024-06-03T09:15:00.123456+05:30", price=2500.05, volume=7, change_percent=-4.2),
+        stock_record(0, timestamp="2024-06-03T09:15:00.123456+05:30", price=2500.1, series="BE", source="nse_bhavcopy"),
+    ]
+    warehouse.insert_stock_data(stored)
+    frame = selectors.historical_prices(ticker="reliance", start=date(1999, 12, 1), end=date(2024, 6, 30))
+    assert [t.to_pydatetime() for t in frame["timestamp"]] == [
+        datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2024, 6, 3, 9, 15, 0, 123456, tzinfo=ist),
+        datetime(2024, 6, 3, 9, 15, 0, 123456, tzinfo=ist),
+    ]
+    assert str(frame["timestamp"].dt.tz) == "Asia/Kolkata"
+    assert frame["ticker"].tolist() == ["RELIANCE"] * 3
+    assert frame["series"].tolist() == ["EQ", "BE", "EQ"]  # same instant: ordered by series
+    assert frame["source"].tolist() == ["nse_api", "nse_bhavcopy", "nse_api"]
+    assert frame["exchange"].tolist() == ["NSE"] * 3
+    assert frame["price"].tolist() == [101.5, 2500.1, 2500.05]
+    assert frame["volume"].tolist() == [pd.NA, 1000, 7]
+    assert frame["change_percent"].isna().tolist() == [True, False, False]
+    assert frame["change_percent"].tolist()[1:] == [1.25, -4.2]
 
 
 def test_an_invalid_ticker_raises_a_clear_value_error():
