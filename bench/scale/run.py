@@ -2,6 +2,8 @@
 """Proof at scale (issue 14): the warehouse at N quote rows, loaded through the loader, on PostgreSQL.
 
 Usage: python bench/scale/run.py [--quick] [--rows 5000000,50000000] [--url postgres://…/NAME]
+       python bench/scale/run.py --rows N --selector-baseline REV  (the table as a run left it: our
+       30-day query selector beside REV's, interleaved round by round, p50 / p90 / p99)
        SCALE_ROWS=5000000,50000000 make bench BENCH_ARGS=scale
 
 Sizes grow by history, not by density: 1,000 tickers, one quote per ticker every 5 minutes of the
@@ -34,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import time
+import types
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -366,6 +369,37 @@ class _Rollback(Exception):
     pass
 
 
+def selector_against(rev: str, table: list[list[str]], rounds: int = 10, per_round: int = 60) -> None:
+    """Our ``historical_prices`` beside the one of git revision ``rev``, on the table as it is.
+
+    The two alternate round by round (``per_round`` queries each, the order swapped every round), so a
+    drift in the machine's speed between minutes hits both alike; both frames must be equal.
+    """
+    from warehouse.selectors import frames
+
+    path = "warehouse/selectors/frames.py"
+    source = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT, capture_output=True, text=True, check=True)
+    baseline = types.ModuleType(f"frames_{rev}")
+    exec(compile(source.stdout, f"{rev}:{path}", "exec"), baseline.__dict__)  # our own history, by git
+    tickers = [f"SC{k:04d}" for k in random.Random(rev).sample(range(TICKERS), 100)]
+    for ticker in tickers:  # the same pages in memory for both
+        frames.historical_prices(ticker=ticker, days=30)
+    pd.testing.assert_frame_equal(
+        frames.historical_prices(ticker=tickers[0], days=30), baseline.historical_prices(ticker=tickers[0], days=30)
+    )
+    times: dict[str, list[float]] = {"ours": [], rev: []}
+    sides = [("ours", frames), (rev, baseline)]
+    for k in range(rounds):
+        for name, module in sides if k % 2 == 0 else sides[::-1]:
+            times[name] += timed_ms(
+                lambda m=module: m.historical_prices(ticker=random.choice(tickers), days=30), per_round
+            )
+    for name, values in times.items():
+        figures = " / ".join(f"{pct(values, q):.1f}" for q in (0.5, 0.9, 0.99))
+        table.append(["now", f"30-day query (selector) of {name}, interleaved, p50 / p90 / p99", f"{figures} ms", ""])
+        log(f"selector of {name}: p50 / p90 / p99 {figures} ms")
+
+
 # The PostgreSQL settings the figures at 50M rows depend on (what stays in memory, how often it writes).
 SERVER_SETTINGS = ("shared_buffers", "effective_cache_size", "max_wal_size", "checkpoint_timeout", "work_mem")
 
@@ -392,6 +426,11 @@ def main() -> None:
     parser.add_argument(
         "--measure-only", action="store_true", help="no load: measure the table as it is (after a migration)"
     )
+    parser.add_argument(
+        "--selector-baseline",
+        metavar="REV",
+        help="no load: our 30-day query selector beside the one of git revision REV, interleaved, on the table as it is",
+    )
     args = parser.parse_args()
     if args.rows:
         sizes = [int(float(s)) for s in args.rows.split(",")]
@@ -411,7 +450,9 @@ def main() -> None:
     print(server_settings())
     bench = Bench(sizes, args.quick)
     started = time.perf_counter()
-    if args.measure_only:
+    if args.selector_baseline:
+        selector_against(args.selector_baseline, bench.table)
+    elif args.measure_only:
         from django.db import connection
 
         with connection.cursor() as cur:
