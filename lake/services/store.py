@@ -31,8 +31,9 @@ DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # gzip ~2.7x faster too. The files are plain gzip: any gzip tool reads them, and older objects that
 # zlib wrote read as before.
 GZIP_LEVEL = 1
-# What a payload that is not gzip (or is cut short) raises, from zlib or from ISA-L.
-GZIP_ERRORS = (OSError, EOFError, zlib.error, isal_zlib.error)
+# What ISA-L's gzip reader raises for a payload that is not gzip (OSError), is cut short (EOFError) or
+# holds a bad deflate stream (isal_zlib.error). It never calls zlib, so zlib.error cannot come from it.
+GZIP_ERRORS = (OSError, EOFError, isal_zlib.error)
 
 
 class LakeReadError(Exception):
