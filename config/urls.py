@@ -1,8 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from core.apis import WhoAmIApi
+from core.apis import DocsPage, SchemaApi, WhoAmIApi
 from core.routing import api_path
 from core.views import favicon, healthz
 
@@ -13,8 +12,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     # REST API (DESIGN.md fixes these prefixes).
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("api/schema/", SchemaApi.as_view(), name="schema"),
+    path("api/docs/", DocsPage.as_view(url_name="schema"), name="api-docs"),
     *api_path("api/whoami", WhoAmIApi.as_view(), "whoami"),
     path("api/data/lake/", include("lake.urls")),
     path("api/data/warehouse/", include("warehouse.urls")),

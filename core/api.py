@@ -1,7 +1,10 @@
 """API plumbing shared by every app: JSON errors with a ``detail``, and JSON 404/500 under /api/."""
 
+import binascii
 import datetime as dt
 import logging
+from base64 import b64decode
+from urllib.parse import parse_qs
 
 from django.http import JsonResponse
 from rest_framework import exceptions, status
@@ -82,7 +85,25 @@ def schema_without_slash_twins(endpoints):
     return [e for e in endpoints if not (e[0].endswith("/") and e[0].rstrip("/") in paths)]
 
 
-class CheckedCursorPagination(CursorPagination):
+class CheckedPageSize:
+    """A pagination mixin: a ``page_size`` that is not a whole number of at least 1 is a 400 naming it (DRF
+    silently used the default); one above ``max_page_size`` is cut to it, as DRF does."""
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param) if self.page_size_query_param else None
+        if raw is None or raw == "":
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            most = f" to {self.max_page_size}" if self.max_page_size else ""
+            raise exceptions.ValidationError({self.page_size_query_param: f"must be a whole number from 1{most}"})
+        return min(size, self.max_page_size) if self.max_page_size else size
+
+
+class CheckedCursorPagination(CheckedPageSize, CursorPagination):
     """Cursor pages whose cursor is checked before it reaches the database: a crafted or damaged
     cursor (bad base64, a position that is no date) is a 400, never a 500 from the query."""
 
@@ -90,6 +111,11 @@ class CheckedCursorPagination(CursorPagination):
     position_type = "datetime"
 
     def decode_cursor(self, request):
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is not None and encoded != "" and not _cursor_tokens_valid(encoded):
+            # DRF skips what is not base64 and reads no fields as the first page: "AAAA" or "%%%" would
+            # silently answer page one.
+            raise exceptions.ValidationError({"detail": "cursor: not a cursor this endpoint made"})
         try:
             cursor = super().decode_cursor(request)
         except exceptions.NotFound:
@@ -102,3 +128,13 @@ class CheckedCursorPagination(CursorPagination):
         except ValueError:
             raise exceptions.ValidationError({"detail": "cursor: not a cursor this endpoint made"}) from None
         return cursor
+
+
+def _cursor_tokens_valid(encoded: str) -> bool:
+    """Whether ``encoded`` is strict base64 of a query string holding only a cursor's fields (o, r, p)."""
+    try:
+        querystring = b64decode(encoded.encode("ascii"), validate=True).decode("ascii")
+        tokens = parse_qs(querystring, keep_blank_values=True, strict_parsing=True)
+    except (UnicodeError, binascii.Error, ValueError):
+        return False
+    return bool(tokens) and set(tokens) <= {"o", "r", "p"}

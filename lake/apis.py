@@ -15,6 +15,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import CheckedPageSize
 from core.errors import one_line
 from lake import selectors
 from lake.models import LakeObject
@@ -87,7 +88,7 @@ def _with_data(obj: LakeObject, budget: int | None = None) -> dict:
     return item
 
 
-class ObjectsPagination(PageNumberPagination):
+class ObjectsPagination(CheckedPageSize, PageNumberPagination):
     # Objects hold whole batches (up to thousands of records), so pages are small.
     page_size = 20
     page_size_query_param = "page_size"

@@ -75,13 +75,17 @@ class PipelineRunListApi(generics.ListAPIView):
 
     def get_queryset(self):
         params = self.request.query_params
+        pipeline = params.get("pipeline")
+        known = [*PIPELINES, "replay"]  # a replay of chosen lake objects is a run of its own kind
+        if pipeline and pipeline not in known:
+            raise ValidationError({"pipeline": f"expected one of {', '.join(known)}"})
         status_ = params.get("status")
         if status_ and status_ not in PipelineRun.Status.values:
             raise ValidationError({"status": f"expected one of {', '.join(PipelineRun.Status.values)}"})
         trigger = params.get("trigger")
         if trigger and trigger not in PipelineRun.Trigger.values:
             raise ValidationError({"trigger": f"expected one of {', '.join(PipelineRun.Trigger.values)}"})
-        runs = runs_list(pipeline=params.get("pipeline") or None, status=status_ or None)
+        runs = runs_list(pipeline=pipeline or None, status=status_ or None)
         return runs.filter(trigger=trigger) if trigger else runs
 
 
@@ -151,6 +155,17 @@ class OverviewApi(APIView):
         )
 
 
+def _whole_number(params, name: str, default: str | None) -> int | None:
+    """Query parameter ``name`` as an int (``default`` when absent); a 400 naming it otherwise."""
+    value = params.get(name, default)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValidationError({name: "must be a whole number"}) from None
+
+
 class TickerTimelineApi(APIView):
     """Hourly price, mentions and pump score of one ticker over the last ``hours`` (default 24); with
     ``days`` (1-366), one point per day instead: close, mentions and the day's pump score."""
@@ -158,11 +173,8 @@ class TickerTimelineApi(APIView):
     @extend_schema(parameters=[OpenApiParameter("hours", int), OpenApiParameter("days", int)], responses=dict)
     def get(self, request, ticker: str):
         params = request.query_params
-        try:
-            hours = int(params.get("hours", "24"))
-            days = int(params["days"]) if "days" in params else None
-        except ValueError:
-            raise ValidationError({"hours" if "days" not in params else "days": "must be a whole number"}) from None
+        hours = _whole_number(params, "hours", "24")
+        days = _whole_number(params, "days", None)
         if days is not None and not 1 <= days <= 366:
             raise ValidationError({"days": "must be between 1 and 366"})
         if not 1 <= hours <= 24 * 14:

@@ -18,7 +18,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import CheckedCursorPagination
+from core.api import CheckedCursorPagination, CheckedPageSize
 from core.errors import date_in_range
 from warehouse import selectors
 from warehouse.days import local_tz
@@ -162,7 +162,7 @@ class DailyPages(CheckedCursorPagination):
     max_page_size = 1000
 
 
-class TickerPages(PageNumberPagination):
+class TickerPages(CheckedPageSize, PageNumberPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000

@@ -374,6 +374,8 @@ def lake_object_raw_read(obj: LakeObject) -> bytes:
         packed = lake_storage().read(obj.raw_key)
     except FileNotFoundError as exc:
         raise LakeObjectMissing(f"the original bytes of {obj.key} are missing from storage") from exc
+    except ValueError as exc:
+        raise LakeObjectCorrupt(f"the original bytes of lake object {obj.pk}: {exc}") from exc
     try:
         raw = igzip.decompress(packed)
     except GZIP_ERRORS as exc:
@@ -394,6 +396,8 @@ def lake_object_read(obj_or_id) -> dict:
         payload = lake_storage().read(obj.key)
     except FileNotFoundError as exc:
         raise LakeObjectMissing(f"lake object {obj.key} is missing from storage") from exc
+    except ValueError as exc:  # the catalog row's key is not a lake key: never followed, reported
+        raise LakeObjectCorrupt(f"lake object {obj.pk}: {exc}") from exc
     if hashlib.sha256(payload).hexdigest() != obj.sha256:
         raise LakeObjectCorrupt(f"lake object {obj.key} does not match its checksum")
     return envelope_decode(payload)

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-PUBLIC = {"api/schema/", "api/docs/"}
+PAGES = {"api/docs/"}  # Swagger UI: a page, which sends an anonymous visitor to the login page
 SAMPLE_ARGS = {
     "int": "1",
     "str": "RELIANCE",
@@ -20,7 +20,7 @@ def _api_routes(patterns=None, prefix=""):
         route = prefix + str(entry.pattern)
         if isinstance(entry, URLResolver):
             yield from _api_routes(entry.url_patterns, route)
-        elif isinstance(entry, URLPattern) and route.startswith("api/") and route not in PUBLIC:
+        elif isinstance(entry, URLPattern) and route.startswith("api/") and route not in PAGES:
             yield route
 
 
@@ -47,10 +47,23 @@ def test_every_api_data_path_refuses_an_anonymous_caller_with_json(anon_client, 
 
 
 @pytest.mark.django_db
-def test_the_schema_and_its_docs_are_public_and_served_without_a_cdn(anon_client):
+def test_the_schema_and_its_docs_need_a_login(anon_client, client):
     schema = anon_client.get("/api/schema/")
+    assert schema.status_code == 401
+    assert schema.json() == {"detail": "Authentication credentials were not provided."}
+    for url in ("/api/docs/", "/api/docs/?script="):
+        docs = client.get(url)
+        assert docs.status_code == 302
+        assert docs["Location"].startswith("/accounts/login/?next=/api/docs/"), docs["Location"]
+
+
+@pytest.mark.django_db
+def test_the_schema_and_its_docs_are_served_to_a_user_without_a_cdn(api_client, client, user):
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/json")
     assert schema.status_code == 200
-    docs = anon_client.get("/api/docs/")
+    assert "/api/data/warehouse/suspicious" in schema.json()["paths"]
+    client.force_login(user)
+    docs = client.get("/api/docs/")
     assert docs.status_code == 200
     html = docs.content.decode()
     assert "swagger-ui" in html

@@ -57,6 +57,9 @@ def _cursor(query: str) -> str:
         _cursor("o=0&r=0&p=%27%3B drop table"),
         _cursor("o=-5&r=0"),
         "\u00e9t\u00e9",
+        "AAAA",  # base64 of NUL bytes: no field at all (DRF read it as the first page)
+        "%%%",  # nothing of it is base64
+        _cursor("x=1"),  # fields a cursor does not have
     ],
 )
 @pytest.mark.parametrize("path", ["historical", "social", "daily"])
@@ -100,3 +103,26 @@ def test_any_other_error_is_a_logged_json_500_not_a_400(api_client, monkeypatch,
     [record] = [r for r in caplog.records if r.name == "core.api"]
     assert record.exc_info[1].args == ("a bug, not the caller's fault",)
     assert "StatsApi" in record.getMessage()
+
+
+@pytest.mark.parametrize("size", ["0", "-5", "abc", "2.5"])
+@pytest.mark.parametrize(
+    ("url", "most"),
+    [
+        ("/api/data/warehouse/historical/RELIANCE", 1000),
+        ("/api/data/warehouse/daily/RELIANCE", 1000),
+        ("/api/data/warehouse/tickers", 1000),
+        ("/api/data/lake/sources/telegram/data?date=2024-12-19", 100),
+    ],
+)
+def test_a_page_size_that_is_no_whole_number_is_a_400_naming_it(api_client, telegram_object, url, most, size):
+    response = api_client.get(f"{url}{'&' if '?' in url else '?'}page_size={size}")
+    assert response.status_code == 400, response.content
+    assert response.json()["detail"] == f"page_size: must be a whole number from 1 to {most}"
+
+
+def test_a_page_size_above_the_most_is_cut_to_it(api_client, telegram_object):
+    response = api_client.get("/api/data/lake/sources/telegram/data?date=2026-05-04&page_size=99999999999999999999")
+    assert response.status_code == 200
+    assert [item["id"] for item in response.json()["results"]] == [telegram_object.pk]
+    assert api_client.get("/api/data/lake/sources/telegram/data?date=2026-05-04&page_size=").status_code == 200

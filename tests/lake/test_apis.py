@@ -144,6 +144,16 @@ def test_a_tampered_catalog_key_is_never_followed(api_client, lake_objects):
     response = api_client.get(f"/api/data/lake/objects/{a.pk}/download")
     assert response.status_code == 400
     assert "not a lake object key" in response.json()["detail"]
+    # Reading it (the object's page, a day's data) reports the bad key as the object's error, not a 500.
+    shown = api_client.get(f"/api/data/lake/objects/{a.pk}")
+    assert shown.status_code == 200
+    assert shown.json()["envelope"] is None
+    assert "not a lake object key" in shown.json()["error"]
+    day = api_client.get(f"/api/data/lake/sources/{a.source}/data?date={a.partition_date}&include_data=true")
+    assert day.status_code == 200
+    (item,) = [i for i in day.json()["results"] if i["id"] == a.pk]
+    assert item["data"] is None
+    assert "not a lake object key" in item["error"]
 
 
 @pytest.mark.parametrize(

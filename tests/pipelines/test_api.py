@@ -39,6 +39,19 @@ def test_a_bad_status_filter_answers_400_naming_it(api_client):
     assert response.json()["detail"].startswith("status:")
 
 
+@pytest.mark.parametrize("value", ["exploded", "%00", "nse_api%00"])
+def test_a_bad_pipeline_filter_answers_400_naming_it(api_client, value):
+    # A NUL byte reached PostgreSQL, which refuses it in text: a 500 before the filter was checked.
+    response = api_client.get(f"/api/pipelines/runs?pipeline={value}")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("pipeline: expected one of nse_api, nse_bhavcopy")
+
+
+def test_replay_runs_can_be_listed(api_client):
+    PipelineRun.objects.create(pipeline="replay", source="nse_api", status="success")
+    assert api_client.get("/api/pipelines/runs?pipeline=replay").json()["count"] == 1
+
+
 def test_one_run_in_detail_and_404_for_an_unknown_one(api_client):
     run = _runs(1)[0]
     assert api_client.get(f"/api/pipelines/runs/{run.pk}").json()["id"] == run.pk
@@ -112,3 +125,46 @@ def test_the_lock_taken_by_the_api_is_released_when_the_task_finishes(
     assert result["status"] == "success"
     assert PipelineRun.objects.get(pk=run_id).inserted > 0
     assert pipeline_lock_acquire("nse_api", run_id=run_id + 1000) is True
+
+
+@pytest.mark.parametrize(
+    ("query", "named"), [("hours=x", "hours"), ("hours=x&days=5", "hours"), ("hours=5&days=x", "days")]
+)
+def test_the_timeline_names_the_parameter_that_is_not_a_number(api_client, query, named):
+    response = api_client.get(f"/api/pipelines/timeline/TCS?{query}")
+    assert response.status_code == 400
+    assert response.json()["detail"] == f"{named}: must be a whole number"
+
+
+def test_the_hourly_timeline_puts_prices_and_mentions_of_one_india_hour_together(api_client):
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from warehouse.models import SocialMention, StockData
+
+    # Minutes 5 and 40 of an India hour fall in two UTC hours (IST is UTC+5:30), neither of them the
+    # India hour the mention is counted in: truncated in UTC, no point had both.
+    hour = timezone.localtime().replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=2)
+    for minute in (5, 40):
+        StockData.objects.create(
+            ticker="TCS",
+            series="EQ",
+            price=Decimal("3500.50") + minute,
+            timestamp=hour + dt.timedelta(minutes=minute),
+            exchange="NSE",
+            source="nse_api",
+        )
+    SocialMention.objects.create(
+        ticker="TCS",
+        platform="twitter",
+        external_id="tw-1",
+        text="$TCS",
+        pump_score=0.25,
+        timestamp=hour + dt.timedelta(minutes=50),
+    )
+    points = api_client.get("/api/pipelines/timeline/TCS?hours=6").json()["points"]
+    assert points == [
+        {"hour": hour.isoformat(), "price": 3540.5, "mentions": 1, "pump_score": 0.25},
+    ]

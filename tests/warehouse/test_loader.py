@@ -167,6 +167,22 @@ def test_social_rows_are_keyed_by_platform_message_and_ticker():
     assert row.metadata == {"lang": "en"}
 
 
+def test_social_rows_whose_metadata_is_not_an_object_are_refused_with_the_reason():
+    batch = [
+        social_record(0, metadata=["pump_rules", "upper_circuit"]),
+        social_record(1, metadata="upper_circuit"),
+        social_record(2, metadata=7),
+        social_record(3, metadata='{"lang": "hi"}'),  # JSON text of an object: kept
+        social_record(4, metadata=None),
+    ]
+    result = warehouse.insert_social_data(batch)
+    assert result.inserted == 2
+    assert [(e.record["external_id"], e.error) for e in result.errors] == [
+        (social_record(n)["external_id"], "metadata: expected a JSON object") for n in range(3)
+    ]
+    assert SocialMention.objects.get(external_id=social_record(3)["external_id"]).metadata == {"lang": "hi"}
+
+
 def test_social_rows_with_an_unknown_sentiment_are_refused():
     result = warehouse.insert_social_data([social_record(0, sentiment="ecstatic"), social_record(1, sentiment=None)])
     assert result.inserted == 1

@@ -150,3 +150,25 @@ def test_it_needs_an_authenticated_user(anon_client, pumped_day):
     answer = anon_client.get(URL)
     assert answer.status_code in (401, 403)
     assert "results" not in answer.json()
+
+
+@pytest.mark.parametrize(
+    "metadata", [["pump_rules", "upper_circuit"], "upper_circuit", {"pump_rules": "upper_circuit"}, None]
+)
+def test_a_flagged_message_with_odd_metadata_is_listed_without_rules(api_client, metadata):
+    # Rows stored before the cleaner refused them, or written to the database by hand: the list still answers.
+    _social("IRFC", DAY, 30, 0.91, signals=1)
+    SocialMention.objects.create(
+        ticker="IRFC",
+        platform="telegram",
+        external_id="-100:odd",
+        text="IRFC upper circuit",
+        is_pump_signal=True,
+        pump_score=0.8,
+        timestamp=day_start(DAY) + dt.timedelta(hours=10),
+        metadata=metadata,
+    )
+    answer = api_client.get(URL, {"date": "2026-05-19"})
+    assert answer.status_code == 200
+    (message,) = answer.json()["results"][0]["flagged"]["top"]
+    assert (message["text"], message["rules"], message["terms"]) == ("IRFC upper circuit", [], [])

@@ -135,12 +135,21 @@ def flagged_messages(*, tickers: list[str], day: date, per_ticker: int = EVIDENC
                 "timestamp": iso_local(m.timestamp),
                 "text": m.text,
                 "pump_score": m.pump_score,
-                "rules": list((m.metadata or {}).get("pump_rules") or []),
-                "terms": list((m.metadata or {}).get("pump_terms") or []),
+                "rules": _names(m.metadata, "pump_rules"),
+                "terms": _names(m.metadata, "pump_terms"),
                 "lake_object_id": m.lake_object_id,
             }
         )
     return out
+
+
+def _names(metadata, key: str) -> list[str]:
+    """``metadata[key]`` when it is a list of names; [] for anything else a row may hold (the warehouse
+    API stores any JSON a caller sends: a list for metadata, a string for the rules)."""
+    value = metadata.get(key) if isinstance(metadata, dict) else None
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, str)]
 
 
 def suspicious_tickers(*, day: date | None = None, min_score: float = 0.0, limit: int = 50) -> dict:

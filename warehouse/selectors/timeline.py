@@ -22,7 +22,8 @@ def ticker_timeline(*, ticker: str, hours: int = 24) -> dict:
         .order_by("timestamp")
         .values("timestamp", "price")
     ):
-        prices[row["timestamp"].replace(minute=0, second=0, microsecond=0)] = float(row["price"])
+        # The hour in India time, as TruncHour gives the mentions' (an IST hour starts at :30 UTC).
+        prices[timezone.localtime(row["timestamp"]).replace(minute=0, second=0, microsecond=0)] = float(row["price"])
     social = {
         row["hour"]: row
         for row in SocialMention.objects.filter(ticker=symbol, timestamp__gte=since)

@@ -298,8 +298,25 @@ def social_clean(df: pd.DataFrame, rejected: list[tuple[int, str]]) -> pd.DataFr
     df["channel"] = _text(_column(df, "channel"))
     df["author"] = _text(_column(df, "author"))
     df = _clean_int(df, "views", rejected)
+    df = _require_object(df, "metadata", rejected)
     df = _clean_json(df, "metadata")
     return _ints_or_none(df, "lake_object_id")
+
+
+def _require_object(df: pd.DataFrame, name: str, rejected: list[tuple[int, str]]) -> pd.DataFrame:
+    """Rows whose ``name`` is neither missing nor a JSON object (a dict, or JSON text of one) are refused:
+    readers look keys up in it (the rules and terms a pump verdict stored there)."""
+    values = _column(df, name).tolist()
+    bad = pd.Series(
+        [
+            not (isinstance(v, dict) or (isinstance(v, str) and v.lstrip().startswith("{")) or is_missing(v))
+            for v in values
+        ],
+        index=df.index,
+        dtype=bool,
+    )
+    _reject(bad, f"{name}: expected a JSON object", rejected, df)
+    return df.loc[~bad]
 
 
 def _truthy(value: Any) -> bool:
