@@ -26,5 +26,6 @@ urlpatterns = [
     path("", include("pipelines.page_urls")),
 ]
 
+handler400 = "core.api.json_400_or_page"
 handler404 = "core.api.json_404_or_page"
 handler500 = "core.api.json_500_or_page"

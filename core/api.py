@@ -71,6 +71,16 @@ def json_404_or_page(request, exception=None):
     return page_not_found(request, exception)
 
 
+def json_400_or_page(request, exception=None):
+    """A request Django refuses before any view (a Host not in ALLOWED_HOSTS, a bad cookie, too many
+    fields): JSON under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
+
+
 def json_500_or_page(request):
     if request.path.startswith("/api/"):
         return json_500(request)

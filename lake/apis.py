@@ -184,14 +184,19 @@ class LakeObjectDownloadApi(APIView):
     """The original .json.gz of one catalogued object, streamed; ``?original=1``: the bytes as received
     (a file, an upstream answer), gzip-compressed, when the object keeps them."""
 
+    class Query(serializers.Serializer):
+        original = serializers.BooleanField(default=False, required=False)
+
     @extend_schema(
         parameters=[OpenApiParameter("original", bool, description="the original bytes (.raw.gz) instead")],
         responses={(200, "application/gzip"): OpenApiTypes.BINARY},
     )
     def get(self, request, pk: int):
+        query = self.Query(data=request.query_params)
+        query.is_valid(raise_exception=True)  # "yes", "on", "True" are true; "maybe" is a 400 naming it
         obj = _object_or_404(pk)
         key = obj.key
-        if request.query_params.get("original") in ("1", "true"):
+        if query.validated_data["original"]:
             if not obj.raw_key:
                 raise NotFound(f"id: lake object {pk} keeps no original bytes (it was built in memory)")
             key = obj.raw_key

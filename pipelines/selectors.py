@@ -23,7 +23,7 @@ def run_summary_lines(run: PipelineRun) -> list[str]:
         f"  lake objects stored: {run.stored}",
         f"  fetched {run.fetched} = valid {run.valid} + rejected {run.rejected} + duplicates {run.duplicates}",
         f"  inserted {run.inserted}, parsed {run.parsed}",
-        f"  time: {run.duration or 0:.2f}s ({seconds})",
+        f"  time: {run.duration or 0:.2f}s" + (f" ({seconds})" if seconds else ""),
     ]
     if run.error:
         lines.append(f"  error: {run.error.splitlines()[0][:500]}")

@@ -169,6 +169,14 @@ class QualityCheck(models.Model):
             return self.Status.WARN
         return self.Status.OK
 
+    @property
+    def unit_label(self) -> str:
+        """The unit as read in messages and pages: social freshness counts wall-clock minutes (quotes'
+        counts trading minutes, the label of ``Unit.MINUTES``)."""
+        if self.unit == self.Unit.MINUTES and self.dataset == "social_mentions":
+            return "minutes"
+        return self.get_unit_display()
+
 
 class QualityIncident(models.Model):
     """A failing check, open until the check passes or someone resolves it in admin. One alert per incident."""

@@ -79,6 +79,15 @@ def test_an_unknown_api_path_answers_json_404(api_client):
 
 
 @pytest.mark.django_db
+def test_a_host_not_allowed_answers_json_400_under_api_and_a_page_elsewhere(api_client):
+    response = api_client.get("/api/data/warehouse/stats", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Bad request."}
+    page = api_client.get("/lake/", HTTP_HOST="evil.example")
+    assert page.status_code == 400
+    assert page["Content-Type"].startswith("text/html")
+
+
 def test_a_bad_token_answers_401_json(anon_client):
     anon_client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     response = anon_client.get("/api/whoami")

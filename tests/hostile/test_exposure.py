@@ -45,6 +45,12 @@ def test_downloads_stream_the_envelope_and_the_original_bytes(api_client, big_an
     assert original.streaming
     assert gzip.decompress(b"".join(original.streaming_content)) == b"original"
     assert api_client.get(f"/api/data/lake/objects/{small.pk}/download?original=1").status_code == 404
+    # Any spelling of true asks for the original; one that is no yes or no is a 400, not the envelope.
+    yes = api_client.get(f"/api/data/lake/objects/{big.pk}/download?original=yes")
+    assert gzip.decompress(b"".join(yes.streaming_content)) == b"original"
+    maybe = api_client.get(f"/api/data/lake/objects/{big.pk}/download?original=maybe")
+    assert maybe.status_code == 400
+    assert maybe.json()["detail"].startswith("original:")
 
 
 def test_a_days_data_pages_by_decoded_size(api_client, big_and_small):

@@ -144,3 +144,21 @@ def test_train_pump_model_without_data_is_a_one_line_error(tmp_path):
     with pytest.raises(CommandError, match=r"^cannot read the labelled data in .*: no labelled CSV files in "):
         call_command("train_pump_model", "--data", str(tmp_path), "--output", str(tmp_path / "m.json.gz"))
     assert not (tmp_path / "m.json.gz").exists()
+
+
+class _ClosedAfterOneLine(io.StringIO):
+    """A pipe whose reader went away after the first line (`score_messages … | head -1`)."""
+
+    def write(self, text):
+        if self.getvalue():
+            raise BrokenPipeError(32, "Broken pipe")
+        return super().write(text)
+
+
+def test_a_reader_that_stops_early_ends_it_quietly(tmp_path, master):
+    path = tmp_path / "msgs.csv"
+    path.write_text("message\n" + "\n".join(f"$IRFC to the moon {n}" for n in range(50)) + "\n")
+    out, err = _ClosedAfterOneLine(), io.StringIO()
+    call_command("score_messages", str(path), stdout=out, stderr=err)  # no BrokenPipeError, no traceback
+    assert out.getvalue().startswith("message,pump_score,")
+    assert err.getvalue() == ""

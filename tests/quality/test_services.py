@@ -219,3 +219,16 @@ def test_the_hourly_task_is_scheduled_and_runs():
     )  # fmt: skip
     summary = quality_checks_hourly.apply().get()
     assert summary["metrics"] >= 12
+
+
+def test_a_stale_social_feed_is_reported_in_minutes_and_stale_quotes_in_trading_minutes():
+    from warehouse.models import SocialMention
+
+    # Tuesday 12:00 IST: the newest quote and the newest post are from Monday 12:00.
+    monday, tuesday = dt.datetime(2026, 5, 18, 12, 0, tzinfo=IST), dt.datetime(2026, 5, 19, 12, 0, tzinfo=IST)
+    StockData.objects.create(ticker="A", timestamp=monday, price=Decimal("10.00"), source="nse_api")
+    SocialMention.objects.create(ticker="A", platform="twitter", external_id="1", text="$A", timestamp=monday)
+    quality_evaluate(now=tuesday)
+    messages = {i.check_ref.dataset: i.message for i in QualityIncident.objects.filter(check_ref__metric="freshness")}
+    assert "freshness is 1440 minutes," in messages["social_mentions"]
+    assert "freshness is 375 trading minutes," in messages["stock_quotes"]

@@ -52,14 +52,17 @@ class Command(BaseCommand):
         if workers:
             self.stdout.write(f"fanned out {-(-len(ids) // chunk)} range tasks to the Celery workers")
         desc = f"reprocess {source}" + (" (workers)" if workers else "")
-        # The bar counts records (its rate is records/s); the objects done are in its postfix.
-        with tqdm(total=plan.records, unit="rec", unit_scale=True, desc=desc) as bar:
+        # The bar counts records (its rate is records/s); the objects done are in its postfix. A bhavcopy
+        # object is one file, whose lake records are pieces of it, not its rows: that bar counts files.
+        files = source == "nse_bhavcopy"
+        total, unit = (len(ids), "file") if files else (plan.records, "rec")
+        with tqdm(total=total, unit=unit, unit_scale=not files, desc=desc) as bar:
             done = [0]
 
             def advance(objects: int, records: int) -> None:
                 done[0] += objects
                 bar.set_postfix_str(f"{done[0]}/{len(ids)} objects", refresh=False)
-                bar.update(records)
+                bar.update(objects if files else records)
 
             run = reprocess_execute(plan, workers=workers, chunk=chunk, progress=advance)
         for line in run_summary_lines(run):

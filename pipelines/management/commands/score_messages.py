@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -78,22 +79,31 @@ class Command(BaseCommand):
             matcher = TickerMatcher.from_master()
         except DatabaseError as exc:
             raise CommandError(f"cannot read the ticker master (has `manage.py migrate` run?): {exc}") from None
-        out = csv.DictWriter(self.stdout, fieldnames=[n for n in names if n not in ADDED] + ADDED, lineterminator="\n")
-        out.writeheader()
         bar = tqdm(total=len(rows), unit="msg", file=sys.stderr, disable=len(rows) < PROGRESS_FROM)
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
-            texts = [clean_text(str(row.get(column) or "")) for row in chunk]
-            for row, text, pump in zip(chunk, texts, detector.detect_many(texts), strict=True):
-                record = {name: _cell(value) for name, value in row.items() if name is not None}
-                record.update(
-                    pump_score=pump.pump_score,
-                    is_pump_signal=pump.is_pump_signal,
-                    rules=";".join(pump.rules),
-                    sentiment=scorer.score(text)[0],
-                    tickers=";".join(matcher.find(text, {})),
-                    pump_terms=";".join(pump.terms),
-                )
-                out.writerow(record)
-            bar.update(len(chunk))
-        bar.close()
+        try:
+            out = csv.DictWriter(
+                self.stdout, fieldnames=[n for n in names if n not in ADDED] + ADDED, lineterminator="\n"
+            )
+            out.writeheader()
+            for start in range(0, len(rows), CHUNK):
+                chunk = rows[start : start + CHUNK]
+                texts = [clean_text(str(row.get(column) or "")) for row in chunk]
+                for row, text, pump in zip(chunk, texts, detector.detect_many(texts), strict=True):
+                    record = {name: _cell(value) for name, value in row.items() if name is not None}
+                    record.update(
+                        pump_score=pump.pump_score,
+                        is_pump_signal=pump.is_pump_signal,
+                        rules=";".join(pump.rules),
+                        sentiment=scorer.score(text)[0],
+                        tickers=";".join(matcher.find(text, {})),
+                        pump_terms=";".join(pump.terms),
+                    )
+                    out.writerow(record)
+                bar.update(len(chunk))
+            self.stdout.flush()
+        except BrokenPipeError:
+            # The reader stopped early (`score_messages big.csv | head`): stop quietly, as Unix tools do.
+            if getattr(self.stdout, "_out", None) is sys.stdout:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        finally:
+            bar.close()
