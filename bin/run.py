@@ -38,6 +38,8 @@ COMMANDS = {
         "60",
         "--access-logfile",
         "-",
+        # gunicorn 27's control socket lives in ~/.gunicorn: two `make run`s would share it; nothing uses it.
+        "--no-control-socket",
     ],
     "worker": [
         str(BIN / "celery"),

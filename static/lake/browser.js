@@ -252,6 +252,16 @@
       $("lake-viewer-plain").textContent = "";
       return;
     }
+    if (obj.inline === false || obj.envelope === null) {
+      // Too big to show here (LAKE_INLINE_MAX_BYTES): say so, and point at the download.
+      const link = el("a", "Download the object (.json.gz)");
+      link.href = obj.download_url;
+      const note = el("p", (obj.detail || "This object is too big to show here.") + " ");
+      note.append(link);
+      viewer.replaceChildren(note);
+      $("lake-viewer-plain").textContent = "";
+      return;
+    }
     viewer.replaceChildren(jsonNode(null, obj.envelope, true));
     // Open the data branch too: that is what people come for.
     const dataBranch = viewer.querySelector(":scope > details > details:last-of-type");

@@ -143,3 +143,17 @@ def test_an_object_that_storage_lost_is_explained_in_the_viewer(logged_in_page, 
     page.locator("#lake-objects tbody tr").first.get_by_role("button", name="View").click()
     expect(page.locator("#lake-viewer .error")).to_contain_text("This object cannot be shown: lake object")
     expect(page.locator("#lake-viewer .error")).to_contain_text("missing from storage")
+
+
+def test_an_object_too_big_to_show_says_so_and_offers_its_download(logged_in_page, live_server, settings):
+    settings.LAKE_INLINE_MAX_BYTES = 200
+    page = logged_in_page
+    big = raw_batch_store(source="nse_api", data=[{"symbol": "INFY", "note": "x" * 400}], timestamp=T0)
+    open_lake(page, live_server)
+    choose_source(page, "nse_api")
+    page.locator("#lake-objects tbody tr").first.get_by_role("button", name="View").click()
+    viewer = page.locator("#lake-viewer")
+    expect(viewer).to_contain_text("shown inline")  # the API's reason, not a tree holding "null"
+    assert "null" not in viewer.inner_text()
+    link = viewer.get_by_role("link", name="Download the object (.json.gz)")
+    assert link.get_attribute("href") == f"/api/data/lake/objects/{big.pk}/download"
