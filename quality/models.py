@@ -213,8 +213,11 @@ class LearnedSchema(models.Model):
     """The key paths and JSON types seen in the raw payloads of one source, learned object by object."""
 
     source = models.CharField(max_length=64, unique=True)
-    # {"priceInfo.lastPrice": {"types": ["number"], "seen": 12}, ...}
+    # {"priceInfo.lastPrice": {"types": ["number"], "seen": 12, "absent": 0}, ...}
     keys = models.JSONField(default=dict)
+    # How many objects were visited at each container path ("" the records, "data[]" a list's items):
+    # a key's "absent" counts the visits it was missing from, 0 for a key every such object had.
+    containers = models.JSONField(default=dict)
     objects_seen = models.PositiveIntegerField(default=0)
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(auto_now=True)

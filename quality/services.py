@@ -7,7 +7,7 @@ incidents and alerts live in ``quality.incidents``; their public names are impor
 
 import datetime as dt
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -147,6 +147,9 @@ class DriftResult:
 
 MAX_DEPTH = 5
 MAX_KEYS = 2000
+# The first payloads of a source only teach its schema: one page of posts does not show every optional
+# field (the first retweet, the first forward), and a field seen for the first time is drift after that.
+SCHEMA_WARMUP = 10
 
 
 def _json_type(value) -> str:
@@ -165,61 +168,95 @@ def _json_type(value) -> str:
     return type(value).__name__
 
 
-def _flatten(value, prefix: str, out: dict[str, set], depth: int) -> None:
-    if len(out) >= MAX_KEYS:
-        return
+@dataclass
+class _Shape:
+    types: dict[str, set] = field(default_factory=dict)
+    occurs: Counter = field(default_factory=Counter)  # path -> objects (records, items) that had it
+    visits: Counter = field(default_factory=Counter)  # container path -> objects visited there
+    records: Counter = field(default_factory=Counter)  # path -> records that had it somewhere
+
+
+def _walk(value, prefix: str, shape: _Shape, depth: int) -> None:
+    """Every key path under ``value`` with its JSON types, how often it occurs and how often each object
+    holding keys (a container: the record, a nested object, an item of a list) was visited."""
     if isinstance(value, dict):
+        shape.visits[prefix] += 1
         for key, item in value.items():
             path = f"{prefix}.{key}" if prefix else str(key)
-            out.setdefault(path, set()).add(_json_type(item))
+            if path not in shape.types and len(shape.types) >= MAX_KEYS:
+                continue
+            shape.types.setdefault(path, set()).add(_json_type(item))
+            shape.occurs[path] += 1
             if depth < MAX_DEPTH and isinstance(item, dict | list):
-                _flatten(item, path, out, depth + 1)
+                _walk(item, path, shape, depth + 1)
     elif isinstance(value, list):
         for item in value[:50]:  # a sample of the list's items describes its shape
             if isinstance(item, dict):
-                _flatten(item, f"{prefix}[]", out, depth + 1)
+                _walk(item, f"{prefix}[]", shape, depth + 1)
+
+
+def _container(path: str) -> str:
+    """The path of the object that holds ``path``'s key: "data[].text" -> "data[]", "info" -> "" (the record)."""
+    return path.rpartition(".")[0]
 
 
 def schema_drift_check(*, source: str, records, run_id: int | None = None) -> DriftResult:
     """Compare the key paths and JSON types of ``records`` (raw payload dicts) with the schema learned for ``source``.
 
-    New keys, keys every earlier object had but this batch lacks, and keys whose (non-null) type changed
-    are drift. The batch is then learned, so one change alerts once. The first batch of a source only teaches.
-    A ``schema_drift`` metric is stored and its checks evaluated.
+    New keys, keys that every object holding them had so far but this batch's such objects all lack, and
+    keys whose (non-null) type changed are drift. Presence is counted per object that holds the key: per
+    item of a list, not per record, so an optional field of a post or an update (a retweet's
+    ``referenced_tweets``, a forward's ``forward_origin``) missing from one page is no drift, while a field
+    every item had is. The batch is then learned, so one change alerts once. The first ``SCHEMA_WARMUP``
+    records of a source only teach. A ``schema_drift`` metric is stored and its checks evaluated.
     """
-    batch: dict[str, set] = {}
-    presence: dict[str, int] = defaultdict(int)
+    shape = _Shape()
     count = 0
     for record in records:
         if not isinstance(record, dict):
             continue
         count += 1
-        one: dict[str, set] = {}
-        _flatten(record, "", one, 0)
-        for key, types in one.items():
-            batch.setdefault(key, set()).update(types)
-            presence[key] += 1
+        one = _Shape()
+        _walk(record, "", one, 0)
+        for path, types in one.types.items():
+            shape.types.setdefault(path, set()).update(types)
+        shape.occurs.update(one.occurs)
+        shape.visits.update(one.visits)
+        shape.records.update(one.types.keys())
     with transaction.atomic():
         schema, _created = LearnedSchema.objects.select_for_update().get_or_create(source=source)
         learned = schema.keys or {}
+        visited = schema.containers or {}
         new, missing, changed = [], [], {}
-        if schema.objects_seen:
-            new = sorted(k for k in batch if k not in learned)
-            missing = sorted(
-                k for k, v in learned.items() if v.get("seen", 0) >= schema.objects_seen and k not in batch and count
-            )
-            for key, types in batch.items():
+        if schema.objects_seen >= SCHEMA_WARMUP:
+            new = sorted(k for k in shape.types if k not in learned)
+            for key, entry in learned.items():
+                where = _container(key)
+                always = entry.get("absent") == 0 and visited.get(where, 0) > 0
+                if always and shape.visits[where] and not shape.occurs[key]:
+                    missing.append(key)
+            missing.sort()
+            for key, types in shape.types.items():
                 if key in learned:
                     known = set(learned[key]["types"]) - {"null"}
                     found = types - {"null"}
                     if known and found and not found <= known:
                         changed[key] = {"expected": sorted(known), "found": sorted(found)}
-        for key, types in batch.items():
-            entry = learned.setdefault(key, {"types": [], "seen": 0})
-            entry["types"] = sorted(set(entry["types"]) | types)
-            entry["seen"] = entry.get("seen", 0) + presence[key]
+        for key in set(learned) | set(shape.types):
+            where = _container(key)
+            entry = learned.get(key)
+            if entry is None:  # absent from every object visited there before this batch
+                entry = learned[key] = {"types": [], "seen": 0, "absent": visited.get(where, 0)}
+            if key in shape.types:
+                entry["types"] = sorted(set(entry["types"]) | shape.types[key])
+            entry["seen"] = entry.get("seen", 0) + shape.records[key]
+            # (a key learned before presence was counted per object starts its count now)
+            entry["absent"] = entry.get("absent", 0) + shape.visits[where] - shape.occurs[key]
+        for where, n in shape.visits.items():
+            visited[where] = visited.get(where, 0) + n
         schema.keys = learned
-        first = schema.objects_seen == 0
+        schema.containers = visited
+        first = schema.objects_seen < SCHEMA_WARMUP
         schema.objects_seen += count
         schema.save()
     result = DriftResult(new, missing, changed, bool(new or missing or changed), learned=first)

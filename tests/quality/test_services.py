@@ -15,7 +15,13 @@ from quality.models import (
     QuarantinedRecord,
     ValidationRule,
 )
-from quality.services import quality_evaluate, rejects_quarantine, rejects_revalidate, schema_drift_check
+from quality.services import (
+    SCHEMA_WARMUP,
+    quality_evaluate,
+    rejects_quarantine,
+    rejects_revalidate,
+    schema_drift_check,
+)
 from quality.validation import DataValidator
 from warehouse.calendar import IST
 from warehouse.models import StockData
@@ -69,9 +75,9 @@ def test_a_rule_fixed_later_recovers_its_quarantined_records():
 
 
 # --- schema drift -----------------------------------------------------------------------------------
-def test_the_first_payload_teaches_the_schema_and_a_changed_nse_shape_is_drift(samples):
+def test_the_first_payloads_teach_the_schema_and_a_changed_nse_shape_is_drift(samples):
     payload = json.loads((samples / "nse" / "quote-equity_INFY_2023-10-16.json").read_text())
-    first = schema_drift_check(source="nse_api", records=[payload])
+    first = schema_drift_check(source="nse_api", records=[payload] * (SCHEMA_WARMUP - 1))
     assert (first.is_drift, first.learned) == (False, True)
     assert schema_drift_check(source="nse_api", records=[payload]).is_drift is False
 
@@ -84,18 +90,48 @@ def test_the_first_payload_teaches_the_schema_and_a_changed_nse_shape_is_drift(s
     assert drift.new_keys == ["info.exchange", "priceInfo.last_price"]
     assert drift.missing_keys == ["priceInfo.lastPrice"]
     assert drift.changed_types == {"priceInfo.open": {"expected": ["number"], "found": ["string"]}}
-    assert LearnedSchema.objects.get(source="nse_api").objects_seen == 3
+    assert LearnedSchema.objects.get(source="nse_api").objects_seen == SCHEMA_WARMUP + 1
     incident = QualityIncident.objects.get(check_ref__name="stock_quotes schema drift")
     assert incident.last_value == 4.0
 
 
 def test_nulls_and_integers_in_number_fields_are_not_drift(samples):
     payload = json.loads((samples / "nse" / "quote-equity_INFY_2023-10-16.json").read_text())
-    schema_drift_check(source="nse_api", records=[payload])
+    schema_drift_check(source="nse_api", records=[payload] * SCHEMA_WARMUP)
     other = copy.deepcopy(payload)
     other["priceInfo"]["lastPrice"] = 1433  # an integer this time
     other["priceInfo"]["vwap"] = None
     assert schema_drift_check(source="nse_api", records=[other]).is_drift is False
+
+
+def _page(*posts):
+    """An X search page: the posts, and the includes every page has."""
+    return {"data": list(posts), "includes": {"users": [{"id": "1", "username": "a"}]}, "meta": {"result_count": 2}}
+
+
+def test_an_optional_field_of_list_items_missing_from_a_page_is_not_drift():
+    plain = {"id": "1", "text": "$TCS", "author_id": "1"}
+    retweet = {**plain, "id": "2", "referenced_tweets": [{"type": "retweeted", "id": "9"}]}
+    # The warm-up sees the retweet field on every page (always beside a plain post).
+    schema_drift_check(source="twitter", records=[_page(plain, retweet)] * SCHEMA_WARMUP)
+    assert schema_drift_check(source="twitter", records=[_page(plain, plain)]).is_drift is False
+    # A field every post had, gone from every post of a page, is drift; and so is a new one.
+    bare = {"id": "3", "text": "$TCS"}
+    drift = schema_drift_check(source="twitter", records=[_page(bare, {**bare, "lang": "en"})])
+    assert (drift.missing_keys, drift.new_keys) == (["data[].author_id"], ["data[].lang"])
+    # An object missing altogether is reported once, not with each of its keys.
+    drift = schema_drift_check(source="twitter", records=[{"data": [plain], "meta": {"result_count": 1}}])
+    assert drift.missing_keys == ["includes"]
+
+
+def test_a_source_learns_from_its_first_payloads_before_it_reports_drift():
+    plain = {"id": "1", "text": "$TCS", "author_id": "1"}
+    retweet = {**plain, "referenced_tweets": [{"type": "retweeted", "id": "9"}]}
+    assert schema_drift_check(source="twitter", records=[_page(plain)]).learned is True
+    # The first retweet comes on the second page: still learning, no incident.
+    second = schema_drift_check(source="twitter", records=[_page(retweet)])
+    assert (second.is_drift, second.learned) == (False, True)
+    assert not QualityIncident.objects.filter(check_ref__metric="schema_drift").exists()
 
 
 # --- evaluation, incidents, alerts ------------------------------------------------------------------
