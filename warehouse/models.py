@@ -16,6 +16,9 @@ class Ticker(models.Model):
         max_length=4, blank=True, help_text="NSE's market type for its quote API (N); learnt from NSE when blank"
     )
     active = models.BooleanField(default=True, help_text="followed by the quote and social connectors")
+    learned_on = models.DateField(
+        null=True, blank=True, help_text="the trading day of the bhavcopy its ISIN and series were last learnt from"
+    )
     aliases = models.JSONField(default=list, blank=True, help_text="other names people use in text")
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(auto_now=True)

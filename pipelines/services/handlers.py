@@ -31,8 +31,9 @@ def bhavcopy_load(group: ParsedGroup) -> None:
     valid_bars = group_validate_and_load(group, dataset="bhavcopy_rows", rows=bars, loader=warehouse.insert_daily_bars)
     if not len(valid_bars):
         return
-    # The master learns symbols, series and ISINs: only those columns become dicts (all twenty cost 10%).
-    learned = [c for c in ("ticker", "series", "isin") if c in valid_bars.columns]
+    # The master learns symbols, series and ISINs (and the day they hold from): only those columns become
+    # dicts (all twenty cost 10%).
+    learned = [c for c in ("ticker", "series", "isin", "date") if c in valid_bars.columns]
     ticker_master_learn(valid_bars[learned].to_dict("records"))
     # The day's closes also become stock rows (price = close); counted once, with the bars.
     keys = set(zip(valid_bars["lake_object_id"], valid_bars["ticker"], valid_bars["series"], strict=True))

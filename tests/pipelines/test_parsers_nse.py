@@ -291,8 +291,8 @@ def test_the_ticker_master_learns_symbols_isins_and_series_in_bulk(samples, djan
     bars = parse("nse_bhavcopy", csv_payload(samples, UDIFF)).bars
     symbols = {b["ticker"] for b in bars}
     known = Ticker.objects.filter(symbol__in=symbols).count()
-    # Bulk: a handful of statements for ~2,900 symbols (SQLite caps parameters, so it needs ~30 batches).
-    with django_assert_max_num_queries(40):
+    # Bulk: a handful of statements for ~2,900 symbols (SQLite caps parameters, so it needs ~35 batches).
+    with django_assert_max_num_queries(45):
         result = ticker_master_learn(bars)
     assert result.created == len(symbols) - known
     assert Ticker.objects.count() == before + result.created
@@ -310,6 +310,32 @@ def test_the_ticker_master_learns_symbols_isins_and_series_in_bulk(samples, djan
     assert Ticker.objects.get(symbol="INFY").isin == "INXINFY"
     assert Ticker.objects.get(symbol="SGBJUN28").isin == "INXSGBJUN28"
     assert Ticker.objects.get(symbol="INFY").updated > infy.updated
+
+
+@pytest.mark.django_db
+def test_an_older_bhavcopy_or_a_bond_row_never_replaces_an_equity_isin(samples):
+    # Learnt from the 2026-05-19 UDiFF day, then the 2021-01-06 day replayed: by then TATASTEEL had its
+    # pre-split ISIN, and IREDA (listed 2023) traded only bonds (series N2, their own ISINs).
+    ticker_master_learn(parse("nse_bhavcopy", csv_payload(samples, UDIFF)).bars)
+    now = dict(Ticker.objects.filter(symbol__in=["TATASTEEL", "IREDA"]).values_list("symbol", "isin"))
+    assert now == {"TATASTEEL": "INE081A01020", "IREDA": "INE202E01016"}
+    assert Ticker.objects.get(symbol="TATASTEEL").learned_on == date(2026, 5, 19)
+    learnt = {t.symbol: (t.isin, t.series) for t in Ticker.objects.filter(learned_on=date(2026, 5, 19))}
+    old = parse("nse_bhavcopy", csv_payload(samples, LEGACY)).bars
+    assert {b["isin"] for b in old if b["ticker"] == "TATASTEEL"} == {"INE081A01012"}
+    ticker_master_learn(old)
+    after = {t.symbol: (t.isin, t.series) for t in Ticker.objects.filter(symbol__in=list(learnt))}
+    assert [symbol for symbol in learnt if after[symbol] != learnt[symbol]] == []  # (173 of them changed before)
+    assert dict(Ticker.objects.filter(symbol__in=["TATASTEEL", "IREDA"]).values_list("symbol", "isin")) == now
+    # A seeded ticker the newer day did not list (TATAMOTORS) learns from the old day: it knew nothing.
+    assert Ticker.objects.get(symbol="TATAMOTORS").isin == "INE155A01022"
+    # On its own, the old day teaches a fresh master; a bond row does not replace the equity's ISIN.
+    Ticker.objects.filter(symbol="IREDA").update(learned_on=None)
+    ireda_bonds = [b for b in old if b["ticker"] == "IREDA"]
+    assert ireda_bonds
+    assert {b["series"] for b in ireda_bonds} <= {"N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8", "N9"}
+    ticker_master_learn(ireda_bonds)
+    assert Ticker.objects.get(symbol="IREDA").isin == "INE202E01016"
 
 
 @pytest.mark.django_db

@@ -50,6 +50,13 @@ def test_a_real_bhavcopy_loads_every_row_of_every_series(samples, name, rows):
     assert obj.source == "nse_bhavcopy"
 
 
+def test_loading_an_old_bhavcopy_after_a_new_one_keeps_the_masters_current_isins(samples):
+    _run("nse_bhavcopy", samples / "nse" / "BhavCopy_NSE_CM_0_0_0_20260519_F_0000.csv")
+    _run("nse_bhavcopy", samples / "nse" / "cm06JAN2021bhav.csv")  # TATASTEEL's pre-split ISIN, IREDA's bonds
+    master = dict(Ticker.objects.filter(symbol__in=["TATASTEEL", "IREDA"]).values_list("symbol", "isin"))
+    assert master == {"TATASTEEL": "INE081A01020", "IREDA": "INE202E01016"}
+
+
 def test_the_legacy_bhavcopy_keeps_every_series_and_teaches_the_ticker_master(samples):
     _run("nse_bhavcopy", samples / "nse" / "cm06JAN2021bhav.csv")
     assert DailyBar.objects.values("series").distinct().count() == 73

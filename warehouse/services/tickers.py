@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 
+import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -23,7 +25,13 @@ class TickerLearnResult:
 @transaction.atomic
 def ticker_master_learn(bars: list[dict], *, exchange: str = "NSE") -> TickerLearnResult:
     """Create tickers unknown to the master (inactive: following them is a choice made in admin) and
-    fill in or correct the ISIN and main series of known ones, in bulk. Returns the counts."""
+    fill in or correct the ISIN and main series of known ones, in bulk. Returns the counts.
+
+    Each symbol learns from its newest day in ``bars`` (a bar's ``date``), its main series that day. A
+    day older than the one the master last learnt from (a replayed old bhavcopy) changes nothing, and an
+    ISIN is taken only from a series that ranks at least as high as the stored one: a symbol's bond
+    rows (N1, N2 …: their own ISINs) never replace its equity's ISIN.
+    """
     best: dict[str, dict] = {}
     for bar in bars:
         symbol = _text(bar.get("ticker"))
@@ -31,9 +39,16 @@ def ticker_master_learn(bars: list[dict], *, exchange: str = "NSE") -> TickerLea
             continue
         series = _text(bar.get("series")) or "EQ"
         isin = _text(bar.get("isin"))[:12]
+        day = _day(bar.get("date"))
         known = best.get(symbol)
+        if known is not None and day is not None and known["day"] is not None:
+            if day < known["day"]:
+                continue  # an older day of the same batch
+            if day > known["day"]:
+                known = None  # a newer day: learn from it alone
         if known is None or SERIES_RANK.get(series, 99) < SERIES_RANK.get(known["series"], 99):
-            best[symbol] = {"series": series, "isin": isin or (known or {}).get("isin", "")}
+            isin = isin or (known or {}).get("isin", "")
+            best[symbol] = {"series": series, "isin": isin, "day": day if known is None else known["day"] or day}
         elif not known["isin"] and isin:
             known["isin"] = isin
     result = TickerLearnResult()
@@ -43,7 +58,7 @@ def ticker_master_learn(bars: list[dict], *, exchange: str = "NSE") -> TickerLea
     existing = {
         row[1]: row
         for row in Ticker.objects.filter(exchange=exchange, symbol__in=list(best)).values_list(
-            "pk", "symbol", "isin", "series"
+            "pk", "symbol", "isin", "series", "learned_on"
         )
     }
     changed, created = [], []
@@ -52,17 +67,33 @@ def ticker_master_learn(bars: list[dict], *, exchange: str = "NSE") -> TickerLea
         known = existing.get(symbol)
         if known is None:
             created.append(
-                Ticker(symbol=symbol, exchange=exchange, isin=facts["isin"], series=facts["series"], active=False)
+                Ticker(
+                    symbol=symbol,
+                    exchange=exchange,
+                    isin=facts["isin"],
+                    series=facts["series"],
+                    learned_on=facts["day"],
+                    active=False,
+                )
             )
             continue
-        pk, _, isin, series = known
+        pk, _, isin, series, learned_on = known
+        if facts["day"] is not None and learned_on is not None and facts["day"] < learned_on:
+            result.unchanged += 1  # an older bhavcopy than the one the master knows
+            continue
         dirty = False
-        if facts["isin"] and isin != facts["isin"]:
+        ranks_as_high = SERIES_RANK.get(facts["series"], 99) <= SERIES_RANK.get(series, 99)
+        if facts["isin"] and isin != facts["isin"] and ranks_as_high:
             isin, dirty = facts["isin"], True
-        if series != facts["series"] and SERIES_RANK.get(facts["series"], 99) <= SERIES_RANK.get(series, 99):
+        if series != facts["series"] and ranks_as_high:
             series, dirty = facts["series"], True
+        # The day goes with the facts: stamped when they change, and once on a ticker that has none yet
+        # (a later day with the same facts writes nothing: a bhavcopy day touches thousands of tickers).
+        day = learned_on
+        if facts["day"] is not None and (dirty or learned_on is None):
+            day, dirty = facts["day"], True
         if dirty:
-            changed.append((isin, series, pk))
+            changed.append((isin, series, day, pk))
         else:
             result.unchanged += 1
     Ticker.objects.bulk_create(created, batch_size=1000, ignore_conflicts=True)
@@ -73,19 +104,21 @@ def ticker_master_learn(bars: list[dict], *, exchange: str = "NSE") -> TickerLea
 
 
 def _tickers_update(changed: list[tuple], *, updated) -> None:
-    """One plain UPDATE per changed ticker ``(isin, series, pk)``, all stamped ``updated``, sent as one
-    batch (``executemany``: pipelined on psycopg 3).
+    """One plain UPDATE per changed ticker ``(isin, series, learned_on, pk)``, all stamped ``updated``, sent
+    as one batch (``executemany``: pipelined on psycopg 3).
 
     ``bulk_update`` builds a CASE WHEN per column over the whole batch: for a bhavcopy day that moves a
     few thousand ISINs that cost seconds to build in Python and to evaluate in PostgreSQL."""
     ops, meta = connection.ops, Ticker._meta
     sql = (
-        f"UPDATE {ops.quote_name(meta.db_table)} SET isin = %s, series = %s, updated = %s "
+        f"UPDATE {ops.quote_name(meta.db_table)} SET isin = %s, series = %s, learned_on = %s, updated = %s "
         f"WHERE {ops.quote_name(meta.pk.column)} = %s"
     )
     with connection.cursor() as cursor:
         stamp = ops.adapt_datetimefield_value(updated)
-        cursor.executemany(sql, [(isin, series, stamp, pk) for isin, series, pk in changed])
+        cursor.executemany(
+            sql, [(isin, series, ops.adapt_datefield_value(day), stamp, pk) for isin, series, day, pk in changed]
+        )
 
 
 def _text(value) -> str:
@@ -93,3 +126,17 @@ def _text(value) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return ""
     return str(value).strip()
+
+
+def _day(value) -> date | None:
+    """A bar's trading day from a date, a datetime or Timestamp, or ISO text; None when it has none."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
