@@ -41,6 +41,7 @@ class PipelineRunSerializer(serializers.ModelSerializer):
             "rejected",
             "inserted",
             "duplicates",
+            "skipped",
             "error",
             "celery_task_id",
             "traceback",

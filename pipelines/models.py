@@ -36,6 +36,9 @@ class PipelineRun(models.Model):
     rejected = models.IntegerField(default=0)
     inserted = models.IntegerField(default=0)
     duplicates = models.IntegerField(default=0)
+    skipped = models.IntegerField(
+        default=0, help_text="items that are no record: photos without text, service messages, posts stored before"
+    )
     error = models.TextField(blank=True)
     traceback = models.TextField(blank=True)
     celery_task_id = models.CharField(max_length=64, blank=True)

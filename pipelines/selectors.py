@@ -21,7 +21,12 @@ def run_summary_lines(run: PipelineRun) -> list[str]:
         f"run {run.pk}: {run.pipeline} ({run.trigger}) {run.status.upper()}"
         + (" [simulated data]" if run.simulated else ""),
         f"  lake objects stored: {run.stored}",
-        f"  fetched {run.fetched} = valid {run.valid} + rejected {run.rejected} + duplicates {run.duplicates}",
+        f"  fetched {run.fetched} = valid {run.valid} + rejected {run.rejected} + duplicates {run.duplicates}"
+        + (
+            f" (and {run.skipped} item(s) that are no record: photos without text, service messages)"
+            if run.skipped
+            else ""
+        ),
         f"  inserted {run.inserted}, parsed {run.parsed}",
         f"  time: {run.duration or 0:.2f}s" + (f" ({seconds})" if seconds else ""),
     ]

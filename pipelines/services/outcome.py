@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-COUNTS = ("fetched", "parsed", "valid", "rejected", "inserted", "duplicates")
+COUNTS = ("fetched", "parsed", "valid", "rejected", "inserted", "duplicates", "skipped")
 
 
 @dataclass
@@ -24,6 +24,7 @@ class Outcome:
     rejected: int = 0
     inserted: int = 0
     duplicates: int = 0
+    skipped: int = 0  # items that are no record (a photo without text, a service message): outside fetched
     drift: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     dates: set[date] = field(default_factory=set)

@@ -95,6 +95,7 @@ def _parse(obj: LakeObject, payload, *, spec, run_id, group: ParsedGroup):
     """Parse one object's payload. A payload of an unknown shape (NSE changed its JSON, a file of an
     unknown layout) is kept whole in the quarantine with the reason, and counted as one refused record."""
     parsed = parse(obj.source, payload, fetched_at=obj.timestamp)
+    group.outcome.skipped += parsed.skipped
     problems = [("schema_drift", msg) for msg in parsed.drift] + [("parse_error", msg) for msg in parsed.errors]
     if problems:
         outcome = group.outcome

@@ -67,6 +67,7 @@ def social_load(group: ParsedGroup) -> None:
     messages = []
     for obj, parsed in zip(group.objects, group.parsed, strict=True):
         messages.extend(social_messages(parsed.messages, object_id=obj.pk, group=group))
+    messages = _repeats_collapsed(messages, group)
     matcher, scorer, detector = enrichers()
     enriched = enrich_messages(messages, matcher, scorer, detector)
     rows, unmatched = list(enriched), list(enriched.unmatched)
@@ -90,6 +91,24 @@ def social_load(group: ParsedGroup) -> None:
             rejected=rejected,
         )
     group_validate_and_load(group, dataset="social_mentions", rows=rows, loader=warehouse.insert_social_data)
+
+
+def _repeats_collapsed(messages: list[dict], group: ParsedGroup) -> list[dict]:
+    """The group's messages with each (platform, external id) once: a message the batch holds twice (an
+    export that repeats rows, two pages that overlap) is one duplicate, not a second row or a second
+    quarantined record."""
+    seen: set[tuple] = set()
+    unique = []
+    for message in messages:
+        key = (message.get("platform"), message.get("external_id"))
+        if key[1] is not None and key in seen:
+            group.outcome.fetched += 1
+            group.outcome.duplicates += 1
+            group.records[message["lake_object_id"]] += 1
+            continue
+        seen.add(key)
+        unique.append(message)
+    return unique
 
 
 def pump_scores_after_gold(*, dates) -> None:

@@ -130,6 +130,22 @@ def test_every_social_sample_is_accounted_for_loaded_or_quarantined_with_a_reaso
     assert all(r.reasons for r in QuarantinedRecord.objects.filter(run_id=run.pk))
 
 
+def test_a_message_a_file_holds_twice_is_one_duplicate_not_two_quarantined_records(samples):
+    # A scraped pump channel whose 154 rows hold 77 messages, each twice; none names an NSE ticker.
+    run = _run("telegram", samples / "telegram" / "pump_labelled" / "internal_1193379360.csv")
+    _accounted(run)
+    assert (run.fetched, run.rejected, run.duplicates) == (154, 77, 77)
+    assert QuarantinedRecord.objects.filter(run_id=run.pk).count() == 77
+
+
+def test_items_that_are_no_record_are_counted_and_said(samples, capsys):
+    # 70 scraped rows of a pump channel, 6 of them image posts without text: no message to load.
+    run = _run("telegram", samples / "telegram" / "pump_labelled" / "internal_1638879488.csv")
+    assert (run.fetched, run.skipped) == (64, 6)
+    _accounted(run)
+    assert "(and 6 item(s) that are no record: photos without text, service messages)" in capsys.readouterr().out
+
+
 def test_a_tweet_naming_nse_tickers_becomes_one_row_per_ticker_with_sentiment_and_pump_score(tmp_path):
     page = tmp_path / "search.json"
     page.write_text(
