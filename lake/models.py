@@ -67,6 +67,7 @@ class LakeSourceDay(models.Model):
         ordering = ["source", "-partition_date"]
         constraints = [models.UniqueConstraint(fields=["source", "partition_date"], name="lake_source_day_uniq")]
         verbose_name = "source day summary"
+        verbose_name_plural = "source day summaries"
 
     def __str__(self) -> str:
         return f"{self.source} {self.partition_date}"

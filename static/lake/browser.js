@@ -158,7 +158,7 @@
     statusCell.append(status);
     const view = el("button", "View");
     view.type = "button";
-    view.addEventListener("click", () => loadObject(obj.id).catch((err) => showError(err.message)));
+    view.addEventListener("click", () => loadObject(obj.id, { scroll: true }).catch((err) => showError(err.message)));
     const viewCell = el("td");
     viewCell.append(view);
     row.append(el("td", fmtIST(obj.timestamp)), keyCell, el("td", fmtInt(obj.records)), el("td", fmtBytes(obj.bytes)),
@@ -230,13 +230,15 @@
     return line;
   }
 
-  async function loadObject(id) {
+  async function loadObject(id, { scroll = false } = {}) {
     state.objectId = id;
     for (const row of document.querySelectorAll("#lake-objects tbody tr")) {
       row.classList.toggle("selected", Number(row.dataset.id) === id);
     }
     const card = $("lake-viewer-card");
     card.hidden = false;
+    // Below a long list the viewer opens out of sight: bring it into view (a click, not a refresh).
+    if (scroll) card.scrollIntoView({ block: "start" });
     const viewer = $("lake-viewer");
     viewer.replaceChildren(el("p", "Loading the object…", "loading"));
     const obj = await getJSON(API + "/objects/" + id);

@@ -88,6 +88,7 @@ def test_a_host_not_allowed_answers_json_400_under_api_and_a_page_elsewhere(api_
     assert page["Content-Type"].startswith("text/html")
 
 
+@pytest.mark.django_db
 def test_a_bad_token_answers_401_json(anon_client):
     anon_client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     response = anon_client.get("/api/whoami")

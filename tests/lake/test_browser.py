@@ -157,3 +157,16 @@ def test_an_object_too_big_to_show_says_so_and_offers_its_download(logged_in_pag
     assert "null" not in viewer.inner_text()
     link = viewer.get_by_role("link", name="Download the object (.json.gz)")
     assert link.get_attribute("href") == f"/api/data/lake/objects/{big.pk}/download"
+
+
+def test_viewing_an_object_below_a_long_list_brings_the_viewer_into_sight(logged_in_page, live_server):
+    page = logged_in_page
+    page.set_viewport_size({"width": 1280, "height": 720})
+    for n in range(40):
+        raw_batch_store(source="nse_api", data={"n": n}, timestamp=T0 + dt.timedelta(minutes=n))
+    open_lake(page, live_server)
+    choose_source(page, "nse_api")
+    expect(page.locator("#lake-objects tbody tr")).to_have_count(40)
+    page.locator("#lake-objects tbody tr").first.get_by_role("button", name="View").click()
+    expect(page.locator("#lake-viewer")).to_contain_text("records: 1")
+    expect(page.locator("#lake-viewer-card")).to_be_in_viewport()

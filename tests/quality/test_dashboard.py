@@ -61,3 +61,21 @@ def test_the_dashboard_shows_scorecards_trends_checks_incidents_and_rejects_as_t
     points = page.evaluate("window.qualityCharts.valid_ratio.data.datasets.map(d => [d.label, d.data.length])")
     assert points == [["stock quotes", 2]]
     assert page.external_requests == []
+
+
+@pytest.mark.django_db
+def test_a_dataset_with_older_rows_but_none_today_says_so_not_no_data(client, user):
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from warehouse.models import DailyBar
+
+    last_week = timezone.localdate() - dt.timedelta(days=7)
+    DailyBar.objects.create(ticker="TCS", date=last_week, source="nse_bhavcopy", close=Decimal("3500.00"))
+    quality_evaluate()
+    client.force_login(user)
+    html = client.get("/quality/").content.decode()
+    card = html.split('data-dataset="daily_bars"', 1)[1].split("</dl>", 1)[0]
+    assert "no rows today" in card
+    assert "no data yet" not in card

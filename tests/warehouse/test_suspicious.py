@@ -127,6 +127,30 @@ def test_min_score_filters_and_the_newest_day_is_the_default(api_client, pumped_
     assert api_client.get(URL, {"date": "2026-05-20"}).json()["results"] == []
 
 
+def test_the_model_terms_shown_as_evidence_are_words_and_emoji_not_figures_or_punctuation(api_client):
+    _social("IRFC", DAY, 30, 0.91, signals=1)
+    SocialMention.objects.create(
+        ticker="IRFC",
+        platform="telegram",
+        external_id="-100:terms",
+        text="IRFC 5 days to go 🚀 #buy. buy",
+        is_pump_signal=True,
+        pump_score=0.8,
+        timestamp=day_start(DAY) + dt.timedelta(hours=10),
+        metadata={"pump_rules": [], "pump_terms": ["0 days", "0", "days", "#", ". buy", "🚀", "to go"]},
+    )
+    (message,) = api_client.get(URL, {"date": "2026-05-19"}).json()["results"][0]["flagged"]["top"]
+    assert message["terms"] == ["days", "🚀", "to go"]
+
+
+def test_after_midnight_the_list_opens_on_the_last_market_day_not_the_new_days_first_chatter(api_client, pumped_day):
+    _social("TRENT", DAY + dt.timedelta(days=1), 11, 0.3)  # 00:30 the next day: chatter, no prices yet
+    assert api_client.get(URL).json()["date"] == "2026-05-19"
+    assert api_client.get(URL, {"date": "2026-05-20"}).json()["results"][0]["ticker"] == "TRENT"
+    _bar("TRENT", DAY + dt.timedelta(days=1), "100", "99", 1000)  # the session has begun
+    assert api_client.get(URL).json()["date"] == "2026-05-20"
+
+
 def test_an_empty_warehouse_answers_no_day_and_no_results(api_client):
     assert api_client.get(URL).json() == {"date": None, "min_score": 0.0, "results": []}
 

@@ -20,8 +20,17 @@ EVIDENCE_MESSAGES = 5  # flagged messages shown per ticker-day
 
 
 def pump_latest_day() -> date | None:
-    """The newest day with a daily pump score."""
-    return DailySocial.objects.filter(pump_score__isnull=False).aggregate(day=Max("date"))["day"]
+    """The day the suspicious list opens on: the newest day with a daily pump score and a market day
+    (daily bars) behind it, else the newest scored day.
+
+    After midnight, or on a weekend, the newest scored day holds a few hours of chatter and no prices:
+    opening there would hide the last session's campaigns (they stay one date-pick away)."""
+    scored = DailySocial.objects.filter(pump_score__isnull=False)
+    newest = scored.aggregate(day=Max("date"))["day"]
+    if newest is None or DailyBar.objects.filter(date=newest).exists():
+        return newest
+    traded = DailyBar.objects.filter(date__lt=newest, date__in=scored.values("date")).aggregate(day=Max("date"))
+    return traded["day"] or newest
 
 
 def pump_ticker_days(*, day: date, min_score: float = 0.0, limit: int = 50) -> list[dict]:
@@ -136,7 +145,7 @@ def flagged_messages(*, tickers: list[str], day: date, per_ticker: int = EVIDENC
                 "text": m.text,
                 "pump_score": m.pump_score,
                 "rules": _names(m.metadata, "pump_rules"),
-                "terms": _names(m.metadata, "pump_terms"),
+                "terms": [term for term in _names(m.metadata, "pump_terms") if _readable(term)],
                 "lake_object_id": m.lake_object_id,
             }
         )
@@ -150,6 +159,12 @@ def _names(metadata, key: str) -> list[str]:
     if not isinstance(value, list):
         return []
     return [item for item in value if isinstance(item, str)]
+
+
+def _readable(term: str) -> bool:
+    """Whether a model term reads as evidence: every token a word or an emoji ("buy", "🚀", "next pump"),
+    not a number (the model writes every figure as "0") or punctuation ("0 days", "#", ". buy")."""
+    return all(not token.isascii() or any(c.isalpha() for c in token) for token in term.split(" "))
 
 
 def suspicious_tickers(*, day: date | None = None, min_score: float = 0.0, limit: int = 50) -> dict:
