@@ -9,6 +9,10 @@ from .rules import DATASETS, KINDS, SEVERITIES, Rule
 DATASET_CHOICES = [(d, d.replace("_", " ")) for d in DATASETS]
 
 
+# What a dataset's freshness counts: NSE trading time for quotes, the clock for social chatter.
+FRESHNESS_UNITS = {"stock_quotes": "trading minutes", "social_mentions": "minutes"}
+
+
 class ValidationRule(models.Model):
     """One declarative rule of a dataset's rule set; thresholds, severity and on/off editable in admin."""
 
@@ -171,10 +175,10 @@ class QualityCheck(models.Model):
 
     @property
     def unit_label(self) -> str:
-        """The unit as read in messages and pages: social freshness counts wall-clock minutes (quotes'
-        counts trading minutes, the label of ``Unit.MINUTES``)."""
-        if self.unit == self.Unit.MINUTES and self.dataset == "social_mentions":
-            return "minutes"
+        """The unit as read in messages and pages: minutes are the dataset's freshness minutes (wall-clock
+        for social mentions, trading minutes for quotes, the label of ``Unit.MINUTES``)."""
+        if self.unit == self.Unit.MINUTES:
+            return FRESHNESS_UNITS.get(self.dataset, self.get_unit_display())
         return self.get_unit_display()
 
 

@@ -8,12 +8,11 @@ from django.utils import timezone
 from warehouse import calendar as nse
 
 from .metrics import ist_day_bounds
-from .models import QualityCheck, QualityIncident, QualityMetric, QuarantinedRecord, ValidationRule
+from .models import FRESHNESS_UNITS, QualityCheck, QualityIncident, QualityMetric, QuarantinedRecord, ValidationRule
 from .reconciliation import lake_objects_unaccounted as lake_objects_unaccounted  # the reconciliation read
 from .rules import DATASETS, default_rules
 
 SUMMARY_METRICS = ("completeness", "valid_ratio", "freshness", "row_count", "volume_zscore")
-FRESHNESS_UNITS = {"stock_quotes": "trading minutes", "social_mentions": "minutes"}
 
 
 def metrics_latest(*, metrics=SUMMARY_METRICS) -> dict[tuple[str, str], QualityMetric]:

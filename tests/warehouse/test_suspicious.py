@@ -20,7 +20,10 @@ def _social(ticker, day, mentions, score, signals=0, platform="telegram"):
     )
 
 
-def _message(ticker, n, *, score, flagged=True, lake_object_id=None, text=None):
+EVIDENCE = {"pump_rules": ["upper_circuit", "multibagger"], "pump_terms": ["tomorrow"]}
+
+
+def _message(ticker, n, *, score, flagged=True, lake_object_id=None, text=None, metadata=EVIDENCE):
     return SocialMention.objects.create(
         ticker=ticker,
         platform="telegram",
@@ -30,7 +33,7 @@ def _message(ticker, n, *, score, flagged=True, lake_object_id=None, text=None):
         pump_score=score,
         channel="multibagger_calls",
         timestamp=day_start(DAY) + dt.timedelta(hours=10, minutes=n),
-        metadata={"pump_rules": ["upper_circuit", "multibagger"], "pump_terms": ["tomorrow"]},
+        metadata=metadata,
         lake_object_id=lake_object_id,
     )
 
@@ -129,15 +132,9 @@ def test_min_score_filters_and_the_newest_day_is_the_default(api_client, pumped_
 
 def test_the_model_terms_shown_as_evidence_are_words_and_emoji_not_figures_or_punctuation(api_client):
     _social("IRFC", DAY, 30, 0.91, signals=1)
-    SocialMention.objects.create(
-        ticker="IRFC",
-        platform="telegram",
-        external_id="-100:terms",
-        text="IRFC 5 days to go 🚀 #buy. buy",
-        is_pump_signal=True,
-        pump_score=0.8,
-        timestamp=day_start(DAY) + dt.timedelta(hours=10),
-        metadata={"pump_rules": [], "pump_terms": ["0 days", "0", "days", "#", ". buy", "🚀", "to go"]},
+    terms = ["0 days", "0", "days", "#", ". buy", "🚀", "to go"]
+    _message(
+        "IRFC", 0, score=0.8, text="IRFC 5 days to go 🚀 #buy. buy", metadata={"pump_rules": [], "pump_terms": terms}
     )
     (message,) = api_client.get(URL, {"date": "2026-05-19"}).json()["results"][0]["flagged"]["top"]
     assert message["terms"] == ["days", "🚀", "to go"]
@@ -182,16 +179,7 @@ def test_it_needs_an_authenticated_user(anon_client, pumped_day):
 def test_a_flagged_message_with_odd_metadata_is_listed_without_rules(api_client, metadata):
     # Rows stored before the cleaner refused them, or written to the database by hand: the list still answers.
     _social("IRFC", DAY, 30, 0.91, signals=1)
-    SocialMention.objects.create(
-        ticker="IRFC",
-        platform="telegram",
-        external_id="-100:odd",
-        text="IRFC upper circuit",
-        is_pump_signal=True,
-        pump_score=0.8,
-        timestamp=day_start(DAY) + dt.timedelta(hours=10),
-        metadata=metadata,
-    )
+    _message("IRFC", 0, score=0.8, text="IRFC upper circuit", metadata=metadata)
     answer = api_client.get(URL, {"date": "2026-05-19"})
     assert answer.status_code == 200
     (message,) = answer.json()["results"][0]["flagged"]["top"]

@@ -168,7 +168,7 @@ def _readable(term: str) -> bool:
 
 
 def suspicious_tickers(*, day: date | None = None, min_score: float = 0.0, limit: int = 50) -> dict:
-    """Ticker-days of ``day`` (default: the newest scored day) ranked by pump score, with their evidence.
+    """Ticker-days of ``day`` (default: ``pump_latest_day``) ranked by pump score, with their evidence.
 
     ``{"date", "min_score", "results": [...]}``; each result: rank, ticker, pump_score, mentions,
     mention_baseline (mean daily mentions over the 14 days before) and mention_ratio, pump_signals,
