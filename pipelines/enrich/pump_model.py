@@ -3,15 +3,16 @@
 The model is a multinomial logistic regression over the six labels of the labelled pump channels (0 pump
 announcement, 1 countdown, 2 coin release, 3 pump result, 4 delay or cancellation, 5 unrelated) on TF-IDF
 word uni- and bigrams of ``pump_tokens`` plus one feature per hand-written rule that fired. It is trained
-by ``python manage.py train_pump_model`` (``pump_training``, scikit-learn) and shipped as plain JSON
+on the labelled crypto pump and signal channels and on our written Indian tips and market news
+(``pump_training.WRITTEN_PATH``) by ``python manage.py train_pump_model`` (``pump_training``,
+scikit-learn) and shipped as plain JSON
 (``PUMP_MODEL_PATH``): scoring needs numpy and scipy's sparse matrices only, never a pickle.
 
 ``PumpClassifier.detect_many`` decides ``is_pump_signal`` on the combined score: the model's probability
 that a message is pump-related (1 - P(unrelated)), with the rules as its features, weighed by what it
-learned. When a message shows a rule the training data (crypto pump and signal channels) never showed,
-such as the Indian tip idioms ("upper circuit", "jackpot", "abhi buy karo", a CMP/target/SL call) or a
-forward from an unknown channel, the model is outside what it knows and the rules' own score counts
-too: ``1 - (1 - p) · (1 - rule_score)``.
+learned. When a message shows a rule the training data (almost) never showed, such as a forward from an
+unknown channel (or an idiom a retrain on other data lacks), the model is outside what it knows and the
+rules' own score counts too: ``1 - (1 - p) · (1 - rule_score)``.
 """
 
 from __future__ import annotations
@@ -351,7 +352,7 @@ class PumpClassifier:
         probs = self.model.probabilities(x, r)
         model_p = 1.0 - probs[:, self.model.classes.index(UNRELATED)]
         keep = 1.0 - model_p
-        # Outside what the model was trained on (an Indian tip idiom): the rules' verdict counts too.
+        # Outside what the model was trained on (a rule its training data never showed): the rules' verdict counts too.
         outside = ~np.fromiter(map(self.model.unseen_rules.isdisjoint, rule_lists), bool, len(ruled))
         keep[outside] *= 1.0 - np.asarray(rule_scores)[outside]
         # Python's round: np.round (scaled by 10⁴, then rounded) can part from it on a decimal half.

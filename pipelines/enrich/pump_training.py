@@ -23,6 +23,10 @@ from .pump_model import UNRELATED, PumpModel, pump_grams, pump_tokens
 
 REPO = Path(__file__).resolve().parents[2]
 LABELLED_DIR = REPO / "tests" / "data" / "samples" / "telegram" / "pump_labelled"
+# Our own messages, written for training (not real posts): Indian stock tips in the labelled set's classes and
+# Indian market news, trader talk and channel chatter (5). The labelled channels are crypto groups; without
+# these the model has never seen an NSE tip and scores "target 165 SL 140, abhi buy karo" as unrelated.
+WRITTEN_PATH = Path(__file__).resolve().parent / "training" / "indian_written.csv"
 C = 10.0  # inverse regularisation; see bench/detection for the channel-split figures it was chosen on
 MIN_DF = 2  # a term must appear in two training messages (drops one-off coin names and typos)
 UNSEEN_BELOW = 5  # a rule that fired on fewer training messages than this keeps its own weight
@@ -50,6 +54,16 @@ def labelled_load(directory: Path = LABELLED_DIR) -> Labelled:
     frame["message"] = frame["message"].fillna("")
     frame["label"] = frame["label"].astype(float).astype(int)
     return Labelled(frame=frame, files=files)
+
+
+def written_load(path: Path = WRITTEN_PATH) -> tuple[pd.DataFrame, str]:
+    """Our written training messages (``label``, ``message``) and the file's sha256."""
+    frame = pd.read_csv(path, usecols=["label", "message"], dtype={"message": str})
+    frame["message"] = frame["message"].fillna("")
+    frame["label"] = frame["label"].astype(int)
+    if not frame["label"].between(0, UNRELATED).all():
+        raise ValueError(f"{path.name}: labels must be 0-{UNRELATED}")
+    return frame, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def rules_fired(texts, detector: PumpDetector | None = None) -> list[list[str]]:

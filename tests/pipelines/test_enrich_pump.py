@@ -15,7 +15,7 @@ import pytest
 
 from pipelines.enrich import PumpClassifier, PumpDetector, clean_text, pump, pump_model, pump_tokens
 from pipelines.enrich.pump_model import pump_grams, pump_model_load
-from pipelines.enrich.pump_training import labelled_load, rules_fired
+from pipelines.enrich.pump_training import WRITTEN_PATH, labelled_load, rules_fired, written_load
 
 # Plain Indian market messages: results, closes, brokers' targets, regulator warnings. None is a pump.
 INDIAN_NEUTRAL = [
@@ -88,8 +88,9 @@ def _halves(samples):
         # The shipped classifier never saw this channel: it learned the labelled channels' taxonomy, where
         # bare hype ("INSANE PUMP 💸", "WE JUST PUMPED 917%") is "unrelated" and only announcements,
         # countdowns, releases, results and delays are pump messages. The bot's "Pump Activity on OG/USDT"
-        # alerts (labelled 3 here) are not messages of a pump group in that taxonomy either.
-        (None, {"older": 0.21, "newer": 0.58, "results": 0.0}),
+        # alerts (labelled 3 here) are not messages of a pump group in that taxonomy either. (Trained on the
+        # written Indian messages too, it flags 18 of the older 87 where it flagged 19 before.)
+        (None, {"older": 0.2, "newer": 0.58, "results": 0.0}),
     ],
     ids=["rules", "classifier"],
 )
@@ -128,17 +129,35 @@ def test_the_pump_channel_is_flagged_on_its_newer_half_and_none_of_the_others(
     assert rates["non-finance + Indian market news (29)"] <= 0.05
 
 
-def test_the_classifier_keeps_the_indian_tips_the_rules_cover():
-    """The labelled channels are crypto groups: the Indian idioms come from the rules (written set, never trained on)."""
+def _indian_test_set() -> tuple[list[str], list[str]]:
     with (Path(__file__).resolve().parents[1] / "data" / "written" / "indian_stock_tips.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
-    tips = [clean_text(r["message"]) for r in rows if r["label"] == "1"]
-    news = [clean_text(r["message"]) for r in rows if r["label"] == "0"]
+    return [r["message"] for r in rows if r["label"] == "1"], [r["message"] for r in rows if r["label"] == "0"]
+
+
+def test_the_learned_model_itself_flags_the_indian_tips_and_not_the_news():
+    """Written for tests, never trained on: the model (not only the rules raising it) knows NSE tips."""
+    tips, news = _indian_test_set()
+    tips, news = [clean_text(t) for t in tips], [clean_text(t) for t in news]
     classifier = PumpClassifier()
     assert (len(tips), len(news)) == (20, 20)
     assert sum(r.is_pump_signal for r in PumpDetector().detect_many(tips)) == 20
-    assert sum(r.is_pump_signal for r in classifier.detect_many(tips)) >= 18
-    assert sum(r.is_pump_signal for r in classifier.detect_many(news)) <= 1
+    flagged = classifier.detect_many(tips)
+    assert all(r.is_pump_signal for r in flagged), [
+        t for t, r in zip(tips, flagged, strict=True) if not r.is_pump_signal
+    ]
+    assert all(r.model_score >= 0.5 for r in flagged)  # the learned part alone, without the rules' own score
+    assert sum(r.is_pump_signal for r in classifier.detect_many(news)) == 0
+    # Trained on the crypto channels alone, the same model had lost every tip (0 of 20 by its own score).
+
+
+def test_the_written_training_messages_are_apart_from_the_test_set_and_recorded_in_the_model():
+    frame, sha = written_load()
+    tips, news = _indian_test_set()
+    written = {" ".join(m.lower().split()) for m in frame["message"]}
+    assert not written & {" ".join(m.lower().split()) for m in tips + news}
+    assert set(frame["label"]) == {0, 1, 2, 3, 4, 5}
+    assert pump_model_load().meta["written"] == {"messages": len(frame), "file": WRITTEN_PATH.name, "sha256": sha}
 
 
 def test_the_classifier_explains_a_flag_with_rules_and_terms_and_scores_both_parts():
@@ -151,10 +170,12 @@ def test_the_classifier_explains_a_flag_with_rules_and_terms_and_scores_both_par
     assert result.model_score >= 0.9
     assert result.rule_score == 0.55
     assert result.pump_score == result.model_score  # no rule outside the training data fired
-    tip = classifier.detect("IRFC CMP 148 target 165 SL 140 BTST, abhi buy karo")
-    assert {"nse_tip_call", "hinglish_urgency"} <= set(tip.rules)
-    # An idiom the model never saw: the rules' own score counts beside the model's.
-    assert tip.pump_score == round(1 - (1 - tip.model_score) * (1 - tip.rule_score), 4)
+    tip = classifier.detect("IRFC CMP 148 target 165 SL 140 BTST, abhi buy karo", {"forwarded_from": "Stock Gurus"})
+    assert {"nse_tip_call", "hinglish_urgency", "forwarded_unknown_channel"} <= set(tip.rules)
+    # A rule the model never saw in training (a forward from an unknown channel): the rules' own score counts too.
+    assert "forwarded_unknown_channel" in classifier.model.unseen_rules
+    assert tip.pump_score == round(1 - (1 - tip.model_score) * (1 - tip.rule_score), 4) > tip.model_score
+    assert tip.terms  # flagged: the model's strongest terms explain it beside the rules
     signal = classifier.detect("SKL / USDT Long Signal Entry : 0.70691 Take Profit : 0.71691 Stop Loss : 0.30691")
     assert (signal.is_pump_signal, signal.terms) == (False, [])
     assert signal.rule_score >= 0.5  # the rules alone flagged ordinary signal chatter

@@ -128,7 +128,7 @@ def test_train_pump_model_rebuilds_the_shipped_model(tmp_path):
     target = tmp_path / "model.json.gz"
     out = io.StringIO()
     call_command("train_pump_model", "--output", str(target), stdout=out)
-    assert "trained on 3,504 messages from 135 channels" in out.getvalue()
+    assert "trained on 3,504 messages from 135 channels and 174 written messages" in out.getvalue()
     rebuilt, shipped = _model(target), _model(PUMP_MODEL_PATH)
     weights = ("term_weights", "rule_weights", "intercept")
     assert {k: v for k, v in rebuilt.items() if k not in weights} == {
@@ -138,6 +138,18 @@ def test_train_pump_model_rebuilds_the_shipped_model(tmp_path):
         got, want = np.asarray(rebuilt[name]), np.asarray(shipped[name])
         assert got.shape == want.shape, name
         assert np.abs(got - want).max() <= WEIGHT_TOLERANCE, name
+
+
+def test_train_pump_model_with_a_bad_written_file_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "written.csv"
+    bad.write_text("label,message\n7,a label that is no class\n")
+    target = tmp_path / "m.json.gz"
+    with pytest.raises(CommandError, match=r"^cannot read the written training messages in .*: labels must be 0-5$"):
+        call_command("train_pump_model", "--written", str(bad), "--output", str(target))
+    bad.write_text("text\nno label column\n")
+    with pytest.raises(CommandError, match=r"^cannot read the written training messages in "):
+        call_command("train_pump_model", "--written", str(bad), "--output", str(target))
+    assert not target.exists()
 
 
 def test_train_pump_model_without_data_is_a_one_line_error(tmp_path):

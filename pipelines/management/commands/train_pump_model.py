@@ -1,33 +1,53 @@
-"""python manage.py train_pump_model [--data DIR] [--output PATH]: rebuild the pump classifier."""
+"""python manage.py train_pump_model [--data DIR] [--written CSV | --no-written] [--output PATH]: rebuild the pump classifier."""
 
 import time
 from pathlib import Path
 
+import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
 from pipelines.enrich.pump_model import PUMP_MODEL_PATH
-from pipelines.enrich.pump_training import LABELLED_DIR, labelled_load, model_fit, model_save, rules_fired
+from pipelines.enrich.pump_training import (
+    LABELLED_DIR,
+    WRITTEN_PATH,
+    labelled_load,
+    model_fit,
+    model_save,
+    rules_fired,
+    written_load,
+)
 
 
 class Command(BaseCommand):
     help = (
-        "Train the pump classifier on the repository's labelled pump-channel messages and write the shipped "
-        "model (deterministic: the same data gives the same file)."
+        "Train the pump classifier on the repository's labelled pump-channel messages and our written Indian "
+        "training messages, and write the shipped model (deterministic: the same data gives the same file)."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--data", type=Path, default=LABELLED_DIR, help="folder of labelled CSV files")
+        parser.add_argument(
+            "--written", type=Path, default=WRITTEN_PATH, help="CSV (label,message) of our own training messages"
+        )
+        parser.add_argument("--no-written", action="store_true", help="train on the labelled channels alone")
         parser.add_argument("--output", type=Path, default=PUMP_MODEL_PATH, help="where to write the model")
 
-    def handle(self, *args, data: Path, output: Path, **options):
+    def handle(self, *args, data: Path, written: Path, no_written: bool, output: Path, **options):
         started = time.perf_counter()
         try:
             labelled = labelled_load(data)
         except (OSError, ValueError, KeyError) as exc:
             raise CommandError(f"cannot read the labelled data in {data}: {exc}") from None
         frame = labelled.frame
-        texts = frame["message"].tolist()
-        _, exported = model_fit(texts, frame["label"].to_numpy(), rules_fired(texts))
+        texts, labels = frame["message"].tolist(), frame["label"].to_numpy()
+        own = None
+        if not no_written:
+            try:
+                own, own_sha = written_load(written)
+            except (OSError, ValueError, KeyError) as exc:
+                raise CommandError(f"cannot read the written training messages in {written}: {exc}") from None
+            texts, labels = texts + own["message"].tolist(), np.concatenate([labels, own["label"].to_numpy()])
+        _, exported = model_fit(texts, labels, rules_fired(texts))
         meta = {
             "trained_on": {
                 "messages": len(frame),
@@ -36,11 +56,14 @@ class Command(BaseCommand):
             },
             "labels": {str(k): int(v) for k, v in sorted(frame["label"].value_counts().items())},
         }
+        if own is not None:
+            meta["written"] = {"messages": len(own), "file": written.name, "sha256": own_sha}
         size = model_save(exported, output, meta=meta)
         seconds = time.perf_counter() - started
+        extra = f" and {len(own):,} written messages" if own is not None else ""
         self.stdout.write(
-            f"trained on {len(frame):,} messages from {meta['trained_on']['channels']} channels in {seconds:.1f} s: "
-            f"{len(exported['terms']):,} terms, {len(exported['rules'])} rule features "
+            f"trained on {len(frame):,} messages from {meta['trained_on']['channels']} channels{extra} "
+            f"in {seconds:.1f} s: {len(exported['terms']):,} terms, {len(exported['rules'])} rule features "
             f"(kept at their own weight, unseen in training: {', '.join(exported['unseen_rules']) or 'none'}); "
             f"wrote {output} ({size / 1024:.0f} KiB)"
         )
