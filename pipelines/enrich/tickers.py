@@ -31,6 +31,7 @@ _COMMON = """
     DOLLAR DRONE DYNAMIC EMPOWER ENERGY EXCEL FACT FLAIR FROG GATEWAY GLOBE HEALTHY INFRA INSPIRE LIQUID
     LOVABLE MAGNUM MARINE METAL MIDCAP MONARCH NUCLEUS OMNI PAR PERFECT PREMIER PYRAMID RACE RAINBOW RETAIL
     ROUTE SIGMA SILVER SUPREME TAKE TECH TOTAL UNITY URBAN VALUE VIGOR VITAL WEALTH WORTH ZEAL SAFARI CAMPUS
+    ACCURACY COMMITTED EXCELLENT INCREDIBLE INFLUX INTERNET LANDMARK MOMENTUM RELIABLE SPECIALITY
 """
 COMMON_WORDS = frozenset(_COMMON.split())
 
@@ -39,6 +40,15 @@ _HASHTAG_RE = re.compile(r"(?<![\w#&])#([A-Za-z0-9][A-Za-z0-9&_\-]{0,19})")
 _SUFFIX_RE = re.compile(r"(?<![\w&\-.$#])([A-Za-z0-9][A-Za-z0-9&\-]{0,19})\.(?:NS|NSE|BO)(?![\w])", re.IGNORECASE)
 _EXCHANGE_RE = re.compile(r"\b(?:NSE|BSE)\s?:\s?([A-Za-z0-9][A-Za-z0-9&\-]{0,19})", re.IGNORECASE)
 _BARE_RE = re.compile(r"(?<![\w$#&\-.])([A-Z0-9][A-Z0-9&\-]{0,19})(?![\w&])")
+# A message about crypto: its bare upper-case words are coins (SEL, HAL, UMA, CORONA in the labelled pump
+# channels), not NSE symbols. Only bare symbols are skipped there; a cashtag, hashtag, ``.NS`` or ``NSE:``
+# form, or a company name, still counts.
+_CRYPTO_RE = re.compile(
+    r"(?<![^\W_])(?:usdt|usdc|busd|sats|satoshis?|crypto\w*|bitcoin\w*|altcoins?|memecoins?|coins?|"
+    r"tokens?|binance|kucoin|mexc|yobit|cryptopia|bittrex|hotbit|digifinex|latoken|poloniex|gate\.io|"
+    r"pancakeswap|uniswap|raydium|airdrop|presale|blockchain|defi|web3)(?![^\W_])|_(?:cex|dex)\b",
+    re.IGNORECASE,
+)
 _URL_RE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+", re.IGNORECASE)
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[&'][a-z0-9]+)*", re.IGNORECASE)
 _NAME_SUFFIXES = ("limited", "ltd", "ltd.", "pvt", "private")
@@ -78,7 +88,8 @@ class TickerMatcher:
     Forms, all case-insensitive except bare symbols: cashtags (``$TCS``, ``$tcs``; also the connector's
     ``metadata["cashtags"]``), hashtags (``#RELIANCE``, ``#Infosys``; also ``metadata["hashtags"]``),
     ``TCS.NS`` / ``TCS.BO``, ``NSE:TCS`` / ``BSE: TCS``, bare upper-case symbols (``RELIANCE closes flat``;
-    never words in ``COMMON_WORDS`` nor one- or two-letter symbols), and company names and aliases
+    never words in ``COMMON_WORDS`` nor one- or two-letter symbols, nor any in a message about crypto:
+    "USDT", "sats", "Binance", "coin", … make its capitals coin names), and company names and aliases
     (``Reliance Industries``, ``Infosys``; a name's trailing "Limited"/"Ltd" is optional; a one-word name
     or alias counts only when not written all in lower case, "reliance on imports" is not RELIANCE, and
     never when it is a common word). URLs and e-mail addresses are skipped.
@@ -182,9 +193,10 @@ class TickerMatcher:
                 symbol = self._known(raw)
                 if symbol:
                     hits.add(symbol, "exchange")
-        for raw in _BARE_RE.findall(text):
-            if raw in self.bare_symbols:
-                hits.add(raw, "symbol")
+        if not _CRYPTO_RE.search(text):
+            for raw in _BARE_RE.findall(text):
+                if raw in self.bare_symbols:
+                    hits.add(raw, "symbol")
         written = _WORD_RE.findall(text.replace("\u2019", "'"))
         words = [w.lower() for w in written]
         i, n = 0, len(words)

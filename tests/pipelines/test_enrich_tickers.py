@@ -72,6 +72,30 @@ def test_it_finds_nothing_where_nothing_is_named(matcher, text):
     assert matcher.find(text) == []
 
 
+def test_bare_capitals_in_a_crypto_message_are_coins_not_nse_symbols():
+    """Real posts of the labelled pump channels: with the 3,357 symbols of a real bhavcopy day, 17 of their
+    3,504 messages became NSE mentions (SEL, HAL, CORONA, INCREDIBLE, …), each a false pump mention."""
+    matcher = TickerMatcher(
+        [TickerEntry(s) for s in ("HAL", "SEL", "CORONA", "TCS", "INCREDIBLE", "ACCURACY", "IRFC")]
+        + [TickerEntry("RELIANCE", "Reliance Industries Limited")]
+    )
+    crypto = [
+        "Coin Name : * HAL * BUY and HOLD !",
+        "SEL COIN PUMP ANALYSIS : We had a good 1st wave : Start : 10000 sats End : 15652 sats 56 %",
+        "BITCOIN = Just hit a new ATH 🚀 CORONA crash is over",
+        "HAL / USDT on Binance_CEX, entry 0.42",
+        "Next pump on KuCoin: TCS is the token 🚀",
+    ]
+    for text in crypto:
+        assert matcher.find(text) == [], text
+    # English words in shouted hype are not their namesake stocks either.
+    assert matcher.find("94 % ACCURACY ... VIP MEMBERS BEEN KILLING IT, INCREDIBLE gains") == []
+    # Explicit forms and names still count in a crypto message; bare symbols count everywhere else.
+    assert matcher.find("$TCS and NSE:HAL while BTC dumps, Reliance Industries flat") == ["TCS", "HAL", "RELIANCE"]
+    assert matcher.find("HAL and IRFC UPPER CIRCUIT TOMORROW, coinciding with results") == ["HAL", "IRFC"]
+    assert matcher.find("TCS closes flat; cryptocurrency bill in Parliament") == []  # crypto context
+
+
 def test_cashtags_and_hashtags_of_common_word_symbols_still_count(matcher):
     assert matcher.find("$IT and #ONE and $oil") == ["IT", "OIL", "ONE"]  # cashtags first, then hashtags
 
