@@ -108,6 +108,50 @@ def test_the_previous_close_comes_from_the_previous_bar_when_there_is_one():
     assert DailyBar.objects.get(date=DAY).prev_close == Decimal("200")
 
 
+def test_a_quote_bar_takes_the_days_figures_from_the_last_answer_not_the_quotes_we_happened_to_see():
+    def answer(**figures):
+        return {"shape": "getSymbolData", "symbol": "RELIANCE", "closePrice": 0, **figures}
+
+    warehouse.insert_stock_data(
+        [
+            # Polling began at 10:00 IST: the day had opened at 2480 and dipped to 2470 before that.
+            stock_record(0, price=2500.0, raw_data=answer(open=2480, dayHigh=2505, dayLow=2470, previousClose=2460)),
+            # A trade above the answer's dayHigh (the answer lags the tick by a moment): the higher wins.
+            stock_record(1, price=2512.0, raw_data=answer(open=2480, dayHigh=2508, dayLow=2470, previousClose=2460)),
+            stock_record(
+                2,
+                price=2490.0,
+                change_percent=1.5,
+                raw_data=answer(open="2,480.00", dayHigh=2512, dayLow=2470, previousClose=2460.05),
+            ),
+        ]
+    )
+    gold_refresh(dates={DAY})
+    bar = DailyBar.objects.get(date=DAY, source="nse_api")
+    assert (bar.open, bar.high, bar.low, bar.close, bar.last, bar.prev_close) == (
+        Decimal("2480"),
+        Decimal("2512"),
+        Decimal("2470"),
+        Decimal("2490"),  # closePrice is 0 during the session: the last trade stands in
+        Decimal("2490"),
+        Decimal("2460.05"),  # the answer's, not 2490 / 1.015 = 2453.20 from the rounded change %
+    )
+
+
+def test_figures_an_answer_does_not_have_yet_leave_the_observed_ones():
+    pre_open = {"open": 0, "dayHigh": 0, "dayLow": 0, "previousClose": "-", "closePrice": None}
+    warehouse.insert_stock_data([stock_record(0, price=100.0, change_percent=0.0, raw_data=pre_open)])
+    gold_refresh(dates={DAY})
+    bar = DailyBar.objects.get(date=DAY, source="nse_api")
+    assert (bar.open, bar.high, bar.low, bar.close, bar.prev_close) == (
+        Decimal("100"),
+        Decimal("100"),
+        Decimal("100"),
+        Decimal("100"),
+        Decimal("100.00"),
+    )
+
+
 def test_bhavcopy_bars_are_left_alone_by_the_quote_refresh():
     warehouse.insert_daily_bars([bar_record(ticker="RELIANCE", date=DAY.isoformat())])
     warehouse.insert_stock_data([stock_record(0)])

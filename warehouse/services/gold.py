@@ -157,7 +157,8 @@ def _bars_upsert_pg(objs: list[DailyBar], db, chunk: int = 5000) -> None:
 
 def _quote_days(dates: set[date], symbols: list[str] | None) -> list[dict]:
     """One row per (ticker, series, exchange, day) of the quotes of ``dates``: the day's first and last
-    price, the last change, high, low, volume and the newest lake object (keys suffixed ``_``)."""
+    price, the last change, high, low, volume, the newest lake object and the last quote's id (keys
+    suffixed ``_``)."""
     rows = StockData.objects.filter(_in_days(dates), source=QUOTE_SOURCE)
     if symbols is not None:
         rows = rows.filter(ticker__in=symbols)
@@ -187,6 +188,7 @@ def _quote_days_grouped(rows, day):
             open_=_First(ArrayAgg("price", order_by=first), output_field=price),
             close_=_First(ArrayAgg("price", order_by=last), output_field=price),
             change_=_First(ArrayAgg("change_percent", order_by=last), output_field=change),
+            last_id_=_First(ArrayAgg("id", order_by=last), output_field=rows.model._meta.pk),
             high_=Max("price"),
             low_=Min("price"),
             # NSE's quote volume is the day's running total: the day's volume is its largest value.
@@ -208,6 +210,7 @@ def _quote_days_windowed(rows, day):
             change_=Window(
                 FirstValue("change_percent"), partition_by=group, order_by=[F("timestamp").desc(), F("id").desc()]
             ),
+            last_id_=Window(FirstValue("id"), partition_by=group, order_by=[F("timestamp").desc(), F("id").desc()]),
             high_=Window(Max("price"), partition_by=group),
             low_=Window(Min("price"), partition_by=group),
             # NSE's quote volume is the day's running total: the day's volume is its largest value.
@@ -215,7 +218,18 @@ def _quote_days_windowed(rows, day):
             lake_=Window(Max("lake_object_id"), partition_by=group),
         )
         .values(
-            "ticker", "series", "exchange", "day", "open_", "close_", "change_", "high_", "low_", "volume_", "lake_"
+            "ticker",
+            "series",
+            "exchange",
+            "day",
+            "open_",
+            "close_",
+            "change_",
+            "last_id_",
+            "high_",
+            "low_",
+            "volume_",
+            "lake_",
         )
         .distinct()
         .order_by()
@@ -223,15 +237,29 @@ def _quote_days_windowed(rows, day):
 
 
 def _bars_of_quotes(bars: list[dict]) -> list[DailyBar]:
-    """The quote-derived ``DailyBar`` of each day's quotes, its previous close found or derived."""
+    """The quote-derived ``DailyBar`` of each day's quotes.
+
+    NSE's answer carries the day's own figures (open, high, low, previous close and, after the close, the
+    official closing price), kept in each quote's ``raw_data``: the last quote's figures win over what the
+    quotes we happened to observe show (polling from 11:00 saw neither the open nor the morning's low).
+    Without them (an older payload, a figure of 0 before the open): the observed quotes, and a previous
+    close from the previous bar or derived from the last change %.
+    """
     previous = _previous_closes(bars)
+    answered = _answer_figures([b["last_id_"] for b in bars])
     now = timezone.now()
     objs = []
     for b in bars:
-        prev = previous.get((b["ticker"], b["series"], b["exchange"], b["day"]))
+        day = answered.get(b["last_id_"], {})
+        prev = day.get("prev_close") or previous.get((b["ticker"], b["series"], b["exchange"], b["day"]))
         if prev is None and b["change_"] is not None and b["change_"] != Decimal(-100):
             # No earlier bar: the last quote's change against the previous close gives that close.
             prev = (b["close_"] / (1 + b["change_"] / 100)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        high, low = b["high_"], b["low_"]
+        if high is not None and "high" in day:
+            high = max(high, day["high"])
+        if low is not None and "low" in day:
+            low = min(low, day["low"])
         objs.append(
             DailyBar(
                 ticker=b["ticker"],
@@ -239,10 +267,10 @@ def _bars_of_quotes(bars: list[dict]) -> list[DailyBar]:
                 exchange=b["exchange"],
                 date=b["day"],
                 source=QUOTE_SOURCE,
-                open=b["open_"],
-                high=b["high_"],
-                low=b["low_"],
-                close=b["close_"],
+                open=day.get("open", b["open_"]),
+                high=high,
+                low=low,
+                close=day.get("close", b["close_"]),
                 last=b["close_"],
                 prev_close=prev,
                 volume=b["volume_"],
@@ -251,6 +279,58 @@ def _bars_of_quotes(bars: list[dict]) -> list[DailyBar]:
             )
         )
     return objs
+
+
+# Where each shape of NSE's answer keeps the day's figures in a quote's raw_data (see parsers.nse_quote):
+# NextApi's metaData keys, or the retired quote-equity's priceInfo.
+_NEXT_FIGURES = {
+    "open": "open",
+    "high": "dayHigh",
+    "low": "dayLow",
+    "close": "closePrice",
+    "prev_close": "previousClose",
+}
+
+
+def _answer_figures(ids: list[int]) -> dict[int, dict[str, Decimal]]:
+    """The day's figures in the raw_data of the quotes ``ids`` (only positive numbers: NSE writes 0 for a
+    figure it does not have yet, such as the close during the session)."""
+    out: dict[int, dict[str, Decimal]] = {}
+    ids = [i for i in ids if i is not None]
+    for start in range(0, len(ids), 5000):
+        rows = StockData.objects.filter(pk__in=ids[start : start + 5000]).values_list("pk", "raw_data")
+        for pk, raw in rows:
+            if not isinstance(raw, dict):
+                continue
+            price = raw.get("priceInfo")
+            if isinstance(price, dict):
+                span = price.get("intraDayHighLow") if isinstance(price.get("intraDayHighLow"), dict) else {}
+                values = {
+                    "open": price.get("open"),
+                    "high": span.get("max"),
+                    "low": span.get("min"),
+                    "close": price.get("close"),
+                    "prev_close": price.get("previousClose"),
+                }
+            else:
+                values = {name: raw.get(key) for name, key in _NEXT_FIGURES.items()}
+            figures = {name: n for name, v in values.items() if (n := _price(v)) is not None}
+            if figures:
+                out[pk] = figures
+    return out
+
+
+def _price(value) -> Decimal | None:
+    """A positive price to the paisa, from a number or a numeric string ("1,432.95"); None otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = Decimal(str(value).replace(",", "").strip())
+    except ArithmeticError:
+        return None
+    if not number.is_finite() or number <= 0:
+        return None
+    return number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def _previous_closes(bars: list[dict]) -> dict[tuple, Decimal]:
