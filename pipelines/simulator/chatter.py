@@ -51,11 +51,14 @@ DUMP = (
     "Who bought ${s} at the top? Operators dumped everything.",
     "${s} down sharply, those 'target ₹{t}' calls were a trap",
 )
+# News names the company, as headlines do ("Larsen & Toubro", not "LT": a two-letter symbol is never taken
+# bare, and a news post without a ticker the matcher can find would be quarantined).
 NEWS = (
-    "NIFTY ends the session {d}; {s} among the top movers #NSE",
-    "{s}: block deal of {v} shares on the exchange today",
-    "Brokerage keeps 'hold' on {s} with a target of ₹{t}",
+    "NIFTY ends the session {d}; {n} among the top movers #NSE",
+    "{n}: block deal of {v} shares on the exchange today",
+    "Brokerage keeps 'hold' on {n} with a target of ₹{t}",
 )
+_NAME_SUFFIX_RE = re.compile(r"[\s,]+(?:limited|ltd\.?)$", re.IGNORECASE)
 USERS = tuple(
     f"{first}{last}{n}"
     for n, (first, last) in enumerate(
@@ -101,7 +104,10 @@ def _fill(template: str, market: SimMarket, symbol: str, when: datetime, campaig
     price = float(market.day_path(symbol, day).prices[minute])
     target = campaign.target if campaign else round(price * 1.2)
     gain = round(campaign.gain * 100) if campaign else 5
-    return template.format(s=symbol, p=f"{price:,.2f}", t=f"{target:,.0f}", g=gain, d="higher", v="1,20,000")
+    name = _NAME_SUFFIX_RE.sub("", market.by_symbol[symbol].name) if "{n}" in template else ""
+    return template.format(
+        s=symbol, n=name or symbol, p=f"{price:,.2f}", t=f"{target:,.0f}", g=gain, d="higher", v="1,20,000"
+    )
 
 
 class Chatter:

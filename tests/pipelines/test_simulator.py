@@ -108,6 +108,22 @@ def test_each_trading_day_has_a_pump_campaign_shaped_hype_spike_dump(market):
     assert campaign.end - campaign.start == HYPE + SPIKE + DUMP
 
 
+def test_every_simulated_post_names_its_ticker_in_a_form_the_matcher_finds(market):
+    """A post whose ticker the matcher cannot find is quarantined (ticker_required): LT's news was, as "LT"."""
+    from pipelines.enrich import TickerEntry, TickerMatcher
+    from pipelines.simulator import chatter
+
+    # The master as the simulated bhavcopy teaches it: each symbol with its name in capitals.
+    matcher = TickerMatcher([TickerEntry(t.symbol, t.name.upper()) for t in market.tickers])
+    templates = [*chatter.POSITIVE, *chatter.NEUTRAL, *chatter.NEGATIVE, *chatter.HYPE, *chatter.SPIKE, *chatter.DUMP]
+    for template in [*templates, *chatter.NEWS]:
+        for ticker in market.tickers:
+            text = chatter._fill(template, market, ticker.symbol, WHEN)
+            assert ticker.symbol in matcher.find(text), text
+    news = chatter._fill(chatter.NEWS[1], market, "LT", WHEN)
+    assert news.startswith("Larsen & Toubro: block deal")
+
+
 def test_hype_comes_first_from_a_few_accounts_then_chatter_sours(market):
     (campaign,) = market.campaigns(DAY)
     chatter = Chatter(market)
