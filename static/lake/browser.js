@@ -252,7 +252,7 @@
     if (obj.error) {
       viewer.replaceChildren(el("p", "This object cannot be shown: " + obj.error, "error"));
       $("lake-viewer-plain").textContent = "";
-      return;
+      return obj;
     }
     if (obj.inline === false || obj.envelope === null) {
       // Too big to show here (LAKE_INLINE_MAX_BYTES): say so, and point at the download.
@@ -262,7 +262,7 @@
       note.append(link);
       viewer.replaceChildren(note);
       $("lake-viewer-plain").textContent = "";
-      return;
+      return obj;
     }
     viewer.replaceChildren(jsonNode(null, obj.envelope, true));
     // Open the data branch too: that is what people come for.
@@ -274,6 +274,7 @@
       if (firstRecord) firstRecord.expand();
     }
     $("lake-viewer-plain").textContent = JSON.stringify(obj.envelope, null, 2);
+    return obj;
   }
 
   // ---- wiring ------------------------------------------------------------------------------
@@ -310,5 +311,29 @@
     $("lake-plain-toggle").textContent = plain.hidden ? "Show as plain text" : "Show as a tree";
   });
 
-  refresh();
+  // A link to one object (/lake/?object=ID, as the suspicious tickers page gives): open it, with its source
+  // and day listed around it.
+  async function start() {
+    await refresh();
+    const wanted = new URLSearchParams(window.location.search).get("object");
+    if (wanted === null) return;
+    const id = Number(wanted);
+    if (!/^[0-9]+$/.test(wanted) || !Number.isSafeInteger(id) || id < 1) {
+      showError("The link names no lake object: 'object' must be an object's number, not '" + wanted + "'.");
+      return;
+    }
+    try {
+      const obj = await loadObject(id, { scroll: true });
+      if (obj && obj.source && obj.date) {
+        state.source = obj.source;
+        state.date = obj.date;
+        $("lake-source").value = obj.source;
+        await loadDates(true);
+      }
+    } catch (err) {
+      showError(err.message);
+    }
+  }
+
+  start();
 })();

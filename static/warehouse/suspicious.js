@@ -29,9 +29,9 @@
       if (m.terms.length) tags.appendChild(el("span", " · terms: " + m.terms.join(", ")));
       tags.appendChild(document.createTextNode(" · "));
       tags.appendChild(link(m.admin_url, "row"));
-      if (m.lake_object_url) {
+      if (m.lake_object_page) {
         tags.appendChild(document.createTextNode(" · "));
-        tags.appendChild(link(m.lake_object_url, "lake object " + m.lake_object_id));
+        tags.appendChild(link(m.lake_object_page, "lake object " + m.lake_object_id));
       }
       item.appendChild(tags);
       list.appendChild(item);
@@ -46,7 +46,10 @@
     links.appendChild(link(row.links.daily_bars, "daily bars"));
     for (const obj of row.links.lake_objects) {
       links.appendChild(document.createTextNode(" · "));
-      links.appendChild(link(obj.download, "download lake object " + obj.id));
+      links.appendChild(link(obj.page, "lake object " + obj.id));
+      links.appendChild(document.createTextNode(" ("));
+      links.appendChild(link(obj.download, "download"));
+      links.appendChild(document.createTextNode(")"));
     }
     cell.appendChild(links);
     return cell;

@@ -170,3 +170,23 @@ def test_viewing_an_object_below_a_long_list_brings_the_viewer_into_sight(logged
     page.locator("#lake-objects tbody tr").first.get_by_role("button", name="View").click()
     expect(page.locator("#lake-viewer")).to_contain_text("records: 1")
     expect(page.locator("#lake-viewer-card")).to_be_in_viewport()
+
+
+def test_a_link_to_an_object_opens_it_and_a_bad_one_says_why(logged_in_page, live_server):
+    page = logged_in_page
+    raw_batch_store(source="nse_api", data={"symbol": "ITC"}, timestamp=T0)
+    wanted = raw_batch_store(source="nse_api", data={"symbol": "INFY"}, timestamp=T0 - dt.timedelta(days=1))
+    page.goto(f"{live_server.url}/lake/?object={wanted.pk}")
+    expect(page.locator("#lake-viewer-title")).to_have_text(wanted.key)
+    expect(page.locator("#lake-viewer")).to_contain_text('symbol: "INFY"')
+    # Its source and day are listed around it, its row marked (not the newest day, the default).
+    assert page.locator("#lake-source").input_value() == "nse_api"
+    expect(page.locator("#lake-date")).to_have_value("2024-12-18")
+    expect(page.locator("#lake-objects tbody tr.selected")).to_have_attribute("data-id", str(wanted.pk))
+
+    page.goto(f"{live_server.url}/lake/?object=999999")
+    expect(page.locator("#lake-error")).to_contain_text("The lake answered 404: id: no lake object")
+    page.goto(f"{live_server.url}/lake/?object=1%3Cb%3E")
+    expect(page.locator("#lake-error")).to_contain_text("'object' must be an object's number, not '1<b>'")
+    assert page.locator("#lake-error b").count() == 0
+    expect(page.locator("#lake-viewer-card")).to_be_hidden()

@@ -95,6 +95,7 @@ def test_it_ranks_the_days_ticker_days_by_pump_score_with_their_evidence(
     assert top[0]["terms"] == ["tomorrow"]
     assert top[0]["admin_url"] == f"/admin/warehouse/socialmention/{top[0]['id']}/change/"
     assert top[0]["lake_object_url"] == f"/api/data/lake/objects/{pumped_day.pk}"
+    assert top[0]["lake_object_page"] == f"/lake/?object={pumped_day.pk}"  # the lake browser, opened on it
     assert (
         irfc["links"]["flagged_rows"]
         == "/api/data/warehouse/social/IRFC?start=2026-05-19&end=2026-05-19&is_pump_signal=true"
@@ -103,6 +104,7 @@ def test_it_ranks_the_days_ticker_days_by_pump_score_with_their_evidence(
         {
             "id": pumped_day.pk,
             "url": f"/api/data/lake/objects/{pumped_day.pk}",
+            "page": f"/lake/?object={pumped_day.pk}",
             "download": f"/api/data/lake/objects/{pumped_day.pk}/download",
         }
     ]

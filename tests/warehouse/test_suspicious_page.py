@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from warehouse.days import day_start
 from warehouse.models import DailySocial, SocialMention
@@ -71,3 +72,24 @@ def test_an_anonymous_visitor_is_asked_to_log_in(client):
     response = client.get("/suspicious/")
     assert response.status_code == 302
     assert response["Location"] == "/accounts/login/?next=/suspicious/"
+
+
+def test_a_flagged_message_links_to_its_lake_object_opened_in_the_lake_browser(ranked_day, logged_in_page, live_server):
+    from lake.services import raw_batch_store
+
+    stored = raw_batch_store(source="twitter", data=[{"id": "7", "text": "IRFC upper circuit tomorrow"}])
+    SocialMention.objects.filter(external_id="1").update(lake_object_id=stored.pk)
+    page = logged_in_page
+    page.goto(f"{live_server.url}/suspicious/")
+    page.wait_for_selector("#suspicious tbody tr")
+    first = page.locator("#suspicious tbody tr").nth(0)
+    assert first.locator("a", has_text="download").get_attribute("href") == (
+        f"/api/data/lake/objects/{stored.pk}/download"
+    )
+    first.locator(".msg-text + .tags a", has_text=f"lake object {stored.pk}").click()
+    page.wait_for_url(f"{live_server.url}/lake/?object={stored.pk}")
+    expect(page.locator("#lake-viewer-title")).to_have_text(stored.key)
+    expect(page.locator("#lake-viewer")).to_contain_text('text: "IRFC upper circuit tomorrow"')
+    assert page.locator("#lake-source").input_value() == "twitter"
+    expect(page.locator("#lake-objects tbody tr.selected")).to_have_attribute("data-id", str(stored.pk))
+    assert page.external_requests == []

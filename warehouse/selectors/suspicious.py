@@ -194,6 +194,7 @@ def suspicious_tickers(*, day: date | None = None, min_score: float = 0.0, limit
             message["admin_url"] = reverse("admin:warehouse_socialmention_change", args=[message["id"]])
             lake_id = message["lake_object_id"]
             message["lake_object_url"] = reverse("lake-object", args=[lake_id]) if lake_id else None
+            message["lake_object_page"] = f"{reverse('lake-browser')}?object={lake_id}" if lake_id else None
         lake_ids = sorted({m["lake_object_id"] for m in flagged[ticker]["top"] if m["lake_object_id"]})
         results.append(
             {
@@ -212,6 +213,7 @@ def suspicious_tickers(*, day: date | None = None, min_score: float = 0.0, limit
                         {
                             "id": i,
                             "url": reverse("lake-object", args=[i]),
+                            "page": f"{reverse('lake-browser')}?object={i}",
                             "download": reverse("lake-object-download", args=[i]),
                         }
                         for i in lake_ids
