@@ -64,7 +64,12 @@
       tr.appendChild(el("td", row.pump_score.toFixed(3), { class: "num score" }));
       tr.appendChild(el("td", `${row.mentions} (${row.mention_baseline}; ×${row.mention_ratio})`, { class: "num" }));
       tr.appendChild(el("td", `${row.flagged.count} of ${row.mentions}`, { class: "num" }));
-      tr.appendChild(el("td", pct(row.price_change), { class: "num" }));
+      // Close to close, and the day's high when a pump's spike was given back by the close.
+      const move = el("td", pct(row.price_change), { class: "num" });
+      if (row.high_change !== null && row.high_change !== undefined && row.high_change !== row.price_change) {
+        move.appendChild(el("div", "high " + pct(row.high_change), { class: "sub" }));
+      }
+      tr.appendChild(move);
       tr.appendChild(el("td", row.volume_ratio === null ? "–" : "×" + row.volume_ratio, { class: "num" }));
       tr.appendChild(evidence(row));
       body.appendChild(tr);

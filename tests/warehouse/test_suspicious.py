@@ -38,11 +38,12 @@ def _message(ticker, n, *, score, flagged=True, lake_object_id=None, text=None, 
     )
 
 
-def _bar(ticker, day, close, prev_close, volume):
+def _bar(ticker, day, close, prev_close, volume, high=None):
     DailyBar.objects.create(
         ticker=ticker,
         date=day,
         source="nse_bhavcopy",
+        high=Decimal(high) if high else None,
         close=Decimal(close),
         prev_close=Decimal(prev_close),
         volume=volume,
@@ -66,7 +67,7 @@ def pumped_day():
     trading_days = [DAY - dt.timedelta(days=k) for k in range(0, 40) if (DAY - dt.timedelta(days=k)).weekday() < 5]
     for k, day in enumerate(reversed(trading_days[1:21])):
         _bar("IRFC", day, "100", "100", 1_000_000 + k * 0)
-    _bar("IRFC", DAY, "112", "100", 4_000_000)
+    _bar("IRFC", DAY, "112", "100", 4_000_000, high="131.5")  # spiked to +31.5 %, closed +12 %
     return obj
 
 
@@ -88,6 +89,7 @@ def test_it_ranks_the_days_ticker_days_by_pump_score_with_their_evidence(
     assert irfc["mention_baseline"] == round(29 / 14, 2)  # 14 days of 2, and 1 on twitter the day before
     assert irfc["mention_ratio"] == round(41 / (29 / 14 + 1), 2)
     assert (irfc["price_change"], irfc["volume"], irfc["volume_ratio"]) == (0.12, 4_000_000, 4.0)
+    assert irfc["high_change"] == 0.315
     assert irfc["flagged"]["count"] == 7
     top = irfc["flagged"]["top"]
     assert [m["pump_score"] for m in top] == [0.56, 0.55, 0.54, 0.53, 0.52]

@@ -7,7 +7,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from warehouse.days import day_start
-from warehouse.models import DailySocial, SocialMention
+from warehouse.models import DailyBar, DailySocial, SocialMention
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 MARKUP = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
@@ -30,6 +30,9 @@ def ranked_day():
         channel=MARKUP,
         timestamp=day_start(day) + dt.timedelta(hours=11),
         metadata={"pump_rules": ["upper_circuit"], "pump_terms": ["<b>tomorrow</b>"]},
+    )
+    DailyBar.objects.create(
+        ticker="IRFC", date=day, source="nse_bhavcopy", prev_close=100, close=112, high=131.5, volume=10
     )
     return day
 
@@ -54,6 +57,8 @@ def test_the_home_page_links_to_the_ranked_list_with_its_evidence(ranked_day, lo
         f"/api/data/warehouse/social/IRFC?start={ranked_day}&end={ranked_day}&is_pump_signal=true"
     )
     assert page.locator("#f-date").input_value() == ranked_day.isoformat()
+    # The price move: close to close, and the day's high a pump spiked to.
+    assert first.locator("td.num").nth(4).inner_text().split() == ["12.0", "%", "high", "31.5", "%"]
     assert dialogs == []
     assert page.external_requests == []
 

@@ -72,26 +72,29 @@ def mention_baselines(*, tickers: list[str], day: date) -> dict[str, float]:
 
 
 def market_moves(*, tickers: list[str], day: date) -> dict[str, dict]:
-    """Each ticker's move on ``day``: ``price_change`` (close / previous close - 1), ``volume``, and
+    """Each ticker's move on ``day``: ``price_change`` (close / previous close - 1), ``high_change`` (the
+    day's high / previous close - 1: a pump's intraday spike that the close gave back), ``volume``, and
     ``volume_ratio`` against the mean of its 20 previous bars, from EQ daily bars (a bhavcopy bar before
     a quote-derived one); the day's last quote gives the price move when there is no bar."""
     bars = DailyBar.objects.filter(
         ticker__in=tickers, series="EQ", date__lte=day, date__gte=day - timedelta(days=45)
-    ).values_list("ticker", "date", "source", "close", "prev_close", "volume")
+    ).values_list("ticker", "date", "source", "close", "prev_close", "volume", "high")
     best: dict[tuple[str, date], tuple] = {}
-    for ticker, d, source, close, prev_close, volume in bars:
+    for ticker, d, source, close, prev_close, volume, high in bars:
         rank = 1 if source == "nse_api" else 0
         if (ticker, d) not in best or best[(ticker, d)][0] > rank:
-            best[(ticker, d)] = (rank, close, prev_close, volume)
+            best[(ticker, d)] = (rank, close, prev_close, volume, high)
     out: dict[str, dict] = {}
     for ticker in tickers:
         days = sorted((d for (t, d) in best if t == ticker), reverse=True)
-        move = {"price_change": None, "volume": None, "volume_ratio": None}
+        move = {"price_change": None, "high_change": None, "volume": None, "volume_ratio": None}
         if days and days[0] == day:
-            _, close, prev_close, volume = best[(ticker, day)]
+            _, close, prev_close, volume, high = best[(ticker, day)]
             prev = prev_close or (best[(ticker, days[1])][1] if len(days) > 1 else None)
             if close is not None and prev:
                 move["price_change"] = round(float(close) / float(prev) - 1, 4)
+            if high is not None and prev:
+                move["high_change"] = round(float(high) / float(prev) - 1, 4)
             earlier = [best[(ticker, d)][3] for d in days[1 : VOLUME_BASELINE_BARS + 1] if best[(ticker, d)][3]]
             move["volume"] = volume
             if volume and earlier:
@@ -172,7 +175,7 @@ def suspicious_tickers(*, day: date | None = None, min_score: float = 0.0, limit
 
     ``{"date", "min_score", "results": [...]}``; each result: rank, ticker, pump_score, mentions,
     mention_baseline (mean daily mentions over the 14 days before) and mention_ratio, pump_signals,
-    price_change, volume, volume_ratio (against its 20 previous bars), flagged (count and the top
+    price_change, high_change, volume, volume_ratio (against its 20 previous bars), flagged (count and the top
     messages with the rules and model terms that fired) and links to its rows and lake objects.
     """
     from django.urls import reverse
