@@ -26,16 +26,22 @@ CASHTAG_SYMBOL = re.compile(r"^[A-Z][A-Z0-9_]{0,14}$")
 
 
 def cashtag_queries(symbols: list[str], *, max_chars: int = QUERY_MAX_CHARS) -> list[str]:
-    """``($INFY OR $TCS …) lang:en``-style queries, each under the length limit (retweets included)."""
+    """``($INFY OR $TCS OR "M&M" …)`` queries, each under the length limit (retweets included).
+
+    X cashtags are letters, digits and underscores only: a symbol such as ``M&M`` or ``BAJAJ-AUTO`` is
+    searched as an exact phrase instead (it finds "$M&M", "M&M results", "BAJAJ-AUTO"), which the ticker
+    matcher then resolves like any other mention.
+    """
     queries, current = [], []
     suffix = ""
     for symbol in symbols:
-        if not CASHTAG_SYMBOL.match(symbol):
-            continue  # `M&M`, `BAJAJ-AUTO`: X cashtags are letters, digits and underscores only
-        candidate = [*current, f"${symbol}"]
+        term = f"${symbol}" if CASHTAG_SYMBOL.match(symbol) else f'"{symbol}"'
+        if '"' in symbol or not symbol:
+            continue
+        candidate = [*current, term]
         if len("(" + " OR ".join(candidate) + ")" + suffix) > max_chars and current:
             queries.append("(" + " OR ".join(current) + ")" + suffix)
-            candidate = [f"${symbol}"]
+            candidate = [term]
         current = candidate
     if current:
         queries.append("(" + " OR ".join(current) + ")" + suffix)

@@ -47,6 +47,7 @@ AKAMAI_DENY = (
     "on this server.<P>\nReference&#32;&#35;18&#46;5d2e1002&#46;1764590000&#46;0\n</BODY>\n</HTML>\n"
 )
 CASHTAG_IN_QUERY = re.compile(r"\$([A-Za-z][A-Za-z0-9_]*)")
+PHRASE_IN_QUERY = re.compile(r'"([^"]+)"')  # X's exact-phrase operator (here: the text holds it, any case)
 X_JSON = ("Content-Type", "application/json; charset=utf-8")
 HTML_PAGE = (
     "<!DOCTYPE html><html><head><title>NSE - National Stock Exchange of India Ltd</title></head><body></body></html>"
@@ -215,9 +216,10 @@ class SimulatedUpstreamAdapter(BaseAdapter):
         if refused is not None:
             return refused
         tags = {t.upper() for t in CASHTAG_IN_QUERY.findall(query.get("query", ""))}
-        if not tags:
+        phrases = [p.lower() for p in PHRASE_IN_QUERY.findall(query.get("query", ""))]
+        if not tags and not phrases:
             body = {
-                "errors": [{"parameters": {"query": [query.get("query", "")]}, "message": "The `query` parameter must hold at least one cashtag here"}],
+                "errors": [{"parameters": {"query": [query.get("query", "")]}, "message": "The `query` parameter must hold at least one cashtag or quoted phrase here"}],
                 "title": "Invalid Request",
                 "detail": "One or more parameters to your request was invalid.",
                 "type": "https://api.twitter.com/2/problems/invalid-request",
@@ -243,7 +245,10 @@ class SimulatedUpstreamAdapter(BaseAdapter):
         tweets = [
             t
             for t in chatter.tweets_between(start, now)
-            if {c["tag"].upper() for c in t["entities"].get("cashtags", [])} & tags
+            if (
+                {c["tag"].upper() for c in t["entities"].get("cashtags", [])} & tags
+                or any(p in t["text"].lower() for p in phrases)
+            )
             and (since_id is None or int(t["id"]) > since_id)
             and (until is None or int(t["id"]) <= until)
         ]

@@ -210,6 +210,20 @@ def test_a_simulated_nextapi_quote_has_the_shape_of_nses_answer_and_parses(marke
 
 
 @pytest.mark.django_db
+@pytest.mark.django_db
+def test_symbols_x_cannot_cashtag_are_searched_as_phrases_and_found(sim):
+    from pipelines.enrich import TickerEntry, TickerMatcher
+
+    batches = list(get_connector("twitter").fetch(tickers=["M&M", "BAJAJ-AUTO"]))
+    assert all(b.simulated and b.error is None for b in batches)
+    assert '("M&M" OR "BAJAJ-AUTO")' in batches[-1].meta["state"]["since_id"]
+    tweets = [t for b in batches for t in b.payload["data"]]
+    assert len(tweets) >= 3  # an hour of background chatter on two of fifty tickers
+    matcher = TickerMatcher([TickerEntry("M&M"), TickerEntry("BAJAJ-AUTO")])
+    assert all(set(matcher.find(t["text"])) & {"M&M", "BAJAJ-AUTO"} for t in tweets)
+    assert {s for t in tweets for s in matcher.find(t["text"])} == {"M&M", "BAJAJ-AUTO"}
+
+
 def test_the_simulated_x_wants_a_bearer_token(sim):
     from pipelines.simulator import SimulatedUpstreamAdapter
 
