@@ -87,12 +87,17 @@ def history_start() -> subprocess.Popen | None:
 
 
 def children_stop(procs, grace_seconds: float = 15) -> None:
-    """SIGTERM every child's process group, wait up to ``grace_seconds`` in all, then SIGKILL the groups."""
+    """SIGTERM every child, wait up to ``grace_seconds`` in all, then SIGKILL their process groups.
+
+    The signal goes to each child alone, not its group: gunicorn's master and Celery's worker then stop
+    their own forks (a warm shutdown). Signalled together, the pool processes died under the worker, which
+    logged each as an ERROR ("ForkPoolWorker-1 exited with 'signal 15 (SIGTERM)'") on every stop.
+    """
     procs = list(procs)
     for proc in procs:
         if proc.poll() is None:
             try:
-                os.killpg(proc.pid, signal.SIGTERM)
+                proc.send_signal(signal.SIGTERM)
             except ProcessLookupError:
                 pass
     deadline = time.monotonic() + grace_seconds
