@@ -23,7 +23,7 @@ migrate: install
 
 run: install migrate
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) manage.py ensure_admin --token-file var/admin_token
+	$(PY) manage.py ensure_admin --token-file $${TICKERLAKE_VAR_DIR:-var}/admin_token
 	exec $(PY) bin/run.py
 
 test: install-dev

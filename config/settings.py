@@ -12,9 +12,12 @@ from pathlib import Path
 import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-# Tests get a var/ of their own so a running `make run` and the suite never share a broker or a lake.
+# Everything a run keeps (the SQLite database, the lake, the embedded broker, the cache, the generated
+# secret key, collected static files) lives under RUN_DIR: TICKERLAKE_VAR_DIR, else var/ in the checkout.
+# Tests get a var/test/ of their own (VAR_DIR) so a running `make run` and the suite never share a broker.
 TESTING = "pytest" in sys.modules
-VAR_DIR = Path(os.environ.get("TICKERLAKE_VAR_DIR", BASE_DIR / "var" / ("test" if TESTING else "")))
+RUN_DIR = Path(os.environ.get("TICKERLAKE_VAR_DIR") or BASE_DIR / "var").resolve()
+VAR_DIR = RUN_DIR / "test" if TESTING and not os.environ.get("TICKERLAKE_VAR_DIR") else RUN_DIR
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
@@ -42,7 +45,7 @@ def _secret_key() -> str:
         # Production (behind TLS): several web hosts must share one key, so it comes from the environment.
         raise RuntimeError("DJANGO_SECRET_KEY must be set in production (DJANGO_BEHIND_TLS=1).")
     # Without one: generated once, kept under var/ (git-ignored, mode 600), never a fixed default.
-    key_file = BASE_DIR / "var" / "secret_key"
+    key_file = RUN_DIR / "secret_key"
     key_file.parent.mkdir(parents=True, exist_ok=True)
     if not key_file.exists():
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -131,7 +134,7 @@ TEMPLATES = [
 # Database: https://github.com/jazzband/dj-database-url
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'tickerlake.sqlite3'}"),
+        os.environ.get("DATABASE_URL", f"sqlite:///{RUN_DIR / 'tickerlake.sqlite3'}"),
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
@@ -181,7 +184,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT = RUN_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
@@ -302,7 +305,7 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "tickerlake")
 CELERY_MAX_RETRY_COUNTDOWN = 600
 
 # The data lake: any fsspec URL (a local folder by default, s3://bucket/prefix in production).
-LAKE_URL = os.environ.get("LAKE_URL", str(BASE_DIR / "var" / "data_lake"))
+LAKE_URL = os.environ.get("LAKE_URL", str(RUN_DIR / "data_lake"))
 LAKE_RETENTION_DAYS = int(os.environ.get("LAKE_RETENTION_DAYS", "90"))
 # Drop whole monthly warehouse partitions older than this many months (PostgreSQL; off when unset).
 WAREHOUSE_RETENTION_MONTHS = (

@@ -97,6 +97,7 @@ def worker_env(**extra) -> dict:
         CELERY_QUEUE=settings.CELERY_TASK_DEFAULT_QUEUE,
         LAKE_URL=settings.LAKE_URL,
         TICKERLAKE_VAR_DIR=str(settings.VAR_DIR),
+        DJANGO_SECRET_KEY=settings.SECRET_KEY,  # the same key as this process (its var/test/ would make another)
         PYTHONUNBUFFERED="1",
     )
     env.update({k: str(v) for k, v in extra.items()})

@@ -25,6 +25,34 @@ def test_a_production_settings_load_without_a_secret_key_fails_clearly():
     assert "DJANGO_SECRET_KEY must be set in production (DJANGO_BEHIND_TLS=1)." in result.stderr
 
 
+def test_tickerlake_var_dir_moves_everything_a_run_keeps(tmp_path):
+    moved = {"DATABASE_URL", "LAKE_URL", "CELERY_BROKER_DIR", "CACHE_URL", "DJANGO_SECRET_KEY", "TICKERLAKE_VAR_DIR"}
+    env = {k: v for k, v in os.environ.items() if k not in moved}
+    code = (
+        "import django; from django.conf import settings as s; django.setup(); "
+        "print(s.DATABASES['default']['NAME'], s.LAKE_URL, s.CELERY_BROKER_DIR, s.STATIC_ROOT, "
+        "s.CACHES['default']['LOCATION'], s.SECRET_KEY != '')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings", "TICKERLAKE_VAR_DIR": str(tmp_path / "run")},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    run = tmp_path / "run"
+    assert result.stdout.split() == [
+        str(run / "tickerlake.sqlite3"),
+        str(run / "data_lake"),
+        str(run / "broker"),
+        str(run / "static"),
+        str(run / "cache"),
+        "True",
+    ]
+    assert (run / "secret_key").stat().st_mode & 0o777 == 0o600  # generated there, owner-only
+
+
 def test_settings_store_utc_and_show_india_time(settings):
     assert settings.USE_TZ is True
     assert settings.TIME_ZONE == "Asia/Kolkata"
