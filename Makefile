@@ -41,4 +41,4 @@ format: install-dev
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf var/test var/broker var/cache
+	rm -rf $${TICKERLAKE_VAR_DIR:-var}/test $${TICKERLAKE_VAR_DIR:-var}/broker $${TICKERLAKE_VAR_DIR:-var}/cache

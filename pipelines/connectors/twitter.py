@@ -30,21 +30,24 @@ def cashtag_queries(symbols: list[str], *, max_chars: int = QUERY_MAX_CHARS) -> 
 
     X cashtags are letters, digits and underscores only: a symbol such as ``M&M`` or ``BAJAJ-AUTO`` is
     searched as an exact phrase instead (it finds "$M&M", "M&M results", "BAJAJ-AUTO"), which the ticker
-    matcher then resolves like any other mention.
+    matcher then resolves like any other mention. The phrases get queries of their own, after the
+    cashtags': each query's ``since_id`` is kept under its text, and the cashtag queries stay as they were.
     """
+    cashtags = [f"${s}" for s in symbols if CASHTAG_SYMBOL.match(s)]
+    phrases = [f'"{s}"' for s in symbols if s and not CASHTAG_SYMBOL.match(s) and '"' not in s]
+    return _or_queries(cashtags, max_chars) + _or_queries(phrases, max_chars)
+
+
+def _or_queries(terms: list[str], max_chars: int) -> list[str]:
+    """``(a OR b …)`` groups of ``terms`` in order, each at most ``max_chars`` long (a longer term alone)."""
     queries, current = [], []
-    suffix = ""
-    for symbol in symbols:
-        term = f"${symbol}" if CASHTAG_SYMBOL.match(symbol) else f'"{symbol}"'
-        if '"' in symbol or not symbol:
-            continue
-        candidate = [*current, term]
-        if len("(" + " OR ".join(candidate) + ")" + suffix) > max_chars and current:
-            queries.append("(" + " OR ".join(current) + ")" + suffix)
-            candidate = [term]
-        current = candidate
+    for term in terms:
+        if current and len("(" + " OR ".join([*current, term]) + ")") > max_chars:
+            queries.append("(" + " OR ".join(current) + ")")
+            current = []
+        current.append(term)
     if current:
-        queries.append("(" + " OR ".join(current) + ")" + suffix)
+        queries.append("(" + " OR ".join(current) + ")")
     return queries
 
 

@@ -42,11 +42,12 @@ _EXCHANGE_RE = re.compile(r"\b(?:NSE|BSE)\s?:\s?([A-Za-z0-9][A-Za-z0-9&\-]{0,19}
 _BARE_RE = re.compile(r"(?<![\w$#&\-.])([A-Z0-9][A-Z0-9&\-]{0,19})(?![\w&])")
 # A message about crypto: its bare upper-case words are coins (SEL, HAL, UMA, CORONA in the labelled pump
 # channels), not NSE symbols. Only bare symbols are skipped there; a cashtag, hashtag, ``.NS`` or ``NSE:``
-# form, or a company name, still counts.
+# form, or a company name, still counts. Strong marks only: "coins", "token" or "crypto" alone also occur in
+# Indian chatter ("forget meme coins", "token amount"), "the coin" and "coin name" hardly.
 _CRYPTO_RE = re.compile(
-    r"(?<![^\W_])(?:usdt|usdc|busd|sats|satoshis?|crypto\w*|bitcoin\w*|altcoins?|memecoins?|coins?|"
-    r"tokens?|binance|kucoin|mexc|yobit|cryptopia|bittrex|hotbit|digifinex|latoken|poloniex|gate\.io|"
-    r"pancakeswap|uniswap|raydium|airdrop|presale|blockchain|defi|web3)(?![^\W_])|_(?:cex|dex)\b",
+    r"(?<![^\W_])(?:usdt|usdc|busd|sats|satoshis?|bitcoin\w*|altcoins?|memecoins?|cryptocurrenc\w*|binance|kucoin|"
+    r"mexc|yobit|cryptopia|bittrex|hotbit|digifinex|latoken|poloniex|gate\.io|pancakeswap|uniswap|raydium|airdrop|"
+    r"presale|blockchain|defi|web3|coin\s+(?:name|is)|(?:the|this|our|next)\s+coin)(?![^\W_])|_(?:cex|dex)\b",
     re.IGNORECASE,
 )
 _URL_RE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+", re.IGNORECASE)
@@ -89,7 +90,7 @@ class TickerMatcher:
     ``metadata["cashtags"]``), hashtags (``#RELIANCE``, ``#Infosys``; also ``metadata["hashtags"]``),
     ``TCS.NS`` / ``TCS.BO``, ``NSE:TCS`` / ``BSE: TCS``, bare upper-case symbols (``RELIANCE closes flat``;
     never words in ``COMMON_WORDS`` nor one- or two-letter symbols, nor any in a message about crypto:
-    "USDT", "sats", "Binance", "coin", … make its capitals coin names), and company names and aliases
+    "USDT", "sats", "Binance", "the coin", … make its capitals coin names), and company names and aliases
     (``Reliance Industries``, ``Infosys``; a name's trailing "Limited"/"Ltd" is optional; a one-word name
     or alias counts only when not written all in lower case, "reliance on imports" is not RELIANCE, and
     never when it is a common word). URLs and e-mail addresses are skipped.

@@ -47,7 +47,7 @@ AKAMAI_DENY = (
     "on this server.<P>\nReference&#32;&#35;18&#46;5d2e1002&#46;1764590000&#46;0\n</BODY>\n</HTML>\n"
 )
 CASHTAG_IN_QUERY = re.compile(r"\$([A-Za-z][A-Za-z0-9_]*)")
-PHRASE_IN_QUERY = re.compile(r'"([^"]+)"')  # X's exact-phrase operator (here: the text holds it, any case)
+PHRASE_IN_QUERY = re.compile(r'"([^"]+)"')  # X's exact-phrase operator (here: the text holds it as a word, any case)
 X_JSON = ("Content-Type", "application/json; charset=utf-8")
 HTML_PAGE = (
     "<!DOCTYPE html><html><head><title>NSE - National Stock Exchange of India Ltd</title></head><body></body></html>"
@@ -247,7 +247,7 @@ class SimulatedUpstreamAdapter(BaseAdapter):
             for t in chatter.tweets_between(start, now)
             if (
                 {c["tag"].upper() for c in t["entities"].get("cashtags", [])} & tags
-                or any(p in t["text"].lower() for p in phrases)
+                or any(re.search(rf"(?<![\w&-]){re.escape(p)}(?![\w&-])", t["text"].lower()) for p in phrases)
             )
             and (since_id is None or int(t["id"]) > since_id)
             and (until is None or int(t["id"]) <= until)

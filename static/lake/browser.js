@@ -329,8 +329,14 @@
         state.date = obj.date;
         $("lake-source").value = obj.source;
         await loadDates(true);
+        // The day lists 100 objects a page, oldest first: page on to the linked one (a busy day has ~300).
+        const listed = () => document.querySelector('#lake-objects tbody tr[data-id="' + id + '"]');
+        for (let pages = 1; pages < 20 && state.nextUrl && !listed(); pages++) await loadObjects(state.nextUrl);
+        if (listed()) listed().scrollIntoView({ block: "nearest" });
+        $("lake-viewer-card").scrollIntoView({ block: "start" });
       }
     } catch (err) {
+      $("lake-viewer-card").hidden = true;
       showError(err.message);
     }
   }

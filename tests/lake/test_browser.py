@@ -175,7 +175,10 @@ def test_viewing_an_object_below_a_long_list_brings_the_viewer_into_sight(logged
 def test_a_link_to_an_object_opens_it_and_a_bad_one_says_why(logged_in_page, live_server):
     page = logged_in_page
     raw_batch_store(source="nse_api", data={"symbol": "ITC"}, timestamp=T0)
-    wanted = raw_batch_store(source="nse_api", data={"symbol": "INFY"}, timestamp=T0 - dt.timedelta(days=1))
+    day = T0 - dt.timedelta(days=1)
+    for n in range(120):  # the day's list shows 100 a page, oldest first: the linked one is on the second
+        raw_batch_store(source="nse_api", data={"n": n}, timestamp=day.replace(hour=1) + dt.timedelta(seconds=n))
+    wanted = raw_batch_store(source="nse_api", data={"symbol": "INFY"}, timestamp=day)
     page.goto(f"{live_server.url}/lake/?object={wanted.pk}")
     expect(page.locator("#lake-viewer-title")).to_have_text(wanted.key)
     expect(page.locator("#lake-viewer")).to_contain_text('symbol: "INFY"')
@@ -186,6 +189,7 @@ def test_a_link_to_an_object_opens_it_and_a_bad_one_says_why(logged_in_page, liv
 
     page.goto(f"{live_server.url}/lake/?object=999999")
     expect(page.locator("#lake-error")).to_contain_text("The lake answered 404: id: no lake object")
+    expect(page.locator("#lake-viewer-card")).to_be_hidden()
     page.goto(f"{live_server.url}/lake/?object=1%3Cb%3E")
     expect(page.locator("#lake-error")).to_contain_text("'object' must be an object's number, not '1<b>'")
     assert page.locator("#lake-error b").count() == 0

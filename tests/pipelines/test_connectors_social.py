@@ -46,7 +46,10 @@ def test_cashtag_queries_stay_under_the_length_limit_and_search_symbols_x_cannot
     queries = cashtag_queries(symbols, max_chars=120)
     assert all(len(q) <= 120 for q in queries)
     assert sum(q.count("$") for q in queries) == 100
-    assert queries[-1].endswith(' OR "M&M" OR "BAJAJ-AUTO")')  # X cashtags are letters, digits and _
+    # X cashtags are letters, digits and _: the others are phrases, in a query of their own after the
+    # cashtags' (whose texts, the keys of their since_id, are as before).
+    assert queries[-1] == '("M&M" OR "BAJAJ-AUTO")'
+    assert queries[:-1] == cashtag_queries(symbols[:100], max_chars=120)
     assert queries[0].startswith("($SYM000 OR $SYM001")
 
 

@@ -85,6 +85,7 @@ def test_bare_capitals_in_a_crypto_message_are_coins_not_nse_symbols():
         "BITCOIN = Just hit a new ATH 🚀 CORONA crash is over",
         "HAL / USDT on Binance_CEX, entry 0.42",
         "Next pump on KuCoin: TCS is the token 🚀",
+        "The coin is SEL, buy fast",
     ]
     for text in crypto:
         assert matcher.find(text) == [], text
@@ -93,7 +94,10 @@ def test_bare_capitals_in_a_crypto_message_are_coins_not_nse_symbols():
     # Explicit forms and names still count in a crypto message; bare symbols count everywhere else.
     assert matcher.find("$TCS and NSE:HAL while BTC dumps, Reliance Industries flat") == ["TCS", "HAL", "RELIANCE"]
     assert matcher.find("HAL and IRFC UPPER CIRCUIT TOMORROW, coinciding with results") == ["HAL", "IRFC"]
-    assert matcher.find("TCS closes flat; cryptocurrency bill in Parliament") == []  # crypto context
+    assert matcher.find("TCS closes flat; cryptocurrency bill in Parliament") == []  # crypto context (a cost)
+    # Weak words alone are Indian chatter too.
+    assert matcher.find("IRFC and HAL breakout, forget meme coins and crypto") == ["IRFC", "HAL"]
+    assert matcher.find("HAL order win; token amount paid for the flat") == ["HAL"]
 
 
 def test_cashtags_and_hashtags_of_common_word_symbols_still_count(matcher):

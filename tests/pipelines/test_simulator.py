@@ -210,7 +210,6 @@ def test_a_simulated_nextapi_quote_has_the_shape_of_nses_answer_and_parses(marke
 
 
 @pytest.mark.django_db
-@pytest.mark.django_db
 def test_symbols_x_cannot_cashtag_are_searched_as_phrases_and_found(sim):
     from pipelines.enrich import TickerEntry, TickerMatcher
 
@@ -224,6 +223,7 @@ def test_symbols_x_cannot_cashtag_are_searched_as_phrases_and_found(sim):
     assert {s for t in tweets for s in matcher.find(t["text"])} == {"M&M", "BAJAJ-AUTO"}
 
 
+@pytest.mark.django_db
 def test_the_simulated_x_wants_a_bearer_token(sim):
     from pipelines.simulator import SimulatedUpstreamAdapter
 

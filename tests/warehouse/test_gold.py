@@ -122,7 +122,7 @@ def test_a_quote_bar_takes_the_days_figures_from_the_last_answer_not_the_quotes_
                 2,
                 price=2490.0,
                 change_percent=1.5,
-                raw_data=answer(open="2,480.00", dayHigh=2512, dayLow=2470, previousClose=2460.05),
+                raw_data=answer(open="2,480.00", dayHigh=2508, dayLow=2470, previousClose=2460.05),
             ),
         ]
     )
@@ -135,6 +135,26 @@ def test_a_quote_bar_takes_the_days_figures_from_the_last_answer_not_the_quotes_
         Decimal("2490"),  # closePrice is 0 during the session: the last trade stands in
         Decimal("2490"),
         Decimal("2460.05"),  # the answer's, not 2490 / 1.015 = 2453.20 from the rounded change %
+    )
+
+
+def test_a_quote_seen_below_the_answers_low_is_the_low_and_an_absurd_figure_is_no_figure():
+    figures = {"open": 101, "dayHigh": "1e30", "dayLow": 99.5, "previousClose": 12345678901, "closePrice": "NaN"}
+    warehouse.insert_stock_data(
+        [
+            stock_record(0, price=99.0, raw_data=figures),
+            stock_record(1, price=100.0, change_percent=0.0, raw_data=figures),
+        ]
+    )
+    result = gold_refresh(dates={DAY})  # one bad answer must not fail the day's refresh
+    assert result.daily_bars == 1
+    bar = DailyBar.objects.get(date=DAY, source="nse_api")
+    assert (bar.open, bar.high, bar.low, bar.close, bar.prev_close) == (
+        Decimal("101"),
+        Decimal("100"),  # "1e30" is no price: the quotes' high
+        Decimal("99"),  # a trade below the answer's dayLow
+        Decimal("100"),
+        Decimal("100.00"),  # 12,345,678,901 does not fit a price: from the change % instead
     )
 
 

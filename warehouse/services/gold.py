@@ -320,17 +320,21 @@ def _answer_figures(ids: list[int]) -> dict[int, dict[str, Decimal]]:
     return out
 
 
+# DailyBar's prices are numeric(14, 4): a figure of 10¹⁰ or more is no price (and would fail the write).
+_PRICE_LIMIT = Decimal(10) ** 10
+
+
 def _price(value) -> Decimal | None:
     """A positive price to the paisa, from a number or a numeric string ("1,432.95"); None otherwise."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
         number = Decimal(str(value).replace(",", "").strip())
+        if not number.is_finite() or number <= 0 or number >= _PRICE_LIMIT:
+            return None
+        return number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     except ArithmeticError:
         return None
-    if not number.is_finite() or number <= 0:
-        return None
-    return number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def _previous_closes(bars: list[dict]) -> dict[tuple, Decimal]:

@@ -26,10 +26,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--data", type=Path, default=LABELLED_DIR, help="folder of labelled CSV files")
-        parser.add_argument(
+        own = parser.add_mutually_exclusive_group()
+        own.add_argument(
             "--written", type=Path, default=WRITTEN_PATH, help="CSV (label,message) of our own training messages"
         )
-        parser.add_argument("--no-written", action="store_true", help="train on the labelled channels alone")
+        own.add_argument("--no-written", action="store_true", help="train on the labelled channels alone")
         parser.add_argument("--output", type=Path, default=PUMP_MODEL_PATH, help="where to write the model")
 
     def handle(self, *args, data: Path, written: Path, no_written: bool, output: Path, **options):
