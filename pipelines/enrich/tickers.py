@@ -194,10 +194,10 @@ class TickerMatcher:
                 symbol = self._known(raw)
                 if symbol:
                     hits.add(symbol, "exchange")
-        if not _CRYPTO_RE.search(text):
-            for raw in _BARE_RE.findall(text):
-                if raw in self.bare_symbols:
-                    hits.add(raw, "symbol")
+        bare = [raw for raw in _BARE_RE.findall(text) if raw in self.bare_symbols]
+        if bare and not _CRYPTO_RE.search(text):  # (the crypto marks only matter when a bare symbol is there)
+            for raw in bare:
+                hits.add(raw, "symbol")
         written = _WORD_RE.findall(text.replace("\u2019", "'"))
         words = [w.lower() for w in written]
         i, n = 0, len(words)
