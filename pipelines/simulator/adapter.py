@@ -216,7 +216,11 @@ class SimulatedUpstreamAdapter(BaseAdapter):
         if refused is not None:
             return refused
         tags = {t.upper() for t in CASHTAG_IN_QUERY.findall(query.get("query", ""))}
-        phrases = [p.lower() for p in PHRASE_IN_QUERY.findall(query.get("query", ""))]
+        # A phrase matches as a word of the text, any case ("m&m" is not in "M&MFIN").
+        phrases = [
+            re.compile(rf"(?<![\w&-]){re.escape(p)}(?![\w&-])", re.IGNORECASE)
+            for p in PHRASE_IN_QUERY.findall(query.get("query", ""))
+        ]
         if not tags and not phrases:
             body = {
                 "errors": [{"parameters": {"query": [query.get("query", "")]}, "message": "The `query` parameter must hold at least one cashtag or quoted phrase here"}],
@@ -247,7 +251,7 @@ class SimulatedUpstreamAdapter(BaseAdapter):
             for t in chatter.tweets_between(start, now)
             if (
                 {c["tag"].upper() for c in t["entities"].get("cashtags", [])} & tags
-                or any(re.search(rf"(?<![\w&-]){re.escape(p)}(?![\w&-])", t["text"].lower()) for p in phrases)
+                or any(p.search(t["text"]) for p in phrases)
             )
             and (since_id is None or int(t["id"]) > since_id)
             and (until is None or int(t["id"]) <= until)

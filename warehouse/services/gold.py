@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from warehouse.days import local_tz
 from warehouse.models import DailyBar, DailySocial, SocialMention, StockData
+from warehouse.services.cleaners import _one_decimal
 from warehouse.tickers import ticker_normalize
 
 # Quote-derived bars carry the quote source's name, so a bhavcopy bar of the same day stays apart.
@@ -328,13 +329,10 @@ def _price(value) -> Decimal | None:
     """A positive price to the paisa, from a number or a numeric string ("1,432.95"); None otherwise."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
-    try:
-        number = Decimal(str(value).replace(",", "").strip())
-        if not number.is_finite() or number <= 0 or number >= _PRICE_LIMIT:
-            return None
-        return number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    except ArithmeticError:
+    number = _one_decimal(value.replace(",", "") if isinstance(value, str) else value)  # the loader's parsing
+    if not isinstance(number, Decimal) or number <= 0 or number >= _PRICE_LIMIT:
         return None
+    return number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def _previous_closes(bars: list[dict]) -> dict[tuple, Decimal]:
