@@ -106,9 +106,11 @@ def reprocess_range_task(
     run_id: int | None = None,
     start: str | None = None,
     end: str | None = None,
+    refresh_gold: bool = True,
 ) -> dict:
     """Transform and load again the lake objects of ``source`` with ``first <= pk <= last`` (one chunk
-    of a fanned-out reprocess; idempotent, so a redelivery or a retry loads nothing twice)."""
+    of a fanned-out reprocess; idempotent, so a redelivery or a retry loads nothing twice). The answer
+    names the dates loaded: a fan-out sends ``refresh_gold=False`` and refreshes them once at its end."""
     from datetime import date
 
     outcome = lake_objects_reprocess_range(
@@ -118,5 +120,11 @@ def reprocess_range_task(
         start=date.fromisoformat(start) if start else None,
         end=date.fromisoformat(end) if end else None,
         run_id=run_id,
+        refresh_gold=refresh_gold,
     )
-    return {**outcome.counts(), "errors": outcome.errors[:20], "drift": outcome.drift[:20]}
+    return {
+        **outcome.counts(),
+        "errors": outcome.errors[:20],
+        "drift": outcome.drift[:20],
+        "dates": sorted(d.isoformat() for d in outcome.dates),
+    }

@@ -56,22 +56,25 @@ def lake_objects_reprocess_range(
     end: date | None = None,
     run_id: int | None = None,
     progress=None,
+    refresh_gold: bool = True,
 ) -> Outcome:
     """Replay the lake objects of ``source`` with ``first <= pk <= last`` (and partitions in
-    ``start..end``): one chunk of a fanned-out reprocess, named by its range so its message stays small."""
+    ``start..end``): one chunk of a fanned-out reprocess, named by its range so its message stays small.
+    ``refresh_gold=False`` leaves gold to the caller (a fan-out refreshes it once for all its chunks)."""
     objects = LakeObject.objects.filter(source=source, pk__gte=first, pk__lte=last)
     if start is not None and end is not None:
         objects = objects.filter(partition_date__gte=start, partition_date__lte=end)
-    return objects_replay(objects, run_id=run_id, progress=progress)
+    return objects_replay(objects, run_id=run_id, progress=progress, refresh_gold=refresh_gold)
 
 
-def objects_replay(objects, *, run_id: int | None = None, progress=None) -> Outcome:
+def objects_replay(objects, *, run_id: int | None = None, progress=None, refresh_gold: bool = True) -> Outcome:
     """Replay a queryset of lake objects through the grouped path of a pipeline run.
 
     Objects are read in keyset batches (``pk__gt`` the last one seen, never OFFSET) and processed in
     groups of up to ``GROUP_OBJECTS`` objects or ``GROUP_RECORDS`` records (a group may span two
     batches): one validation, one load, one catalog update and one schema-drift check per group, and
-    one gold refresh for every date the whole replay touched, at its end. A group that fails for a
+    one gold refresh for every date the whole replay touched, at its end (unless ``refresh_gold`` is
+    False: the outcome's ``dates`` say which dates the caller must refresh). A group that fails for a
     reason other than the database is replayed object by object, so one bad object does not stop the
     others. ``progress(objects, records)`` is called after each group.
     """
@@ -83,8 +86,9 @@ def objects_replay(objects, *, run_id: int | None = None, progress=None) -> Outc
         dates_by_source.setdefault(group[0].source, set()).update(outcome.dates)
         if progress:
             progress(len(group), sum(obj.records or 0 for obj in group))
-    for source, dates in dates_by_source.items():
-        gold_refresh_for(registry.PIPELINES[source], dates)
+    if refresh_gold:
+        for source, dates in dates_by_source.items():
+            gold_refresh_for(registry.PIPELINES[source], dates)
     return total
 
 
@@ -252,10 +256,14 @@ def reprocess_ranges(ids: list[int], chunk: int) -> list[tuple[int, int, int]]:
 
 
 def _fan_out(plan: ReprocessPlan, *, run_id: int, chunk: int, progress) -> Outcome:
-    """One ``pipelines.reprocess_range`` task per range of objects; polls their results until all are in.
+    """One ``pipelines.reprocess_range`` task per range of objects; polls their results until all are in,
+    then refreshes gold once for every date the ranges touched.
 
-    Each task replays its range idempotently (a redelivered or retried task loads nothing twice) and
-    refreshes gold once for the dates of its range.
+    Each task replays its range idempotently (a redelivered or retried task loads nothing twice). Tasks
+    are sent with ``refresh_gold=False``: one refresh of a day's gold here, not one per range that holds
+    a part of it (each refresh re-reads the whole day). Results are polled in the order the tasks were
+    sent, stopping at the first that is not ready (the workers take them in that order), so waiting costs
+    one result query per poll, not one per pending task.
     """
     # By name: the task module imports these services (pipelines.tasks.reprocess_range_task).
     pending = [
@@ -264,28 +272,30 @@ def _fan_out(plan: ReprocessPlan, *, run_id: int, chunk: int, progress) -> Outco
             celery_app.send_task(
                 "pipelines.reprocess_range",
                 args=[plan.source, first, last, run_id],
-                kwargs={"start": str(plan.start), "end": str(plan.end)},
+                kwargs={"start": str(plan.start), "end": str(plan.end), "refresh_gold": False},
             ),
         )
         for first, last, size in reprocess_ranges(plan.object_ids, chunk)
     ]
     outcome = Outcome()
     while pending:
-        still = []
+        done = 0
         for size, result in pending:
             if not result.ready():
-                still.append((size, result))
-                continue
+                break
+            done += 1
             value = result.get(propagate=False)
             if isinstance(value, dict):
                 outcome.add_counts(value)
                 outcome.errors.extend(value.get("errors", []))
                 outcome.drift.extend(value.get("drift", []))
+                outcome.dates.update(date.fromisoformat(d) for d in value.get("dates", []))
             else:
                 outcome.errors.append(str(value))
             if progress:
                 progress(size, value.get("fetched", 0) if isinstance(value, dict) else 0)
-        pending = still
+        pending = pending[done:]
         if pending:
-            time.sleep(0.2)
+            time.sleep(0.1)
+    gold_refresh_for(registry.PIPELINES[plan.source], outcome.dates)
     return outcome

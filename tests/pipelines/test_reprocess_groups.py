@@ -114,7 +114,7 @@ def test_the_plan_splits_into_ranges_of_consecutive_objects():
 
 @pytest.mark.worker
 @pytest.mark.slow
-def test_a_reprocess_fans_out_ranges_to_a_real_worker(celery_worker_process, capsys):
+def test_a_reprocess_fans_out_ranges_to_a_real_worker(celery_worker_process, capsys, calls):
     _store_quotes(9)
     call_command("reprocess", "nse_api", "--from", str(DAY), "--to", str(DAY), "--chunk", "4")
     out = capsys.readouterr()
@@ -123,3 +123,18 @@ def test_a_reprocess_fans_out_ranges_to_a_real_worker(celery_worker_process, cap
     assert (run.status, run.fetched, run.inserted) == ("success", 450, 450)
     assert StockData.objects.count() == 450
     assert "rec/s" in out.err  # the progress bar's rate is in records per second
+    # The ranges leave gold to the fan-out, which refreshes the day once when every range is in.
+    assert calls["gold"] == [[DAY]]
+    assert DailyBar.objects.filter(source="nse_api", date=DAY).count() == len(
+        set(StockData.objects.values_list("ticker", flat=True))
+    )
+
+
+def test_a_range_task_of_a_fan_out_leaves_gold_and_names_its_dates():
+    _store_quotes(2)
+    objects = LakeObject.objects.order_by("pk")
+    answer = tasks.reprocess_range_task.apply(
+        args=["nse_api", objects[0].pk, objects[1].pk], kwargs={"refresh_gold": False}
+    ).get()
+    assert (answer["inserted"], answer["dates"]) == (100, [DAY.isoformat()])
+    assert not DailyBar.objects.exists()
