@@ -22,7 +22,8 @@ scored. Detectors:
 Then, trained on all the labelled channels and the written messages (the shipped model for "combined"),
 the sets no detector is trained on: the earlier hand-labelled crypto pump channel (174 messages, 58
 labelled), the non-finance samples (all unrelated), and our hand-written Indian tips and news written for
-tests (tests/data/written/indian_stock_tips.csv, apart from the training file).
+tests (tests/data/written/indian_stock_tips.csv, apart from the training file) and X-style posts about NSE
+stocks written for tests (tests/data/written/x_stock_posts.csv: pump hype and ordinary chatter).
 Speed: messages/s scoring the 3,504 labelled messages (long: 290 characters on average) in one process,
 CPU time, the best of 5 runs (the figures hold on a busy machine), with the trained detector.
 """
@@ -56,6 +57,7 @@ from pipelines.enrich.pump_training import labelled_load, model_fit, rules_fired
 
 SAMPLES = ROOT / "tests" / "data" / "samples"
 INDIAN = ROOT / "tests" / "data" / "written" / "indian_stock_tips.csv"
+X_POSTS = ROOT / "tests" / "data" / "written" / "x_stock_posts.csv"
 CLASSES = ["announce", "countdown", "release", "result", "delay"]
 SPEED_RUNS = 5  # the least CPU time of these: the run least disturbed by the rest of the machine
 
@@ -180,8 +182,8 @@ def non_finance() -> list[str]:
     return texts
 
 
-def indian_tips() -> tuple[list[str], np.ndarray]:
-    with INDIAN.open(newline="") as f:
+def indian_tips(path: Path = INDIAN) -> tuple[list[str], np.ndarray]:
+    with path.open(newline="") as f:
         rows = list(csv.DictReader(f))
     return [r["message"] for r in rows], np.array([int(r["label"]) for r in rows])
 
@@ -237,13 +239,17 @@ def main(argv: list[str]) -> int:
     other = [clean_text(t) for t in non_finance()]
     tips, tip_labels = indian_tips()
     tips = [clean_text(t) for t in tips]
+    x_posts, x_labels = indian_tips(X_POSTS)
+    x_posts = [clean_text(t) for t in x_posts]
     print("\nsets no detector trained on (detectors trained on all labelled channels + written; share flagged):")
-    header = ["pump ch. own posts", "pump ch. results(3)", "pump ch. news(5)", "non-finance", "IN tips", "IN news"]
-    print(f"{'detector':<10} " + " ".join(f"{h:>20}" for h in header))
+    header = ["pump ch. own", "pump ch. results(3)", "pump ch. news(5)", "non-finance", "IN tips", "IN news"]
+    header += ["X tips", "X chatter"]
+    print(f"{'detector':<10} " + " ".join(f"{h:>19}" for h in header))
     for d in detectors:
         flags = d.score(channel_texts) >= FLAG_AT
         other_flags = d.score(other) >= FLAG_AT
         tip_flags = d.score(tips) >= FLAG_AT
+        x_flags = d.score(x_posts) >= FLAG_AT
         row = [
             rate(flags[own]),
             rate(flags[results3]),
@@ -251,12 +257,15 @@ def main(argv: list[str]) -> int:
             rate(other_flags),
             rate(tip_flags[tip_labels == 1]),
             rate(tip_flags[tip_labels == 0]),
+            rate(x_flags[x_labels == 1]),
+            rate(x_flags[x_labels == 0]),
         ]
-        print(f"{d.name:<10} " + " ".join(f"{v:>20}" for v in row))
+        print(f"{d.name:<10} " + " ".join(f"{v:>19}" for v in row))
     print(
         f"(pump channel: {len(own)} own posts, {len(results3)} results, {len(news5)} news reposts; "
         f"{len(other)} non-finance posts; Indian tips written for tests: {int((tip_labels == 1).sum())} tips, "
-        f"{int((tip_labels == 0).sum())} news)"
+        f"{int((tip_labels == 0).sum())} news; X-style posts written for tests: {int((x_labels == 1).sum())} pump "
+        f"posts, {int((x_labels == 0).sum())} ordinary)"
     )
 
     print(f"\nspeed: scoring the 3,504 labelled messages in one process (CPU time, best of {SPEED_RUNS} runs):")
