@@ -88,28 +88,31 @@ def test_the_classic_nse_quote_parses_into_one_price_row(samples):
 
 
 @pytest.mark.parametrize(
-    ("name", "ticker", "bar"),
+    ("name", "ticker", "isin", "bar"),
     [
         # NextApi at 16:00: the official close (269.45) beside the last trade (268.2); before, prev_close
         # was derived from the rounded change % (271.76) and open/high/low were all the one quote's 268.2.
         (
             "GetQuoteApi_getSymbolData_ETERNAL_2026-02-20.json",
             "ETERNAL",
+            "INE758T01015",
             ("270.80", "272.50", "267.85", "269.45", "268.20", "271.75"),
         ),
         # The retired quote-equity shape: priceInfo's open, intraDayHighLow, close and previousClose.
         (
             "quote-equity_INFY_2023-10-16.json",
             "INFY",
+            "INE009A01021",
             ("1432.10", "1443.60", "1430.00", "1434.15", "1432.95", "1431.15"),
         ),
     ],
 )
-def test_a_quotes_daily_bar_has_the_days_figures_nse_answered(samples, name, ticker, bar):
+def test_a_quotes_daily_bar_has_the_days_figures_nse_answered(samples, name, ticker, isin, bar):
     run = _run("nse_api", samples / "nse" / name)
     assert (run.status, run.inserted) == (PipelineRun.Status.SUCCESS, 1)
     got = DailyBar.objects.get(ticker=ticker, source="nse_api")
     assert (got.open, got.high, got.low, got.close, got.last, got.prev_close) == tuple(map(Decimal, bar))
+    assert got.isin == isin  # the answer's own ISIN (isinCode, or info.isin in the retired shape)
 
 
 def test_a_changed_nse_json_shape_is_quarantined_as_schema_drift_not_a_crash(tmp_path):

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from tests.warehouse.conftest import bar_record, social_record, stock_record
-from warehouse.models import DailyBar, DailySocial
+from warehouse.models import DailyBar, DailySocial, Ticker
 from warehouse.services import gold_refresh, warehouse
 
 pytestmark = pytest.mark.django_db
@@ -170,6 +170,23 @@ def test_figures_an_answer_does_not_have_yet_leave_the_observed_ones():
         Decimal("100"),
         Decimal("100.00"),
     )
+
+
+def test_a_quote_bar_has_the_answers_isin_else_the_ticker_masters():
+    Ticker.objects.update_or_create(symbol="RELIANCE", defaults={"series": "EQ", "isin": "INE002A01018"})
+    # Not the series the quotes are of: its ISIN is not theirs.
+    Ticker.objects.update_or_create(symbol="TCS", defaults={"series": "BE", "isin": "INE467B01029"})
+    Ticker.objects.filter(symbol="INFY").update(isin="")
+    warehouse.insert_stock_data(
+        [
+            stock_record(0, raw_data={"isin": "not an isin"}),
+            stock_record(0, ticker="INFY", raw_data={"isin": "INE009A01021"}),
+            stock_record(0, ticker="TCS"),
+        ]
+    )
+    gold_refresh(dates={DAY})
+    isins = dict(DailyBar.objects.filter(date=DAY, source="nse_api").values_list("ticker", "isin"))
+    assert isins == {"RELIANCE": "INE002A01018", "INFY": "INE009A01021", "TCS": ""}
 
 
 def test_bhavcopy_bars_are_left_alone_by_the_quote_refresh():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -14,7 +15,7 @@ from django.db.models.functions import Cast, FirstValue, TruncDate
 from django.utils import timezone
 
 from warehouse.days import local_tz
-from warehouse.models import DailyBar, DailySocial, SocialMention, StockData
+from warehouse.models import DailyBar, DailySocial, SocialMention, StockData, Ticker
 from warehouse.services.cleaners import _one_decimal
 from warehouse.tickers import ticker_normalize
 
@@ -113,7 +114,7 @@ def _refresh_social(dates: set[date], symbols: list[str] | None) -> tuple[int, i
 
 
 BAR_KEY = ["ticker", "series", "exchange", "date", "source"]
-BAR_UPDATED = ["open", "high", "low", "close", "last", "prev_close", "volume", "lake_object", "updated"]
+BAR_UPDATED = ["isin", "open", "high", "low", "close", "last", "prev_close", "volume", "lake_object", "updated"]
 
 
 def _refresh_bars(dates: set[date], symbols: list[str] | None) -> tuple[int, int]:
@@ -141,7 +142,7 @@ def _bars_upsert_pg(objs: list[DailyBar], db, chunk: int = 5000) -> None:
     """Insert or update the bars, one ``INSERT … SELECT FROM unnest(arrays) ON CONFLICT DO UPDATE`` per
     ``chunk`` bars: ``bulk_create`` spent ~0.15 ms a bar preparing each Decimal in Python (14,000 bars:
     2 s), the arrays travel as one parameter each."""
-    fields = [DailyBar._meta.get_field(name) for name in [*BAR_KEY, "isin", *BAR_UPDATED]]
+    fields = [DailyBar._meta.get_field(name) for name in [*BAR_KEY, *BAR_UPDATED]]
     names = ", ".join(f'"{f.column}"' for f in fields)
     arrays = ", ".join(f"%s::{f.db_type(db)}[]" for f in fields)
     updates = ", ".join(f'"{f.column}" = EXCLUDED."{f.column}"' for f in fields if f.name in BAR_UPDATED)
@@ -244,10 +245,17 @@ def _bars_of_quotes(bars: list[dict]) -> list[DailyBar]:
     official closing price), kept in each quote's ``raw_data``: the last quote's figures win over what the
     quotes we happened to observe show (polling from 11:00 saw neither the open nor the morning's low).
     Without them (an older payload, a figure of 0 before the open): the observed quotes, and a previous
-    close from the previous bar or derived from the last change %.
+    close from the previous bar or derived from the last change %. The ISIN is the answer's, else the
+    ticker master's when the bar is of the master's series.
     """
     previous = _previous_closes(bars)
     answered = _answer_figures([b["last_id_"] for b in bars])
+    master = {
+        (symbol, series): isin
+        for symbol, series, isin in Ticker.objects.filter(symbol__in={b["ticker"] for b in bars})
+        .exclude(isin="")
+        .values_list("symbol", "series", "isin")
+    }
     now = timezone.now()
     objs = []
     for b in bars:
@@ -268,6 +276,7 @@ def _bars_of_quotes(bars: list[dict]) -> list[DailyBar]:
                 exchange=b["exchange"],
                 date=b["day"],
                 source=QUOTE_SOURCE,
+                isin=day.get("isin") or master.get((b["ticker"], b["series"]), ""),
                 open=day.get("open", b["open_"]),
                 high=high,
                 low=low,
@@ -293,10 +302,13 @@ _NEXT_FIGURES = {
 }
 
 
-def _answer_figures(ids: list[int]) -> dict[int, dict[str, Decimal]]:
+_ISIN_RE = re.compile(r"[A-Z]{2}[A-Z0-9]{9}[0-9]")
+
+
+def _answer_figures(ids: list[int]) -> dict[int, dict[str, Decimal | str]]:
     """The day's figures in the raw_data of the quotes ``ids`` (only positive numbers: NSE writes 0 for a
-    figure it does not have yet, such as the close during the session)."""
-    out: dict[int, dict[str, Decimal]] = {}
+    figure it does not have yet, such as the close during the session), and the answer's ISIN."""
+    out: dict[int, dict[str, Decimal | str]] = {}
     ids = [i for i in ids if i is not None]
     for start in range(0, len(ids), 5000):
         rows = StockData.objects.filter(pk__in=ids[start : start + 5000]).values_list("pk", "raw_data")
@@ -315,7 +327,10 @@ def _answer_figures(ids: list[int]) -> dict[int, dict[str, Decimal]]:
                 }
             else:
                 values = {name: raw.get(key) for name, key in _NEXT_FIGURES.items()}
-            figures = {name: n for name, v in values.items() if (n := _price(v)) is not None}
+            figures: dict[str, Decimal | str] = {name: n for name, v in values.items() if (n := _price(v)) is not None}
+            isin = raw.get("isin")
+            if isinstance(isin, str) and _ISIN_RE.fullmatch(isin):
+                figures["isin"] = isin
             if figures:
                 out[pk] = figures
     return out
