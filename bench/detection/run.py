@@ -19,6 +19,12 @@ scored. Detectors:
 - combined  what the pipeline ships (``PumpClassifier``): the model with the rules as extra features,
             raised by the rules its training data never showed (a forward from an unknown channel).
 
+The learned detectors are domain-augmented (``model_fit(nse=…)``): the labelled channels are the crypto
+domain and the written messages the NSE one. Held-out crypto channels and the earlier crypto pump channel are
+scored in the crypto view; the sets about NSE stocks and the non-finance posts in the NSE view, the one the
+pipeline scores with ("comb./nse" shows that view on the crypto channels too, for scale: it is not their
+domain).
+
 Then, trained on all the labelled channels and the written messages (the shipped model for "combined"),
 the sets no detector is trained on: the earlier hand-labelled crypto pump channel (174 messages, 58
 labelled), the non-finance samples (all unrelated), and our hand-written Indian tips and news written for
@@ -52,23 +58,30 @@ from sklearn.model_selection import GroupKFold  # noqa: E402
 from sklearn.pipeline import make_union  # noqa: E402
 
 from pipelines.enrich.pump import FLAG_AT, PumpDetector  # noqa: E402
-from pipelines.enrich.pump_model import PumpClassifier, pump_model_load  # noqa: E402
-from pipelines.enrich.pump_training import labelled_load, model_fit, rules_fired, written_load  # noqa: E402
+from pipelines.enrich.pump_model import VIEWS, PumpClassifier, PumpModel, pump_model_load  # noqa: E402
+from pipelines.enrich.pump_training import (  # noqa: E402
+    labelled_load,
+    model_fit,
+    rules_fired,
+    symbol_tokens,
+    written_load,
+)
 
 SAMPLES = ROOT / "tests" / "data" / "samples"
 INDIAN = ROOT / "tests" / "data" / "written" / "indian_stock_tips.csv"
 X_POSTS = ROOT / "tests" / "data" / "written" / "x_stock_posts.csv"
 CLASSES = ["announce", "countdown", "release", "result", "delay"]
+NSE_VIEW = "comb./nse"  # the combined detector's NSE view on the crypto channels: not its domain, shown for scale
 SPEED_RUNS = 5  # the least CPU time of these: the run least disturbed by the rest of the machine
 
 
 class Rules:
     name = "rules"
 
-    def fit(self, texts, labels, rules):
+    def fit(self, texts, labels, rules, nse=None):
         return self
 
-    def score(self, texts):
+    def score(self, texts, view="nse"):
         detector = PumpDetector()
         return np.array([detector.detect(t).pump_score for t in texts])
 
@@ -76,7 +89,7 @@ class Rules:
 class Baseline:
     name = "baseline"
 
-    def fit(self, texts, labels, rules):
+    def fit(self, texts, labels, rules, nse=None):
         self.vec = make_union(
             TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=2),
             TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2),
@@ -85,7 +98,7 @@ class Baseline:
         self.lr = LogisticRegression(C=10, max_iter=3000).fit(x, (np.asarray(labels) < 5).astype(int))
         return self
 
-    def score(self, texts):
+    def score(self, texts, view="nse"):
         return self.lr.predict_proba(self.vec.transform(texts))[:, 1]
 
 
@@ -94,19 +107,21 @@ class Learned:
         self.use_rules = use_rules
         self.name = "combined" if use_rules else "model"
 
-    def fit(self, texts, labels, rules):
-        model, _ = model_fit(texts, labels, rules, use_rules=self.use_rules)
-        self.classifier = PumpClassifier(model=model)
+    def fit(self, texts, labels, rules, nse=None, masked=frozenset()):
+        _, data = model_fit(texts, labels, rules, use_rules=self.use_rules, nse=nse, masked=masked)
+        self.classifiers = {view: PumpClassifier(model=PumpModel.from_dict(data, view=view)) for view in VIEWS}
         return self
 
     def shipped(self):
-        self.classifier = PumpClassifier(model=pump_model_load())
+        self.classifiers = {view: PumpClassifier(model=pump_model_load(view=view)) for view in VIEWS}
         return self
 
-    def score(self, texts):
+    def score(self, texts, view="nse"):
+        """Scores in the model's ``view``: "crypto" for the labelled channels, "nse" for posts about NSE stocks."""
+        classifier = self.classifiers[view]
         if self.use_rules:
-            return np.array([r.pump_score for r in self.classifier.detect_many(texts)])
-        model = self.classifier.model
+            return np.array([r.pump_score for r in classifier.detect_many(texts)])
+        model = classifier.model
         from pipelines.enrich.pump_model import UNRELATED, pump_tokens
 
         x, r = model.features([pump_tokens(t) for t in texts], [[] for _ in texts])
@@ -138,11 +153,16 @@ class Written:
         frame, _ = written_load()
         self.texts, self.labels = frame["message"].tolist(), frame["label"].to_numpy()
         self.rules = rules_fired(self.texts)
+        self.masked = symbol_tokens(self.texts)  # as train_pump_model: their stock symbols are no evidence
 
     def fit(self, detector, texts: list, labels, rules: list):
         if isinstance(detector, Rules):
             return detector.fit(texts, labels, rules)
-        return detector.fit(texts + self.texts, np.concatenate([labels, self.labels]), rules + self.rules)
+        nse = np.concatenate([np.zeros(len(texts)), np.ones(len(self.texts))])  # what train_pump_model does
+        labels = np.concatenate([labels, self.labels])
+        if isinstance(detector, Learned):
+            return detector.fit(texts + self.texts, labels, rules + self.rules, nse=nse, masked=self.masked)
+        return detector.fit(texts + self.texts, labels, rules + self.rules)
 
 
 def cross_validate(detectors, frame, folds: int, written: Written) -> dict:
@@ -152,15 +172,20 @@ def cross_validate(detectors, frame, folds: int, written: Written) -> dict:
     rules = rules_fired(texts.tolist())
     signal = (frame["file"] == "signal_channels_news.csv").to_numpy()
     scores = {d.name: np.zeros(len(y)) for d in detectors}
+    scores[NSE_VIEW] = np.zeros(len(y))
     fit_s = {d.name: 0.0 for d in detectors}
     for fold, (train, test) in enumerate(GroupKFold(n_splits=folds).split(texts, y, frame["channel_id"])):
         for d in detectors:
             started = time.process_time()
             written.fit(d, texts[train].tolist(), labels[train], [rules[i] for i in train])
             fit_s[d.name] += time.process_time() - started
-            scores[d.name][test] = d.score(texts[test].tolist())
+            scores[d.name][test] = d.score(texts[test].tolist(), view="crypto")
+            if d.name == "combined":
+                scores[NSE_VIEW][test] = d.score(texts[test].tolist(), view="nse")
         print(f"  fold {fold + 1}/{folds}: {len(test):,} held-out messages", flush=True)
-    return {d.name: (metrics(y, scores[d.name], labels, signal), fit_s[d.name] / folds) for d in detectors}
+    out = {d.name: (metrics(y, scores[d.name], labels, signal), fit_s[d.name] / folds) for d in detectors}
+    out[NSE_VIEW] = (metrics(y, scores[NSE_VIEW], labels, signal), fit_s["combined"] / folds)
+    return out
 
 
 def pump_channel():
@@ -246,7 +271,7 @@ def main(argv: list[str]) -> int:
     header += ["X tips", "X chatter"]
     print(f"{'detector':<10} " + " ".join(f"{h:>19}" for h in header))
     for d in detectors:
-        flags = d.score(channel_texts) >= FLAG_AT
+        flags = d.score(channel_texts, view="crypto") >= FLAG_AT
         other_flags = d.score(other) >= FLAG_AT
         tip_flags = d.score(tips) >= FLAG_AT
         x_flags = d.score(x_posts) >= FLAG_AT

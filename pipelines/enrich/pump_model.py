@@ -3,10 +3,10 @@
 The model is a multinomial logistic regression over the six labels of the labelled pump channels (0 pump
 announcement, 1 countdown, 2 coin release, 3 pump result, 4 delay or cancellation, 5 unrelated) on TF-IDF
 word uni- and bigrams of ``pump_tokens`` plus one feature per hand-written rule that fired. It is trained
-on the labelled crypto pump and signal channels and on our written Indian tips and market news
+on the labelled crypto pump and signal channels and on our written Indian tips, X posts and market news
 (``pump_training.WRITTEN_PATH``) by ``python manage.py train_pump_model`` (``pump_training``,
-scikit-learn) and shipped as plain JSON
-(``PUMP_MODEL_PATH``): scoring needs numpy and scipy's sparse matrices only, never a pickle.
+scikit-learn), domain-augmented (crypto channels, NSE chatter: ``PumpModel.view``), and shipped as plain
+JSON (``PUMP_MODEL_PATH``): scoring needs numpy and scipy's sparse matrices only, never a pickle.
 
 ``PumpClassifier.detect_many`` decides ``is_pump_signal`` on the combined score: the model's probability
 that a message is pump-related (1 - P(unrelated)), with the rules as its features, weighed by what it
@@ -33,6 +33,7 @@ from .pump import PumpDetector, PumpResult
 
 PUMP_MODEL_PATH = Path(__file__).resolve().parent / "pump_model.json.gz"
 UNRELATED = 5  # the label of messages that are not about a pump
+VIEWS = ("nse", "crypto")  # a model's domains (PumpModel.view): posts about NSE stocks, the crypto channels
 TOP_TERMS = 5
 
 # The labelled set is the labellers' normalised text: tokens spaced ("Price : $ 7.39"), exchange names
@@ -94,7 +95,13 @@ def pump_grams(tokens: list[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class PumpModel:
-    """The shipped model: terms with their IDF, one weight per class for each term and rule, intercepts."""
+    """The shipped model: terms with their IDF, one weight per class for each term and rule, intercepts.
+
+    ``view``: the weights of one domain of a domain-augmented model (``pump_training.model_fit``):
+    ``"nse"`` (posts about NSE stocks, what the pipeline scores: the shared weights plus the NSE deltas) or
+    ``"crypto"`` (the labelled crypto channels' domain: the shared weights alone). A model trained
+    without NSE messages has one set of weights, the same in both views.
+    """
 
     terms: dict[str, int]
     term_list: list[str]
@@ -108,25 +115,37 @@ class PumpModel:
     flag_at: float
     meta: dict
     grams: GramIndex
+    view: str = "nse"
 
     @classmethod
-    def from_dict(cls, data: dict) -> PumpModel:
-        terms = data["terms"]
+    def from_dict(cls, data: dict, *, view: str = "nse") -> PumpModel:
+        if view not in VIEWS:
+            raise ValueError(f"unknown view {view!r}: one of {', '.join(VIEWS)}")
+        terms, n_classes = data["terms"], len(data["classes"])
+        term_weights = np.asarray(data["term_weights"], dtype=np.float64).reshape(len(terms), -1)
+        rule_weights = np.asarray(data["rule_weights"], dtype=np.float64).reshape(len(data["rules"]), n_classes)
+        intercept = np.asarray(data["intercept"], dtype=np.float64)
+        nse = data.get("nse")
+        if view == "nse" and nse:
+            term_weights = term_weights.copy()
+            if nse["terms"]:
+                term_weights[np.asarray(nse["terms"])] += np.asarray(nse["term_weights"], dtype=np.float64)
+            rule_weights = rule_weights + np.asarray(nse["rule_weights"], dtype=np.float64).reshape(rule_weights.shape)
+            intercept = intercept + np.asarray(nse["intercept"], dtype=np.float64)
         return cls(
             terms={t: i for i, t in enumerate(terms)},
             term_list=list(terms),
             idf=np.asarray(data["idf"], dtype=np.float64),
-            term_weights=np.asarray(data["term_weights"], dtype=np.float64).reshape(len(terms), -1),
-            rule_weights=np.asarray(data["rule_weights"], dtype=np.float64).reshape(
-                len(data["rules"]), len(data["classes"])
-            ),
-            intercept=np.asarray(data["intercept"], dtype=np.float64),
+            term_weights=term_weights,
+            rule_weights=rule_weights,
+            intercept=intercept,
             classes=[int(c) for c in data["classes"]],
             rules=list(data["rules"]),
             unseen_rules=frozenset(data["unseen_rules"]),
             flag_at=float(data["flag_at"]),
             meta=dict(data.get("meta", {})),
             grams=GramIndex.build(list(terms)),
+            view=view,
         )
 
     def features(self, token_lists: list[list[str]], rule_lists: list[list[str]]):
@@ -319,10 +338,11 @@ class GramIndex:
 
 
 @lru_cache(maxsize=4)
-def pump_model_load(path: str | Path = PUMP_MODEL_PATH) -> PumpModel:
-    """The model stored at ``path`` (gzip JSON written by ``train_pump_model``), loaded once per process."""
+def pump_model_load(path: str | Path = PUMP_MODEL_PATH, view: str = "nse") -> PumpModel:
+    """The model stored at ``path`` (gzip JSON written by ``train_pump_model``) in ``view`` ("nse", what the
+    pipeline scores, or "crypto"), loaded once per process."""
     with gzip.open(path, "rt", encoding="utf-8") as f:
-        return PumpModel.from_dict(json.load(f))
+        return PumpModel.from_dict(json.load(f), view=view)
 
 
 class PumpClassifier:
@@ -331,11 +351,14 @@ class PumpClassifier:
     ``detect_many(texts, metadatas) -> list[PumpResult]`` with ``pump_score`` the combined score,
     ``is_pump_signal`` at ``flag_at``, ``rules`` (fired), ``terms`` (the model's strongest terms, for
     flagged messages), and ``rule_score``/``model_score`` (each part alone). ``detect`` scores one.
+    ``view``: the shipped model's domain (``PumpModel``): "nse" for posts about NSE stocks, "crypto".
     """
 
-    def __init__(self, *, known_channels: Iterable[str] = (), model: PumpModel | None = None, flag_at=None):
+    def __init__(
+        self, *, known_channels: Iterable[str] = (), model: PumpModel | None = None, flag_at=None, view: str = "nse"
+    ):
         self.rules = PumpDetector(known_channels=known_channels)
-        self.model = model or pump_model_load()
+        self.model = model or pump_model_load(view=view)
         self.flag_at = self.model.flag_at if flag_at is None else flag_at
 
     def detect(self, text: str, metadata: dict | None = None) -> PumpResult:

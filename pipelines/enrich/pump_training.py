@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,17 +73,46 @@ def rules_fired(texts, detector: PumpDetector | None = None) -> list[list[str]]:
 
 
 def model_fit(
-    texts: list[str], labels, rules: list[list[str]] | None = None, *, use_rules: bool = True
+    texts: list[str],
+    labels,
+    rules: list[list[str]] | None = None,
+    *,
+    use_rules: bool = True,
+    nse=None,
+    masked: frozenset[str] = frozenset(),
 ) -> tuple[PumpModel, dict]:
-    """Fit the classifier on ``texts`` (raw or pre-tokenised) with labels 0-5: (the model, its JSON form)."""
+    """Fit the classifier on ``texts`` (raw or pre-tokenised) with labels 0-5: (the model, its JSON form).
+
+    ``nse``: per message, whether it is about NSE stocks (our written messages) rather than from the
+    labelled crypto channels. With any, the fit is domain-augmented ("frustratingly easy domain
+    adaptation", Daumé III 2007): every feature has a shared copy and an NSE-only copy (plus an NSE bias),
+    so what NSE chatter does differently (a paid-group pitch is a pump there, while the crypto labellers
+    call it unrelated) is learnt without bending the weights the crypto channels taught. The JSON keeps the
+    shared weights (the crypto view) and the NSE copies as sparse deltas (``"nse"``: non-zero only for
+    terms the NSE messages have); ``PumpModel.from_dict(data, view="nse")`` adds them.
+
+    ``masked``: tokens (lower case) left out of the vocabulary with every bigram that holds them: the
+    stock symbols of our written messages (``symbol_tokens``). Written by one team about a few dozen
+    stocks, they would teach that "IRFC" is a pump and "HDFCBANK" is not; left out, a symbol is no
+    evidence either way (at scoring a term the vocabulary lacks counts for nothing).
+    """
     rules = rules if rules is not None else rules_fired(texts)
-    vectorizer = TfidfVectorizer(analyzer=lambda text: _grams(text), min_df=MIN_DF, sublinear_tf=True, dtype=np.float64)
+    vectorizer = TfidfVectorizer(
+        analyzer=lambda text: _grams(text, masked), min_df=MIN_DF, sublinear_tf=True, dtype=np.float64
+    )
     x = vectorizer.fit_transform(texts)
     rule_names = list(RULE_NAMES) if use_rules else []
     r = _rule_matrix(rules, rule_names)
-    fit = LogisticRegression(C=C, max_iter=5000).fit(sparse.hstack([x, sparse.csr_matrix(r)]).tocsr(), labels)
+    base = sparse.hstack([x, sparse.csr_matrix(r)]).tocsr()
+    domain = np.zeros(len(texts)) if nse is None else np.asarray(nse, dtype=np.float64)
+    augmented = bool(domain.any())
+    if augmented:
+        copy = sparse.diags(domain) @ base
+        base = sparse.hstack([base, copy, sparse.csr_matrix(domain[:, None])]).tocsr()
+    fit = LogisticRegression(C=C, max_iter=5000).fit(base, labels)
     terms = list(vectorizer.get_feature_names_out())
-    n_terms = len(terms)
+    n_terms, n_rules = len(terms), len(rule_names)
+    shared = fit.coef_[:, : n_terms + n_rules]
     counts = r.sum(axis=0) if use_rules else np.zeros(0)
     unseen = [name for name, count in zip(rule_names, counts, strict=True) if count < UNSEEN_BELOW]
     if not use_rules:
@@ -90,17 +120,31 @@ def model_fit(
     data = {
         "terms": terms,
         "idf": [round(float(v), 6) for v in vectorizer.idf_],
-        "term_weights": [[round(float(w), 6) for w in row] for row in fit.coef_[:, :n_terms].T],
-        "rule_weights": [[round(float(w), 6) for w in row] for row in fit.coef_[:, n_terms:].T],
+        "term_weights": _rounded(shared[:, :n_terms].T),
+        "rule_weights": _rounded(shared[:, n_terms:].T),
         "intercept": [round(float(v), 6) for v in fit.intercept_],
         "classes": [int(c) for c in fit.classes_],
         "rules": rule_names,
         "unseen_rules": unseen,
         "flag_at": FLAG_AT,
     }
+    if augmented:
+        delta = fit.coef_[:, n_terms + n_rules : 2 * (n_terms + n_rules)]
+        term_delta = delta[:, :n_terms].T
+        used = np.flatnonzero(np.abs(term_delta).max(axis=1) > 0)
+        data["nse"] = {
+            "terms": used.tolist(),
+            "term_weights": _rounded(term_delta[used]),
+            "rule_weights": _rounded(delta[:, n_terms:].T),
+            "intercept": [round(float(v), 6) for v in fit.coef_[:, -1]],
+        }
     if UNRELATED not in data["classes"]:
         raise ValueError("the training data has no unrelated messages (label 5)")
     return PumpModel.from_dict(data), data
+
+
+def _rounded(matrix) -> list[list[float]]:
+    return [[round(float(w), 6) for w in row] for row in matrix]
 
 
 def model_save(data: dict, path: Path, *, meta: dict) -> int:
@@ -112,8 +156,28 @@ def model_save(data: dict, path: Path, *, meta: dict) -> int:
     return path.stat().st_size
 
 
-def _grams(text: str) -> list[str]:
-    return pump_grams(pump_tokens(text))
+def _grams(text: str, masked: frozenset[str] = frozenset()) -> list[str]:
+    grams = pump_grams(pump_tokens(text))
+    if not masked:
+        return grams
+    return [g for g in grams if not any(part in masked for part in g.split(" "))]
+
+
+# A real bhavcopy day (tests/data/samples/nse): the symbols the written messages may name.
+SYMBOLS_PATH = LABELLED_DIR.parents[1] / "nse" / "BhavCopy_NSE_CM_0_0_0_20260519_F_0000.csv"
+_SYMBOL_RE = re.compile(r"(?<![\w$])\$?([A-Z][A-Z0-9&-]*[A-Z0-9])")
+
+
+def symbol_tokens(texts: list[str], symbols_path: Path = SYMBOLS_PATH) -> frozenset[str]:
+    """The ``pump_tokens`` of the NSE symbols ``texts`` name as symbols (a cashtag, or a word in capitals
+    that is a symbol of ``symbols_path``'s equity series), less the symbols that are common words (the
+    ticker matcher's ``COMMON_WORDS``: "IDEA", "TAKE", "MOMENTUM" stay words)."""
+    from .tickers import COMMON_WORDS
+
+    frame = pd.read_csv(symbols_path, usecols=["TckrSymb", "SctySrs"], dtype=str)
+    symbols = set(frame.loc[frame["SctySrs"].isin(["EQ", "BE", "BZ", "SM", "ST"]), "TckrSymb"])
+    named = {m for text in texts for m in _SYMBOL_RE.findall(text or "")} & symbols
+    return frozenset(tok for symbol in named - COMMON_WORDS for tok in pump_tokens(symbol) if tok.isalpha())
 
 
 def _rule_matrix(rules: list[list[str]], names: list[str]) -> np.ndarray:

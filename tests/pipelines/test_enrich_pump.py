@@ -11,11 +11,12 @@ import random
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pipelines.enrich import PumpClassifier, PumpDetector, clean_text, pump, pump_model, pump_tokens
-from pipelines.enrich.pump_model import pump_grams, pump_model_load
-from pipelines.enrich.pump_training import WRITTEN_PATH, labelled_load, rules_fired, written_load
+from pipelines.enrich.pump_model import PumpModel, pump_grams, pump_model_load
+from pipelines.enrich.pump_training import WRITTEN_PATH, labelled_load, model_fit, rules_fired, written_load
 
 # Plain Indian market messages: results, closes, brokers' targets, regulator warnings. None is a pump.
 INDIAN_NEUTRAL = [
@@ -154,13 +155,14 @@ def test_the_learned_model_itself_flags_the_indian_tips_and_not_the_news():
 def test_x_style_pump_posts_about_nse_stocks_are_flagged_and_ordinary_x_chatter_is_not():
     """X-style posts written for tests, never trained on: "$TCS to the moon 🚀🚀 buy now!!!" is a pump
     post, a results headline with a cashtag or a warning about pump groups is not. Before the X-style
-    training messages the shipped model flagged 4 of these 20 pump posts."""
+    training messages the shipped model flagged 4 of these 20 pump posts; with them, 10 when one set of
+    weights had to serve the crypto channels too; its NSE view (the pipeline's) flags 17."""
     pumps, ordinary = _indian_test_set("x_stock_posts.csv")
     pumps, ordinary = [clean_text(t) for t in pumps], [clean_text(t) for t in ordinary]
     assert (len(pumps), len(ordinary)) == (20, 20)
     classifier = PumpClassifier()
-    assert sum(r.is_pump_signal for r in classifier.detect_many(pumps)) >= 10
-    assert sum(r.is_pump_signal for r in classifier.detect_many(ordinary)) <= 1
+    assert sum(r.is_pump_signal for r in classifier.detect_many(pumps)) >= 15
+    assert sum(r.is_pump_signal for r in classifier.detect_many(ordinary)) <= 2
     assert classifier.detect("$TCS to the moon 🚀🚀 buy now!!!").is_pump_signal
 
 
@@ -175,8 +177,8 @@ def test_the_written_training_messages_are_apart_from_the_test_set_and_recorded_
 
 
 def test_the_classifier_explains_a_flag_with_rules_and_terms_and_scores_both_parts():
-    classifier = PumpClassifier()
-    result = classifier.detect("The coin we have picked to pump today is : NEBL . NEBL is looking perfect for a pump")
+    classifier, crypto = PumpClassifier(), PumpClassifier(view="crypto")
+    result = crypto.detect("The coin we have picked to pump today is : NEBL . NEBL is looking perfect for a pump")
     assert result.is_pump_signal is True
     assert result.rules == ["pump_talk"]
     assert "coin" in result.terms
@@ -190,7 +192,7 @@ def test_the_classifier_explains_a_flag_with_rules_and_terms_and_scores_both_par
     assert "forwarded_unknown_channel" in classifier.model.unseen_rules
     assert tip.pump_score == round(1 - (1 - tip.model_score) * (1 - tip.rule_score), 4) > tip.model_score
     assert tip.terms  # flagged: the model's strongest terms explain it beside the rules
-    signal = classifier.detect("SKL / USDT Long Signal Entry : 0.70691 Take Profit : 0.71691 Stop Loss : 0.30691")
+    signal = crypto.detect("SKL / USDT Long Signal Entry : 0.70691 Take Profit : 0.71691 Stop Loss : 0.30691")
     assert (signal.is_pump_signal, signal.terms) == (False, [])
     assert signal.rule_score >= 0.5  # the rules alone flagged ordinary signal chatter
 
@@ -208,7 +210,7 @@ def test_the_shipped_model_matches_scikit_learn_on_the_labelled_messages():
     """The JSON scorer reproduces the trained pipeline's probabilities (same features, same normalisation)."""
     labelled = labelled_load()
     texts = labelled.frame["message"].tolist()[:400]
-    model = pump_model_load()
+    model = pump_model_load(view="crypto")  # the labelled channels' domain
     assert model.meta["trained_on"]["messages"] == 3504
     assert model.meta["trained_on"]["files"] == labelled.files
     x, r = model.features([pump_tokens(t) for t in texts], rules_fired(texts))
@@ -217,6 +219,42 @@ def test_the_shipped_model_matches_scikit_learn_on_the_labelled_messages():
     predicted = [model.classes[i] for i in probs.argmax(axis=1)]
     truth = labelled.frame["label"].tolist()[:400]
     assert sum(p == t for p, t in zip(predicted, truth, strict=True)) / 400 >= 0.95  # seen in training
+
+
+def test_the_nse_view_adds_the_nse_copies_to_the_shared_weights_and_the_crypto_view_is_the_shared_ones():
+    texts = ["buy the coin now", "coin news today", "buy RELIANCE now target 3000", "RELIANCE results today"] * 3
+    texts += ["pump in 5 minutes", "pump in 10 minutes"]
+    labels = [2, 5, 2, 5] * 3 + [1, 1]
+    nse = [0, 0, 1, 1] * 3 + [0, 0]
+    _, data = model_fit(texts, labels, [[] for _ in texts], nse=nse)
+    crypto, local = PumpModel.from_dict(data, view="crypto"), PumpModel.from_dict(data, view="nse")
+    assert np.array_equal(crypto.term_weights, np.asarray(data["term_weights"]))
+    only_crypto = crypto.terms["coin"]  # no NSE message has it: no NSE copy
+    assert only_crypto not in data["nse"]["terms"]
+    assert np.array_equal(local.term_weights[only_crypto], crypto.term_weights[only_crypto])
+    shared = crypto.terms["buy"]
+    assert not np.array_equal(local.term_weights[shared], crypto.term_weights[shared])
+    assert np.allclose(local.intercept, crypto.intercept + np.asarray(data["nse"]["intercept"]))
+    plain = model_fit(texts, labels, [[] for _ in texts])[1]  # no NSE messages: one set of weights
+    assert "nse" not in plain
+    assert np.array_equal(PumpModel.from_dict(plain, view="nse").term_weights, np.asarray(plain["term_weights"]))
+    with pytest.raises(ValueError, match="unknown view"):
+        PumpModel.from_dict(data, view="forex")
+
+
+def test_a_stock_symbol_is_no_evidence_of_a_pump():
+    """The written training messages name a few dozen stocks: the model must not learn that IRFC or
+    COALINDIA is a pump and HDFCBANK is not (their symbols are left out of its vocabulary). Before, the
+    same bullish sentence scored 0.50 for COALINDIA and 0.25 for HDFCBANK, and the simulator's ordinary
+    chatter was flagged 80 times a day."""
+    masked = pump_model_load().meta["masked_symbols"]
+    assert {"irfc", "suzlon", "coalindia", "hdfcbank"} <= set(masked)
+    assert not set(masked) & {t for term in pump_model_load().term_list for t in term.split(" ")}
+    sentence = "${} looking strong today, breakout above ₹387.63 likely 📈"
+    classifier = PumpClassifier()
+    scores = {classifier.detect(sentence.format(s)).pump_score for s in ("COALINDIA", "HDFCBANK", "IRFC", "XYZ")}
+    assert len(scores) == 1
+    assert scores.pop() < 0.5
 
 
 @pytest.mark.parametrize("text", INDIAN_PUMP)

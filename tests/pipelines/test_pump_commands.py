@@ -65,6 +65,18 @@ def test_it_adds_the_scores_to_every_csv_row_in_input_order(tmp_path, master):
     assert (rows[2]["rules"], rows[2]["is_pump_signal"], rows[2]["pump_terms"]) == ("", "False", "")
 
 
+def test_crypto_channel_messages_are_scored_in_the_crypto_view_when_asked(tmp_path, master):
+    path = tmp_path / "msgs.csv"
+    path.write_text("message\n" + "\n".join(f'"{t}"' for t in MESSAGES) + "\n")
+    rows, _ = _score(path, "--domain", "crypto")
+    expected = PumpClassifier(view="crypto").detect_many([clean_text(t) for t in MESSAGES])
+    assert [float(r["pump_score"]) for r in rows] == [e.pump_score for e in expected]
+    default, _ = _score(path)
+    assert [r["pump_score"] for r in default] != [r["pump_score"] for r in rows]  # two sets of weights
+    with pytest.raises(CommandError, match="invalid choice: 'forex'"):
+        call_command("score_messages", str(path), "--domain", "forex")
+
+
 def test_it_reads_json_lines_with_another_column(tmp_path, master, capsys):
     path = tmp_path / "msgs.jsonl"
     lines = [json.dumps({"text": t, "n": i, "meta": {"k": i}}) for i, t in enumerate(MESSAGES[:2])]
@@ -128,7 +140,7 @@ def test_train_pump_model_rebuilds_the_shipped_model(tmp_path):
     target = tmp_path / "model.json.gz"
     out = io.StringIO()
     call_command("train_pump_model", "--output", str(target), stdout=out)
-    assert "trained on 3,504 messages from 135 channels and 304 written messages" in out.getvalue()
+    assert "trained on 3,504 messages from 135 channels and 328 written messages" in out.getvalue()
     rebuilt, shipped = _model(target), _model(PUMP_MODEL_PATH)
     weights = ("term_weights", "rule_weights", "intercept")
     assert {k: v for k, v in rebuilt.items() if k not in weights} == {

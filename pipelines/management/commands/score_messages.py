@@ -1,4 +1,5 @@
-"""python manage.py score_messages FILE [--column message]: pump and sentiment scores for a file of messages."""
+"""python manage.py score_messages FILE [--column message] [--domain nse|crypto]: pump and sentiment scores for a
+file of messages."""
 
 import csv
 import json
@@ -11,6 +12,7 @@ from django.db import DatabaseError
 from tqdm import tqdm
 
 from pipelines.enrich import PumpClassifier, SentimentScorer, TickerMatcher, clean_text
+from pipelines.enrich.pump_model import VIEWS
 
 ADDED = ["pump_score", "is_pump_signal", "rules", "sentiment", "tickers", "pump_terms"]
 JSON_LINES = {".jsonl", ".ndjson", ".json"}
@@ -70,10 +72,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path, help="a .csv or .jsonl file of messages")
         parser.add_argument("--column", default="message", help="the column holding the text (default: message)")
+        parser.add_argument(
+            "--domain",
+            choices=VIEWS,
+            default="nse",
+            help="whose chatter the file holds: posts about NSE stocks (default, what the pipeline scores) or "
+            "crypto channels (the pump model's weights for that domain)",
+        )
 
-    def handle(self, *args, file: Path, column: str, **options):
+    def handle(self, *args, file: Path, column: str, domain: str = "nse", **options):
         names, rows = rows_read(file, column)
-        detector = PumpClassifier()
+        detector = PumpClassifier(view=domain)
         scorer = SentimentScorer()
         try:
             matcher = TickerMatcher.from_master()

@@ -14,6 +14,7 @@ from pipelines.enrich.pump_training import (
     model_fit,
     model_save,
     rules_fired,
+    symbol_tokens,
     written_load,
 )
 
@@ -42,13 +43,16 @@ class Command(BaseCommand):
         frame = labelled.frame
         texts, labels = frame["message"].tolist(), frame["label"].to_numpy()
         own = None
+        nse = np.zeros(len(texts))  # the labelled channels are crypto groups; our written messages are about NSE
         if not no_written:
             try:
                 own, own_sha = written_load(written)
             except (OSError, ValueError, KeyError) as exc:
                 raise CommandError(f"cannot read the written training messages in {written}: {exc}") from None
             texts, labels = texts + own["message"].tolist(), np.concatenate([labels, own["label"].to_numpy()])
-        _, exported = model_fit(texts, labels, rules_fired(texts))
+            nse = np.concatenate([nse, np.ones(len(own))])
+        masked = symbol_tokens(own["message"].tolist()) if own is not None else frozenset()
+        _, exported = model_fit(texts, labels, rules_fired(texts), nse=nse, masked=masked)
         meta = {
             "trained_on": {
                 "messages": len(frame),
@@ -59,6 +63,7 @@ class Command(BaseCommand):
         }
         if own is not None:
             meta["written"] = {"messages": len(own), "file": written.name, "sha256": own_sha}
+            meta["masked_symbols"] = sorted(masked)
         size = model_save(exported, output, meta=meta)
         seconds = time.perf_counter() - started
         extra = f" and {len(own):,} written messages" if own is not None else ""
