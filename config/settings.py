@@ -283,7 +283,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # How long an idle worker waits before it looks at the folder again (kombu's default: 1 s). With
         # one prefetched task at a time, a worker would otherwise idle up to that long between two tasks
         # of a fanned-out backfill; an empty folder costs ~10 µs to list.
-        "polling_interval": float(os.environ.get("CELERY_BROKER_POLLING_INTERVAL", "0.05")),
+        "polling_interval": max(0.01, float(os.environ.get("CELERY_BROKER_POLLING_INTERVAL", "0.05"))),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}

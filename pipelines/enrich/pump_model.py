@@ -337,10 +337,14 @@ class GramIndex:
         return rows, cols
 
 
-@lru_cache(maxsize=4)
 def pump_model_load(path: str | Path = PUMP_MODEL_PATH, view: str = "nse") -> PumpModel:
     """The model stored at ``path`` (gzip JSON written by ``train_pump_model``) in ``view`` ("nse", what the
-    pipeline scores, or "crypto"), loaded once per process."""
+    pipeline scores, or "crypto"), loaded once per process and view."""
+    return _model_load(str(Path(path).resolve()), view)
+
+
+@lru_cache(maxsize=8)
+def _model_load(path: str, view: str) -> PumpModel:
     with gzip.open(path, "rt", encoding="utf-8") as f:
         return PumpModel.from_dict(json.load(f), view=view)
 

@@ -171,13 +171,15 @@ _SYMBOL_RE = re.compile(r"(?<![\w$])\$?([A-Z][A-Z0-9&-]*[A-Z0-9])")
 def symbol_tokens(texts: list[str], symbols_path: Path = SYMBOLS_PATH) -> frozenset[str]:
     """The ``pump_tokens`` of the NSE symbols ``texts`` name as symbols (a cashtag, or a word in capitals
     that is a symbol of ``symbols_path``'s equity series), less the symbols that are common words (the
-    ticker matcher's ``COMMON_WORDS``: "IDEA", "TAKE", "MOMENTUM" stay words)."""
+    ticker matcher's ``COMMON_WORDS``: "IDEA", "TAKE", "MOMENTUM" stay words) and those that are more than
+    one token (BAJAJ-AUTO or M&M would mask "auto" or "m" in every message)."""
     from .tickers import COMMON_WORDS
 
     frame = pd.read_csv(symbols_path, usecols=["TckrSymb", "SctySrs"], dtype=str)
     symbols = set(frame.loc[frame["SctySrs"].isin(["EQ", "BE", "BZ", "SM", "ST"]), "TckrSymb"])
     named = {m for text in texts for m in _SYMBOL_RE.findall(text or "")} & symbols
-    return frozenset(tok for symbol in named - COMMON_WORDS for tok in pump_tokens(symbol) if tok.isalpha())
+    tokens = [pump_tokens(symbol) for symbol in named - COMMON_WORDS]
+    return frozenset(toks[0] for toks in tokens if len(toks) == 1 and toks[0].isalpha())
 
 
 def _rule_matrix(rules: list[list[str]], names: list[str]) -> np.ndarray:

@@ -39,6 +39,8 @@ REPLAY_GRACE = timedelta(minutes=2)
 UNLOADABLE = (LakeObject.Status.MISSING, LakeObject.Status.CORRUPT, LakeObject.Status.FAILED)
 # Catalog rows read per keyset step of a replay.
 REPLAY_BATCH = 1000
+# Days per gold refresh at the end of a replay.
+GOLD_DAYS = 7
 
 
 def lake_objects_reprocess(*, object_ids: list[int], run_id: int | None = None, progress=None) -> Outcome:
@@ -88,8 +90,23 @@ def objects_replay(objects, *, run_id: int | None = None, progress=None, refresh
             progress(len(group), sum(obj.records or 0 for obj in group))
     if refresh_gold:
         for source, dates in dates_by_source.items():
-            gold_refresh_for(registry.PIPELINES[source], dates)
+            replay_gold_refresh(source, dates, total)
     return total
+
+
+def replay_gold_refresh(source: str, dates, outcome: Outcome) -> None:
+    """Gold (and the daily pump scores) for the ``dates`` a replay loaded, ``GOLD_DAYS`` days per refresh
+    (each one transaction and one query over those days' rows, so a backfill of months never holds them
+    all at once). A refresh that fails is an error of the replay (``outcome.errors``): its loads stand,
+    and any later run or replay of those days refreshes them again."""
+    days = sorted(dates)
+    for start in range(0, len(days), GOLD_DAYS):
+        part = days[start : start + GOLD_DAYS]
+        try:
+            gold_refresh_for(registry.PIPELINES[source], part)
+        except Exception as exc:
+            logger.exception("gold refresh of %s for %s..%s failed", source, part[0], part[-1])
+            outcome.errors.append(f"gold refresh of {part[0]}..{part[-1]} failed: {type(exc).__name__}: {exc}")
 
 
 def _groups(objects):
@@ -263,12 +280,14 @@ def _fan_out(plan: ReprocessPlan, *, run_id: int, chunk: int, progress) -> Outco
     are sent with ``refresh_gold=False``: one refresh of a day's gold here, not one per range that holds
     a part of it (each refresh re-reads the whole day). Results are polled in the order the tasks were
     sent, stopping at the first that is not ready (the workers take them in that order), so waiting costs
-    one result query per poll, not one per pending task.
+    one result query per poll, not one per pending task. A range that failed names no dates: its
+    objects' partition days (and the day either side) are refreshed instead. Gold is refreshed for what
+    came in even when the wait is cut short (Ctrl-C, an error).
     """
     # By name: the task module imports these services (pipelines.tasks.reprocess_range_task).
     pending = [
         (
-            size,
+            (first, last, size),
             celery_app.send_task(
                 "pipelines.reprocess_range",
                 args=[plan.source, first, last, run_id],
@@ -278,24 +297,35 @@ def _fan_out(plan: ReprocessPlan, *, run_id: int, chunk: int, progress) -> Outco
         for first, last, size in reprocess_ranges(plan.object_ids, chunk)
     ]
     outcome = Outcome()
-    while pending:
-        done = 0
-        for size, result in pending:
-            if not result.ready():
-                break
-            done += 1
-            value = result.get(propagate=False)
-            if isinstance(value, dict):
-                outcome.add_counts(value)
-                outcome.errors.extend(value.get("errors", []))
-                outcome.drift.extend(value.get("drift", []))
-                outcome.dates.update(date.fromisoformat(d) for d in value.get("dates", []))
-            else:
-                outcome.errors.append(str(value))
-            if progress:
-                progress(size, value.get("fetched", 0) if isinstance(value, dict) else 0)
-        pending = pending[done:]
-        if pending:
-            time.sleep(0.1)
-    gold_refresh_for(registry.PIPELINES[plan.source], outcome.dates)
+    try:
+        while pending:
+            done = 0
+            for (first, last, size), result in pending:
+                if not result.ready():
+                    break
+                done += 1
+                value = result.get(propagate=False)
+                if isinstance(value, dict):
+                    outcome.add_counts(value)
+                    outcome.errors.extend(value.get("errors", []))
+                    outcome.drift.extend(value.get("drift", []))
+                    outcome.dates.update(date.fromisoformat(d) for d in value.get("dates", []))
+                else:
+                    outcome.errors.append(str(value))
+                    outcome.dates.update(_range_days(plan, first, last))
+                if progress:
+                    progress(size, value.get("fetched", 0) if isinstance(value, dict) else 0)
+            pending = pending[done:]
+            if pending:
+                time.sleep(0.1)
+    finally:
+        replay_gold_refresh(plan.source, outcome.dates, outcome)
     return outcome
+
+
+def _range_days(plan: ReprocessPlan, first: int, last: int) -> set[date]:
+    """The partition days of a range's objects and the day either side (a row's India day can be the
+    storage day's neighbour): the days a range that failed may have loaded rows of."""
+    objects = LakeObject.objects.filter(source=plan.source, pk__gte=first, pk__lte=last)
+    days = set(objects.values_list("partition_date", flat=True).distinct())
+    return {d + timedelta(days=k) for d in days if d for k in (-1, 0, 1)}

@@ -1,6 +1,6 @@
 """Reprocess and replay through the grouped path: keyset batches, groups, one gold refresh, ranges."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -106,6 +106,44 @@ def test_a_range_task_run_twice_loads_its_objects_once():
     again = tasks.reprocess_range_task.apply(args=["nse_api", first, last, run.pk]).get()
     assert (again["fetched"], again["inserted"], again["duplicates"]) == (150, 0, 150)
     assert set(StockData.objects.values_list("lake_object_id", flat=True)) == {o.pk for o in objects[1:4]}
+
+
+class _Answered:
+    """A range task's result that is in (what ``send_task`` gives back, without a worker)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def ready(self):
+        return True
+
+    def get(self, propagate=True):
+        return self.value
+
+
+def test_a_fan_out_refreshes_gold_for_the_days_in_and_for_a_failed_ranges_days(monkeypatch, calls):
+    objects = _store_quotes(4)
+    answers = iter([{"fetched": 100, "inserted": 100, "dates": [DAY.isoformat()]}, RuntimeError("worker lost")])
+    monkeypatch.setattr(replay_module.celery_app, "send_task", lambda *args, **kwargs: _Answered(next(answers)))
+    run = reprocess_execute(reprocess_plan(source="nse_api", start=DAY, end=DAY), workers=True, chunk=2)
+    assert "worker lost" in run.error
+    assert run.fetched == 100
+    # The failed range named no dates: its objects' partition day and the day either side are refreshed.
+    assert objects[2].partition_date == DAY
+    assert calls["gold"] == [[DAY - timedelta(days=1), DAY, DAY + timedelta(days=1)]]
+
+
+def test_a_gold_refresh_that_fails_is_the_replays_error_and_its_loads_stand(monkeypatch):
+    _store_quotes(2)
+
+    def broken(spec, dates):
+        raise RuntimeError("gold is down")
+
+    monkeypatch.setattr(replay_module, "gold_refresh_for", broken)
+    run = reprocess_execute(reprocess_plan(source="nse_api", start=DAY, end=DAY), workers=False)
+    assert run.status == "partial"
+    assert "gold refresh of 2025-03-05..2025-03-05 failed: RuntimeError: gold is down" in run.error
+    assert StockData.objects.count() == 2 * PER_OBJECT
 
 
 def test_the_plan_splits_into_ranges_of_consecutive_objects():
