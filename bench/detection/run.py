@@ -60,10 +60,10 @@ from sklearn.pipeline import make_union  # noqa: E402
 from pipelines.enrich.pump import FLAG_AT, PumpDetector  # noqa: E402
 from pipelines.enrich.pump_model import VIEWS, PumpClassifier, PumpModel, pump_model_load  # noqa: E402
 from pipelines.enrich.pump_training import (  # noqa: E402
+    Written,
     labelled_load,
-    model_fit,
+    model_fit_written,
     rules_fired,
-    symbol_tokens,
     written_load,
 )
 
@@ -78,7 +78,7 @@ SPEED_RUNS = 5  # the least CPU time of these: the run least disturbed by the re
 class Rules:
     name = "rules"
 
-    def fit(self, texts, labels, rules, nse=None):
+    def fit(self, texts, labels, rules, written=None):
         return self
 
     def score(self, texts, view="nse"):
@@ -89,7 +89,9 @@ class Rules:
 class Baseline:
     name = "baseline"
 
-    def fit(self, texts, labels, rules, nse=None):
+    def fit(self, texts, labels, rules, written=None):
+        if written is not None:
+            texts, labels = texts + written.texts, np.concatenate([labels, written.labels])
         self.vec = make_union(
             TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=2),
             TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2),
@@ -107,8 +109,8 @@ class Learned:
         self.use_rules = use_rules
         self.name = "combined" if use_rules else "model"
 
-    def fit(self, texts, labels, rules, nse=None, masked=frozenset()):
-        _, data = model_fit(texts, labels, rules, use_rules=self.use_rules, nse=nse, masked=masked)
+    def fit(self, texts, labels, rules, written=None):
+        _, data = model_fit_written(texts, labels, rules, written, use_rules=self.use_rules)
         self.classifiers = {view: PumpClassifier(model=PumpModel.from_dict(data, view=view)) for view in VIEWS}
         return self
 
@@ -146,25 +148,6 @@ def metrics(y, score, labels, extra_negatives=None) -> dict:
     return out
 
 
-class Written:
-    """Our written training messages, added to every training set (never scored)."""
-
-    def __init__(self):
-        frame, _ = written_load()
-        self.texts, self.labels = frame["message"].tolist(), frame["label"].to_numpy()
-        self.rules = rules_fired(self.texts)
-        self.masked = symbol_tokens(self.texts)  # as train_pump_model: their stock symbols are no evidence
-
-    def fit(self, detector, texts: list, labels, rules: list):
-        if isinstance(detector, Rules):
-            return detector.fit(texts, labels, rules)
-        nse = np.concatenate([np.zeros(len(texts)), np.ones(len(self.texts))])  # what train_pump_model does
-        labels = np.concatenate([labels, self.labels])
-        if isinstance(detector, Learned):
-            return detector.fit(texts + self.texts, labels, rules + self.rules, nse=nse, masked=self.masked)
-        return detector.fit(texts + self.texts, labels, rules + self.rules)
-
-
 def cross_validate(detectors, frame, folds: int, written: Written) -> dict:
     texts = np.array(frame["message"].tolist(), dtype=object)
     labels = frame["label"].to_numpy()
@@ -177,7 +160,7 @@ def cross_validate(detectors, frame, folds: int, written: Written) -> dict:
     for fold, (train, test) in enumerate(GroupKFold(n_splits=folds).split(texts, y, frame["channel_id"])):
         for d in detectors:
             started = time.process_time()
-            written.fit(d, texts[train].tolist(), labels[train], [rules[i] for i in train])
+            d.fit(texts[train].tolist(), labels[train], [rules[i] for i in train], written=written)
             fit_s[d.name] += time.process_time() - started
             scores[d.name][test] = d.score(texts[test].tolist(), view="crypto")
             if d.name == "combined":
@@ -235,7 +218,7 @@ def main(argv: list[str]) -> int:
     frame = labelled.frame
     print(f"labelled: {len(frame):,} messages, {frame['channel_id'].nunique()} channels, {folds}-fold by channel")
     detectors = [Rules(), Baseline(), Learned(use_rules=False), Learned(use_rules=True)]
-    written = Written()
+    written = Written.of(written_load()[0])  # added to every learned detector's training set, never scored
     print(f"written training messages: {len(written.texts):,} (added to every training set, never scored)")
     results = cross_validate(detectors, frame, folds, written)
 
@@ -254,7 +237,7 @@ def main(argv: list[str]) -> int:
         if isinstance(d, Learned) and d.use_rules:
             d.shipped()
         else:
-            written.fit(d, texts, frame["label"].to_numpy(), rules)
+            d.fit(texts, frame["label"].to_numpy(), rules, written=written)
 
     raw, channel_labels = pump_channel()
     channel_texts = [clean_text(m["message"]) for m in raw]

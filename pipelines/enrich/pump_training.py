@@ -67,6 +67,40 @@ def written_load(path: Path = WRITTEN_PATH) -> tuple[pd.DataFrame, str]:
     return frame, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Written:
+    """Our written messages as a training set's NSE domain: texts, labels, the rules they fire, and the
+    stock symbols they name (``symbol_tokens``: left out of the vocabulary)."""
+
+    texts: list[str]
+    labels: np.ndarray
+    rules: list[list[str]]
+    masked: frozenset[str]
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> Written:
+        """From ``written_load``'s frame."""
+        texts = frame["message"].tolist()
+        return cls(texts, frame["label"].to_numpy(), rules_fired(texts), symbol_tokens(texts))
+
+
+def model_fit_written(
+    texts: list[str], labels, rules: list[list[str]], written: Written | None, *, use_rules: bool = True
+) -> tuple[PumpModel, dict]:
+    """``model_fit`` on labelled crypto-channel ``texts`` and, when given, our ``written`` messages after them as
+    the NSE domain with their symbols masked: how ``train_pump_model`` and ``bench/detection`` train."""
+    if written is None:
+        return model_fit(texts, labels, rules, use_rules=use_rules)
+    return model_fit(
+        texts + written.texts,
+        np.concatenate([labels, written.labels]),
+        rules + written.rules,
+        use_rules=use_rules,
+        nse=np.concatenate([np.zeros(len(texts)), np.ones(len(written.texts))]),
+        masked=written.masked,
+    )
+
+
 def rules_fired(texts, detector: PumpDetector | None = None) -> list[list[str]]:
     detector = detector or PumpDetector()
     return [detector.detect(t).rules for t in texts]

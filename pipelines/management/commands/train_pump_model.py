@@ -3,18 +3,17 @@
 import time
 from pathlib import Path
 
-import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
 from pipelines.enrich.pump_model import PUMP_MODEL_PATH
 from pipelines.enrich.pump_training import (
     LABELLED_DIR,
     WRITTEN_PATH,
+    Written,
     labelled_load,
-    model_fit,
+    model_fit_written,
     model_save,
     rules_fired,
-    symbol_tokens,
     written_load,
 )
 
@@ -43,16 +42,13 @@ class Command(BaseCommand):
         frame = labelled.frame
         texts, labels = frame["message"].tolist(), frame["label"].to_numpy()
         own = None
-        nse = np.zeros(len(texts))  # the labelled channels are crypto groups; our written messages are about NSE
         if not no_written:
             try:
                 own, own_sha = written_load(written)
             except (OSError, ValueError, KeyError) as exc:
                 raise CommandError(f"cannot read the written training messages in {written}: {exc}") from None
-            texts, labels = texts + own["message"].tolist(), np.concatenate([labels, own["label"].to_numpy()])
-            nse = np.concatenate([nse, np.ones(len(own))])
-        masked = symbol_tokens(own["message"].tolist()) if own is not None else frozenset()
-        _, exported = model_fit(texts, labels, rules_fired(texts), nse=nse, masked=masked)
+        domain = Written.of(own) if own is not None else None
+        _, exported = model_fit_written(texts, labels, rules_fired(texts), domain)
         meta = {
             "trained_on": {
                 "messages": len(frame),
@@ -63,7 +59,7 @@ class Command(BaseCommand):
         }
         if own is not None:
             meta["written"] = {"messages": len(own), "file": written.name, "sha256": own_sha}
-            meta["masked_symbols"] = sorted(masked)
+            meta["masked_symbols"] = sorted(domain.masked)
         size = model_save(exported, output, meta=meta)
         seconds = time.perf_counter() - started
         extra = f" and {len(own):,} written messages" if own is not None else ""
