@@ -144,9 +144,10 @@ def model_fit(
         copy = sparse.diags(domain) @ base
         base = sparse.hstack([base, copy, sparse.csr_matrix(domain[:, None])]).tocsr()
     fit = LogisticRegression(C=C, max_iter=5000).fit(base, labels)
+    coef, intercept = _per_class(fit)
     terms = list(vectorizer.get_feature_names_out())
     n_terms, n_rules = len(terms), len(rule_names)
-    shared = fit.coef_[:, : n_terms + n_rules]
+    shared = coef[:, : n_terms + n_rules]
     counts = r.sum(axis=0) if use_rules else np.zeros(0)
     unseen = [name for name, count in zip(rule_names, counts, strict=True) if count < UNSEEN_BELOW]
     if not use_rules:
@@ -156,25 +157,36 @@ def model_fit(
         "idf": [round(float(v), 6) for v in vectorizer.idf_],
         "term_weights": _rounded(shared[:, :n_terms].T),
         "rule_weights": _rounded(shared[:, n_terms:].T),
-        "intercept": [round(float(v), 6) for v in fit.intercept_],
+        "intercept": [round(float(v), 6) for v in intercept],
         "classes": [int(c) for c in fit.classes_],
         "rules": rule_names,
         "unseen_rules": unseen,
         "flag_at": FLAG_AT,
     }
     if augmented:
-        delta = fit.coef_[:, n_terms + n_rules : 2 * (n_terms + n_rules)]
+        delta = coef[:, n_terms + n_rules : 2 * (n_terms + n_rules)]
         term_delta = delta[:, :n_terms].T
         used = np.flatnonzero(np.abs(term_delta).max(axis=1) > 0)
         data["nse"] = {
             "terms": used.tolist(),
             "term_weights": _rounded(term_delta[used]),
             "rule_weights": _rounded(delta[:, n_terms:].T),
-            "intercept": [round(float(v), 6) for v in fit.coef_[:, -1]],
+            "intercept": [round(float(v), 6) for v in coef[:, -1]],
         }
     if UNRELATED not in data["classes"]:
         raise ValueError("the training data has no unrelated messages (label 5)")
     return PumpModel.from_dict(data), data
+
+
+def _per_class(fit: LogisticRegression) -> tuple[np.ndarray, np.ndarray]:
+    """The fit's weights and intercepts with one row per class. Trained on two labels only (pump and
+    unrelated, say), scikit-learn keeps one row, the second class's logit against the first's: the first
+    class gets a row of zeros, so the model's softmax gives exactly its sigmoid."""
+    coef, intercept = fit.coef_, fit.intercept_
+    if len(fit.classes_) == 2 and coef.shape[0] == 1:
+        coef = np.vstack([np.zeros_like(coef), coef])
+        intercept = np.concatenate([np.zeros_like(intercept), intercept])
+    return coef, intercept
 
 
 def _rounded(matrix) -> list[list[float]]:

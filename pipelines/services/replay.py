@@ -324,8 +324,10 @@ def _fan_out(plan: ReprocessPlan, *, run_id: int, chunk: int, progress) -> Outco
 
 
 def _range_days(plan: ReprocessPlan, first: int, last: int) -> set[date]:
-    """The partition days of a range's objects and the day either side (a row's India day can be the
-    storage day's neighbour): the days a range that failed may have loaded rows of."""
+    """The partition days of a range's objects in the plan's dates and the day either side (a row's India
+    day can be the storage day's neighbour): the days a range that failed may have loaded rows of."""
     objects = LakeObject.objects.filter(source=plan.source, pk__gte=first, pk__lte=last)
+    if plan.start is not None and plan.end is not None:  # the range's task replays those only
+        objects = objects.filter(partition_date__gte=plan.start, partition_date__lte=plan.end)
     days = set(objects.values_list("partition_date", flat=True).distinct())
     return {d + timedelta(days=k) for d in days if d for k in (-1, 0, 1)}

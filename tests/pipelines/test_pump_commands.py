@@ -154,6 +154,50 @@ def test_train_pump_model_rebuilds_the_shipped_model(tmp_path):
         assert np.abs(got - want).max() <= WEIGHT_TOLERANCE, (part, name)
 
 
+@pytest.mark.parametrize("written", [False, True], ids=["labelled-only", "with-written"])
+def test_a_model_trained_on_two_labels_loads_and_scores(tmp_path, written):
+    """A user's own labelled folder may hold pump announcements (0) and unrelated messages (5) only: scikit-learn
+    then keeps one row of weights, and the model must still load and score in both views."""
+    from pipelines.enrich.pump_model import pump_model_load
+    from pipelines.enrich.pump_training import LABELLED_DIR
+
+    data = tmp_path / "labelled"
+    data.mkdir()
+    for path in sorted(LABELLED_DIR.glob("*.csv")):
+        with path.open(newline="") as src, (data / path.name).open("w", newline="") as dst:
+            reader = csv.DictReader(src)
+            writer = csv.DictWriter(dst, fieldnames=["label", "channel_id", "message"])
+            writer.writeheader()
+            for row in reader:
+                if row["label"].split(".")[0] in ("0", "5"):
+                    writer.writerow({k: row[k] for k in ("label", "channel_id", "message")})
+    target = tmp_path / "binary.json.gz"
+    args = ["--data", str(data), "--output", str(target)]
+    if written:
+        own = tmp_path / "written.csv"
+        own.write_text(
+            "label,message\n"
+            "0,🚀 $IRFC multibagger alert! buy now before it flies\n"
+            "0,operator stock jackpot: abhi buy karo target 520\n"
+            "5,TCS Q2 results: net profit up 8.7% YoY\n"
+            "5,Sensex ends flat as IT stocks slip\n"
+        )
+        args += ["--written", str(own)]
+    else:
+        args.append("--no-written")
+    call_command("train_pump_model", *args, stdout=io.StringIO())
+    assert _model(target)["classes"] == [0, 5]
+    for view in ("nse", "crypto"):
+        classifier = PumpClassifier(model=pump_model_load(target, view=view))
+        pump, plain = classifier.detect_many(
+            [
+                "Pump announcement! Hello everyone, the next official pump is on Sunday at 17:00 GMT on Binance",
+                "Long signal BTC/USDT entry 42000 take profit 43500 stop loss 41000",
+            ]
+        )
+        assert pump.model_score > 0.5 > plain.model_score, view
+
+
 def test_train_pump_model_with_a_bad_written_file_is_a_one_line_error(tmp_path):
     bad = tmp_path / "written.csv"
     bad.write_text("label,message\n7,a label that is no class\n")

@@ -133,6 +133,22 @@ def test_a_fan_out_refreshes_gold_for_the_days_in_and_for_a_failed_ranges_days(m
     assert calls["gold"] == [[DAY - timedelta(days=1), DAY, DAY + timedelta(days=1)]]
 
 
+def test_a_failed_ranges_days_are_those_of_its_objects_in_the_plans_dates(monkeypatch, calls):
+    """A range of ids can hold objects of other days than the plan's (stored late, or a file of another
+    day): its task replays the plan's days only, and so only those are refreshed when it fails."""
+    objects = _store_quotes(2)
+    later = datetime(2025, 3, 20, 9, 15, tzinfo=local_tz())
+    stray = raw_batch_store(source="nse_api", data=next(quote_payloads(count=5, start=later)), timestamp=later)
+    objects.append(_store_quotes(1)[0])
+    assert objects[0].pk < stray.pk < objects[-1].pk
+    assert stray.partition_date != DAY
+    monkeypatch.setattr(
+        replay_module.celery_app, "send_task", lambda *args, **kwargs: _Answered(RuntimeError("worker lost"))
+    )
+    reprocess_execute(reprocess_plan(source="nse_api", start=DAY, end=DAY), workers=True, chunk=10)
+    assert calls["gold"] == [[DAY - timedelta(days=1), DAY, DAY + timedelta(days=1)]]
+
+
 def test_a_gold_refresh_that_fails_is_the_replays_error_and_its_loads_stand(monkeypatch):
     _store_quotes(2)
 

@@ -177,16 +177,20 @@ def test_a_quote_bar_has_the_answers_isin_else_the_ticker_masters():
     # Not the series the quotes are of: its ISIN is not theirs.
     Ticker.objects.update_or_create(symbol="TCS", defaults={"series": "BE", "isin": "INE467B01029"})
     Ticker.objects.filter(symbol="INFY").update(isin="")
+    # Known on another exchange only: that listing's ISIN is not the NSE bar's to take.
+    Ticker.objects.filter(symbol="SBIN").update(isin="")
+    Ticker.objects.update_or_create(symbol="SBIN", exchange="BSE", defaults={"series": "EQ", "isin": "INE062A01020"})
     warehouse.insert_stock_data(
         [
             stock_record(0, raw_data={"isin": "not an isin"}),
             stock_record(0, ticker="INFY", raw_data={"isin": "INE009A01021"}),
             stock_record(0, ticker="TCS"),
+            stock_record(0, ticker="SBIN"),
         ]
     )
     gold_refresh(dates={DAY})
     isins = dict(DailyBar.objects.filter(date=DAY, source="nse_api").values_list("ticker", "isin"))
-    assert isins == {"RELIANCE": "INE002A01018", "INFY": "INE009A01021", "TCS": ""}
+    assert isins == {"RELIANCE": "INE002A01018", "INFY": "INE009A01021", "TCS": "", "SBIN": ""}
 
 
 def test_bhavcopy_bars_are_left_alone_by_the_quote_refresh():

@@ -246,15 +246,15 @@ def _bars_of_quotes(bars: list[dict]) -> list[DailyBar]:
     quotes we happened to observe show (polling from 11:00 saw neither the open nor the morning's low).
     Without them (an older payload, a figure of 0 before the open): the observed quotes, and a previous
     close from the previous bar or derived from the last change %. The ISIN is the answer's, else the
-    ticker master's when the bar is of the master's series.
+    ticker master's (of the bar's exchange) when the bar is of the master's series.
     """
     previous = _previous_closes(bars)
     answered = _answer_figures([b["last_id_"] for b in bars])
     master = {
-        (symbol, series): isin
-        for symbol, series, isin in Ticker.objects.filter(symbol__in={b["ticker"] for b in bars})
+        (symbol, exchange, series): isin
+        for symbol, exchange, series, isin in Ticker.objects.filter(symbol__in={b["ticker"] for b in bars})
         .exclude(isin="")
-        .values_list("symbol", "series", "isin")
+        .values_list("symbol", "exchange", "series", "isin")
     }
     now = timezone.now()
     objs = []
@@ -276,7 +276,7 @@ def _bars_of_quotes(bars: list[dict]) -> list[DailyBar]:
                 exchange=b["exchange"],
                 date=b["day"],
                 source=QUOTE_SOURCE,
-                isin=day.get("isin") or master.get((b["ticker"], b["series"]), ""),
+                isin=day.get("isin") or master.get((b["ticker"], b["exchange"], b["series"]), ""),
                 open=day.get("open", b["open_"]),
                 high=high,
                 low=low,
