@@ -53,11 +53,11 @@ class QualityMetricAdmin(admin.ModelAdmin):
 class QualityCheckAdmin(admin.ModelAdmin):
     list_display = (
         "name", "dataset", "metric", "direction", "unit", "warn_threshold", "fail_threshold", "enabled",
-        "last_status", "last_value", "last_evaluated",
+        "last_status", "last_value", "last_scope", "last_evaluated",
     )  # fmt: skip
     list_editable = ("warn_threshold", "fail_threshold", "enabled")
     list_filter = ("dataset", "metric", "last_status", "enabled")
-    readonly_fields = ("last_status", "last_value", "last_evaluated")
+    readonly_fields = ("last_status", "last_value", "last_scope", "last_evaluated")
 
 
 @admin.register(QualityIncident)

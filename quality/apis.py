@@ -65,7 +65,7 @@ class CheckSerializer(serializers.ModelSerializer):
         model = QualityCheck
         fields = [
             "id", "name", "dataset", "metric", "direction", "unit", "warn_threshold", "fail_threshold", "enabled",
-            "description", "last_status", "last_value", "last_evaluated", "open_incident",
+            "description", "last_status", "last_value", "last_scope", "last_evaluated", "open_incident",
         ]  # fmt: skip
 
 

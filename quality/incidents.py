@@ -37,16 +37,23 @@ class CheckOutcome:
 
 
 def checks_evaluate(*, values: dict, run_id: int | None = None) -> list[CheckOutcome]:
-    """Evaluate the enabled checks whose (dataset, metric) is in ``values``; open or close their incidents."""
+    """Evaluate the enabled checks whose (dataset, metric) is in ``values``; open or close their incidents.
+
+    ``values``: (dataset, metric) -> (value, details) or (value, details, scope), the scope ("run", "day",
+    "hour") saying what the value measured: a check of the valid ratio fails on one bad run at once,
+    while the page's scorecard shows the day's; the check keeps its value's scope to say so.
+    """
     now = timezone.now()
     datasets = {d for d, _ in values}
     outcomes = []
     for check in QualityCheck.objects.filter(enabled=True, dataset__in=datasets):
         if (check.dataset, check.metric) not in values:
             continue
-        value, details = values[(check.dataset, check.metric)]
+        value, details, *scope = values[(check.dataset, check.metric)]
         status = check.status_for(value)
-        QualityCheck.objects.filter(pk=check.pk).update(last_status=status, last_value=value, last_evaluated=now)
+        QualityCheck.objects.filter(pk=check.pk).update(
+            last_status=status, last_value=value, last_scope=scope[0] if scope else "", last_evaluated=now
+        )
         outcome = CheckOutcome(check.name, check.dataset, check.metric, value, status)
         if status == QualityCheck.Status.FAIL:
             _incident_open(check, value, details, run_id, outcome)

@@ -148,6 +148,11 @@ class QualityCheck(models.Model):
     description = models.CharField(max_length=255, blank=True, help_text="what it means, in plain words")
     last_status = models.CharField(max_length=8, choices=Status.choices, default=Status.UNKNOWN)
     last_value = models.FloatField(null=True, blank=True)
+    last_scope = models.CharField(
+        max_length=8,
+        blank=True,
+        help_text='what the last value measured: "run" (the last run alone), "day" (today so far) or "hour"',
+    )
     last_evaluated = models.DateTimeField(null=True, blank=True)
 
     class Meta:

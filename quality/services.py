@@ -347,6 +347,6 @@ def quality_evaluate(
     values: dict[tuple[str, str], tuple] = {}
     for m in sorted(metrics, key=lambda m: m.scope == "run"):  # a run's own value wins over the day's
         if m.value is not None:
-            values[(m.dataset, m.metric)] = (m.value, m.details)
+            values[(m.dataset, m.metric)] = (m.value, m.details, m.scope)
     outcomes = checks_evaluate(values=values, run_id=run_id)
     return EvaluationResult(metrics=metrics, checks=outcomes)

@@ -110,10 +110,20 @@ def _json_default(value):
 
 
 def envelope_encode(
-    *, source: str, data, ts: dt.datetime, stored_at: dt.datetime, run_id, simulated: bool, raw: dict | None = None
+    *,
+    source: str,
+    data,
+    ts: dt.datetime,
+    stored_at: dt.datetime,
+    run_id,
+    simulated: bool,
+    raw: dict | None = None,
+    records: int | None = None,
 ) -> tuple[bytes, int, int]:
-    """The gzip bytes of the envelope around ``data``, the JSON's length and the record count."""
-    records = len(data) if isinstance(data, list) else 1
+    """The gzip bytes of the envelope around ``data``, the JSON's length and the record count
+    (``records`` when the caller knows it, else the items of a list, or 1)."""
+    if records is None or records < 0:
+        records = len(data) if isinstance(data, list) else 1
     envelope = {
         "source": source,
         "timestamp": ts.isoformat(),
@@ -226,7 +236,7 @@ def raw_batch_store(*, source: str, data, **options) -> LakeObject:
     is removed again, so a row never points at nothing. Raises InvalidInput for bad input (nothing
     touched) and LakeWriteError when storage refuses the write (nothing visible).
 
-    ``options``: those of ``raw_batch_write`` (timestamp, run_id, simulated, raw, raw_name).
+    ``options``: those of ``raw_batch_write`` (timestamp, run_id, simulated, raw, raw_name, records).
     """
     obj = raw_batch_write(source=source, data=data, **options)
     lake_objects_catalog([obj])
@@ -242,8 +252,12 @@ def raw_batch_write(
     simulated: bool = False,
     raw: bytes | None = None,
     raw_name: str = "",
+    records: int | None = None,
 ) -> LakeObject:
     """Write one batch as a new immutable, durable object; return its catalog row, not yet saved.
+
+    ``records``: how many records the batch holds (posts of an X page, rows of a CSV file), when the
+    caller knows; else the items of a list, or 1 for any other payload.
 
     The first half of ``raw_batch_store``: a caller storing many batches in a row (a pipeline run)
     catalogs them together with ``lake_objects_catalog``, one transaction for the lot. Until then the
@@ -260,6 +274,7 @@ def raw_batch_write(
     stored_at = timezone.now().astimezone(dt.UTC)
     raw_sha = hashlib.sha256(raw).hexdigest() if raw is not None else ""
     envelope = {"source": source, "ts": ts, "stored_at": stored_at, "run_id": run_id, "simulated": simulated}
+    envelope["records"] = records
     encoded = {}
 
     def encode(key: str) -> bytes:

@@ -25,6 +25,8 @@ Parsers are pure: no database. What a bhavcopy teaches the ticker master is writ
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 from datetime import datetime
 
@@ -55,4 +57,33 @@ def parse(source: str, payload, *, fetched_at: datetime | None = None) -> ParseR
         return ParseResult(errors=[f"{source}: the parser failed on this payload: {type(exc).__name__}: {exc}"])
 
 
-__all__ = ["ParseResult", "parse"]
+# Where a payload of a known shape keeps its records: X v2 pages and v1 searches, getUpdates answers,
+# Telegram Desktop exports.
+_RECORD_LISTS = ("data", "statuses", "result", "messages")
+
+
+def records_in(payload) -> int:
+    """How many records ``payload`` holds, counted without parsing it: the quotes of a fetch round, the
+    posts of an X page, the updates of a getUpdates answer, the messages of an export, the rows of a CSV
+    file (rows that are not blank, less the header). The lake's catalog keeps it, and groups are sized
+    by it. Any other payload is one record."""
+    if isinstance(payload, list):
+        return len(payload)
+    if not isinstance(payload, dict):
+        return 1
+    if payload.get("format") == "csv" and isinstance(payload.get("content"), str):
+        try:  # a message's text may hold line breaks: rows, not lines
+            rows = sum(1 for row in csv.reader(io.StringIO(payload["content"])) if any(cell.strip() for cell in row))
+        except csv.Error:
+            return 1
+        return max(rows - 1, 0)
+    for key in _RECORD_LISTS:
+        if isinstance(payload.get(key), list):
+            return len(payload[key])
+    meta = payload.get("meta")
+    if isinstance(meta, dict) and meta.get("result_count") == 0:
+        return 0  # an X page with no posts carries no "data"
+    return 1
+
+
+__all__ = ["ParseResult", "parse", "records_in"]

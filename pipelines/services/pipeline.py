@@ -20,6 +20,7 @@ from .. import registry
 from ..connectors import ConnectorError, connector_state_set, get_connector
 from ..connectors.base import raw_split
 from ..models import PipelineRun
+from ..parsers import records_in
 from .hooks import gold_refresh_for, quality_after_run
 from .outcome import Outcome
 from .process import ObjectGroup
@@ -117,6 +118,7 @@ class _Extraction:
                 simulated=batch.simulated,
                 raw=batch.raw if batch.raw is not None else raw,
                 raw_name=batch.raw_name,
+                records=_batch_records(batch),
             )
             batch.raw = None  # kept in the lake now: free the bytes before the transform
             self.objects.append(obj)
@@ -128,7 +130,7 @@ class _Extraction:
             lake_objects_catalog([obj])
             lake_objects_mark([obj.pk], LakeObject.Status.LOADED)
             return
-        self.group.add(obj, batch.payload, records=_batch_records(batch), state=meta.get("state"))
+        self.group.add(obj, batch.payload, records=obj.records, state=meta.get("state"))
         if self.group.due(extract_seconds=extract_seconds):
             self.flush()
 
@@ -144,10 +146,11 @@ class _Extraction:
 
 
 def _batch_records(batch) -> int:
+    """The records of a batch: what its connector counted, else what its payload holds (``records_in``)."""
     records = (batch.meta or {}).get("records")
-    if isinstance(records, int) and records >= 0:
+    if isinstance(records, int) and not isinstance(records, bool) and records >= 0:
         return records
-    return len(batch.payload) if isinstance(batch.payload, list) else 1
+    return records_in(batch.payload)
 
 
 def _run_locked(run: PipelineRun, *, spec, files, tickers, task_id: str, since: dict | None = None) -> PipelineRun:

@@ -50,6 +50,7 @@ def test_a_real_bhavcopy_loads_every_row_of_every_series(samples, name, rows):
     obj = LakeObject.objects.get(run_id=run.pk)
     assert obj.status == LakeObject.Status.LOADED
     assert obj.source == "nse_bhavcopy"
+    assert obj.records == rows  # the lake counts the file's rows, not one file
 
 
 def test_loading_an_old_bhavcopy_after_a_new_one_keeps_the_masters_current_isins(samples):
@@ -142,18 +143,23 @@ def test_a_file_of_an_unknown_layout_fails_with_a_message_naming_the_layouts(tmp
 
 
 @pytest.mark.parametrize(
-    ("source", "path", "messages"),
+    ("source", "path", "messages", "items"),
     [
-        ("twitter", "twitter/search_recent_minimal.json", 10),
-        ("twitter", "twitter/tweet_lookup_cashtags.jsonl", 1),
-        ("telegram", "telegram/getUpdates_channel_post.json", 3),
-        ("telegram", "telegram/pump_channel_messages.jsonl", 174),
+        ("twitter", "twitter/search_recent_minimal.json", 10, 10),
+        ("twitter", "twitter/tweet_lookup_cashtags.jsonl", 1, 1),
+        ("telegram", "telegram/getUpdates_channel_post.json", 3, 3),
+        ("telegram", "telegram/pump_channel_messages.jsonl", 174, 174),
+        ("telegram", "telegram/pump_labelled/internal_1638879488.csv", 64, 70),
     ],
 )
-def test_every_social_sample_is_accounted_for_loaded_or_quarantined_with_a_reason(samples, source, path, messages):
+def test_every_social_sample_is_accounted_for_loaded_or_quarantined_with_a_reason(
+    samples, source, path, messages, items
+):
     run = _run(source, samples / path)
     _accounted(run)
     assert run.parsed == messages
+    # The lake counts the items the file holds (a photo without text is one, though no message).
+    assert LakeObject.objects.get(run_id=run.pk).records == items
     loaded_messages = SocialMention.objects.values("external_id").distinct().count()
     quarantined = QuarantinedRecord.objects.filter(run_id=run.pk).count()
     assert loaded_messages + quarantined + run.duplicates == messages

@@ -77,6 +77,8 @@ def test_checks_list_every_check_with_its_latest_status(api_client, django_asser
     assert len(checks) == 20
     failing = checks["stock_quotes valid records"]
     assert (failing["last_status"], failing["last_value"], failing["fail_threshold"]) == ("fail", 50.0, 95.0)
+    assert failing["last_scope"] == "run"  # the run's own ratio, not the day's
+    assert checks["daily_bars completeness"]["last_scope"] == ""  # not evaluated yet
     assert failing["open_incident"] is not None
     assert checks["daily_bars completeness"]["last_status"] == "unknown"
 

@@ -44,9 +44,13 @@ def test_the_dashboard_shows_scorecards_trends_checks_incidents_and_rejects_as_t
 
     card = page.locator('.scorecard[data-dataset="stock_quotes"]')
     # The day's valid share over both runs: 11 of 20 records.
-    assert "Valid55.0 %" in card.inner_text().replace("\n", "").replace("\t", "")
+    assert "Valid today55.0 %" in card.inner_text().replace("\n", "").replace("\t", "")
     assert card.locator(".badge.bad").inner_text() == "1"
     assert page.locator("#problem-checks").get_by_text("stock_quotes valid records").count() == 1
+    # The check failed on the last run's own ratio (6 of 10), not the card's: the row says which it measured.
+    row = page.locator("#problem-checks tr", has_text="stock_quotes valid records").inner_text()
+    assert "60.00 percent" in row
+    assert "the last run alone" in row
     assert "stock_quotes valid records: stock_quotes valid_ratio is 50" in page.locator("#incidents").inner_text()
 
     group = page.locator('.reject-group[data-rule="sentiment_known"]')
