@@ -30,7 +30,16 @@ from ..models import PipelineRun
 from .hooks import gold_refresh_for
 from .outcome import Outcome
 from .process import GROUP_OBJECTS, GROUP_RECORDS, lake_objects_process
-from .runs import pipeline_lock, run_create, run_finish, run_skip, runs_abandoned_close
+from .runs import (
+    pipeline_lock,
+    process_identity,
+    run_create,
+    run_finish,
+    run_gold_pending,
+    run_gold_settled,
+    run_skip,
+    runs_abandoned_close,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -85,12 +94,16 @@ def objects_replay(objects, *, run_id: int | None = None, progress=None, refresh
     for group in _groups(objects):
         outcome = _group_replay(group, run_id=run_id)
         total.add(outcome)
-        dates_by_source.setdefault(group[0].source, set()).update(outcome.dates)
+        known = dates_by_source.setdefault(group[0].source, set())
+        if refresh_gold and not outcome.dates <= known:
+            run_gold_pending(run_id, group[0].source, outcome.dates - known)  # owed should this process die
+        known.update(outcome.dates)
         if progress:
             progress(len(group), sum(obj.records or 0 for obj in group))
     if refresh_gold:
         for source, dates in dates_by_source.items():
             replay_gold_refresh(source, dates, total)
+        run_gold_settled(run_id)
     return total
 
 
@@ -246,7 +259,9 @@ def reprocess_execute(
         pipeline=plan.source,
         trigger=PipelineRun.Trigger.BACKFILL,
         status=PipelineRun.Status.RUNNING,
-        params={"from": str(plan.start), "to": str(plan.end), "objects": len(ids)},
+        # Where it runs: should this process be killed, its run is closed at once (``runs_dead_close``),
+        # and the gold it owed refreshed.
+        params={"from": str(plan.start), "to": str(plan.end), "objects": len(ids), **process_identity()},
     )
     if workers:
         outcome = _fan_out(plan, run_id=run.pk, chunk=chunk, progress=progress)
@@ -282,7 +297,9 @@ def _fan_out(plan: ReprocessPlan, *, run_id: int, chunk: int, progress) -> Outco
     sent, stopping at the first that is not ready (the workers take them in that order), so waiting costs
     one result query per poll, not one per pending task. A range that failed names no dates: its
     objects' partition days (and the day either side) are refreshed instead. Gold is refreshed for what
-    came in even when the wait is cut short (Ctrl-C, an error).
+    came in even when the wait is cut short (Ctrl-C, an error); the days owed are noted on the run as they
+    come in (``run_gold_pending``), so that if this process is killed outright, closing its abandoned run
+    refreshes them.
     """
     # By name: the task module imports these services (pipelines.tasks.reprocess_range_task).
     pending = [
@@ -305,6 +322,7 @@ def _fan_out(plan: ReprocessPlan, *, run_id: int, chunk: int, progress) -> Outco
                     break
                 done += 1
                 value = result.get(propagate=False)
+                before = set(outcome.dates)
                 if isinstance(value, dict):
                     outcome.add_counts(value)
                     outcome.errors.extend(value.get("errors", []))
@@ -313,6 +331,7 @@ def _fan_out(plan: ReprocessPlan, *, run_id: int, chunk: int, progress) -> Outco
                 else:
                     outcome.errors.append(str(value))
                     outcome.dates.update(_range_days(plan, first, last))
+                run_gold_pending(run_id, plan.source, outcome.dates - before)  # owed should this process die
                 if progress:
                     progress(size, value.get("fetched", 0) if isinstance(value, dict) else 0)
             pending = pending[done:]
@@ -320,6 +339,7 @@ def _fan_out(plan: ReprocessPlan, *, run_id: int, chunk: int, progress) -> Outco
                 time.sleep(0.1)
     finally:
         replay_gold_refresh(plan.source, outcome.dates, outcome)
+        run_gold_settled(run_id)
     return outcome
 
 

@@ -239,12 +239,70 @@ def runs_abandoned_close() -> int:
 
 
 def _runs_abandon(ids: list[int], *, error: str) -> int:
-    """Close the given runs that are still "running" as failed with ``error`` and release their locks."""
-    closed = PipelineRun.objects.filter(pk__in=ids, status=PipelineRun.Status.RUNNING).update(
-        status=PipelineRun.Status.FAILED, finished_at=timezone.now(), error=error
-    )
+    """Close the given runs that are still "running" as failed with ``error`` and release their locks;
+    then refresh the gold a closed backfill still owed (``run_gold_pending``)."""
+    running = PipelineRun.objects.filter(pk__in=ids, status=PipelineRun.Status.RUNNING)
+    owed = [
+        (pk, params["gold_pending"])
+        for pk, params in running.values_list("pk", "params")
+        if isinstance(params, dict) and isinstance(params.get("gold_pending"), dict)
+    ]
+    closed = running.update(status=PipelineRun.Status.FAILED, finished_at=timezone.now(), error=error)
     PipelineLock.objects.filter(holder_run_id__in=ids).update(holder_run_id=None, expires_at=None)
+    for pk, pending in owed:
+        _gold_owed_refresh(pk, pending)
     return closed
+
+
+# --- gold a backfill owes -----------------------------------------------------------------------------
+
+
+def run_gold_pending(run_id: int | None, source: str, dates) -> None:
+    """Note on a backfill's (or a replay's) run the days of ``source`` it loaded whose gold is not refreshed
+    yet (``params.gold_pending``: source -> days).
+
+    A backfill refreshes gold once, at its end; should its process be killed before (SIGKILL, the
+    machine lost), closing the abandoned run refreshes these days (``_runs_abandon``).
+    """
+    if run_id is None or not dates:
+        return
+    with transaction.atomic():
+        run = PipelineRun.objects.select_for_update().only("params").get(pk=run_id)
+        params = run.params if isinstance(run.params, dict) else {}
+        pending = params.get("gold_pending") if isinstance(params.get("gold_pending"), dict) else {}
+        known = set(pending.get(source) or [])
+        days = known | {d.isoformat() for d in dates}
+        if days != known:
+            run.params = {**params, "gold_pending": {**pending, source: sorted(days)}}
+            run.save(update_fields=["params"])
+
+
+def run_gold_settled(run_id: int | None) -> None:
+    """The backfill refreshed the gold it noted (``run_gold_pending``): nothing is owed any more."""
+    if run_id is None:
+        return
+    with transaction.atomic():
+        run = PipelineRun.objects.select_for_update().only("params").get(pk=run_id)
+        if (run.params or {}).get("gold_pending"):
+            run.params = {k: v for k, v in run.params.items() if k != "gold_pending"}
+            run.save(update_fields=["params"])
+
+
+def _gold_owed_refresh(run_id: int, pending: dict) -> None:
+    from datetime import date
+
+    from .hooks import gold_refresh_for
+
+    try:
+        for source, days in pending.items():
+            spec = registry.PIPELINES.get(source)
+            if spec is not None and isinstance(days, list):
+                gold_refresh_for(spec, {date.fromisoformat(d) for d in days})
+                logger.info("refreshed %s gold of %d day(s) that abandoned run %s owed", source, len(days), run_id)
+    except Exception:  # the next run or replay of those days refreshes them
+        logger.exception("refreshing the gold abandoned run %s owed failed", run_id)
+        return
+    run_gold_settled(run_id)
 
 
 # --- queueing ---------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Reprocess and replay through the grouped path: keyset batches, groups, one gold refresh, ranges."""
 
+import os
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -131,6 +132,27 @@ def test_a_fan_out_refreshes_gold_for_the_days_in_and_for_a_failed_ranges_days(m
     # The failed range named no dates: its objects' partition day and the day either side are refreshed.
     assert objects[2].partition_date == DAY
     assert calls["gold"] == [[DAY - timedelta(days=1), DAY, DAY + timedelta(days=1)]]
+
+
+def test_a_fan_out_notes_the_days_it_owes_gold_until_it_refreshed_them(monkeypatch):
+    """Should the dispatcher be killed before its one gold refresh, closing its run refreshes these."""
+    _store_quotes(4)
+    answers = iter([{"fetched": 100, "inserted": 100, "dates": [DAY.isoformat()]}] * 2)
+    monkeypatch.setattr(replay_module.celery_app, "send_task", lambda *args, **kwargs: _Answered(next(answers)))
+    owed_at_refresh = []
+    refresh = replay_module.replay_gold_refresh
+
+    def spy(source, dates, outcome):
+        run = PipelineRun.objects.get(trigger="backfill")
+        owed_at_refresh.append(run.params.get("gold_pending"))
+        return refresh(source, dates, outcome)
+
+    monkeypatch.setattr(replay_module, "replay_gold_refresh", spy)
+    run = reprocess_execute(reprocess_plan(source="nse_api", start=DAY, end=DAY), workers=True, chunk=2)
+    assert owed_at_refresh == [{"nse_api": [DAY.isoformat()]}]
+    run.refresh_from_db()
+    assert "gold_pending" not in run.params
+    assert run.params["pid"] == os.getpid()  # a killed dispatcher's run is closed as soon as it is seen dead
 
 
 def test_a_failed_ranges_days_are_those_of_its_objects_in_the_plans_dates(monkeypatch, calls):
