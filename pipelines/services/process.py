@@ -37,12 +37,27 @@ def lake_object_process(*, obj: LakeObject, payload=None, run_id: int | None = N
     return lake_objects_process(objects=[obj], payloads=[payload], run_id=run_id)
 
 
+def lake_objects_read(objects: list[LakeObject]) -> list[tuple]:
+    """Each object's payload read from the lake and parsed: ``(payload, ParseResult)`` per object.
+
+    Touches no database: a replay runs it for the next group while PostgreSQL takes in this group's load
+    (``core.overlap``). What fails here (a missing or corrupt object) is raised again, and reported, by
+    the group's own read when it is processed.
+    """
+    read = []
+    for obj in objects:
+        payload = lake_object_read(obj)["data"]
+        read.append((payload, parse(obj.source, payload, fetched_at=obj.timestamp)))
+    return read
+
+
 def lake_objects_process(
     *,
     objects: list[LakeObject],
     payloads: list | None = None,
     run_id: int | None = None,
     refresh_gold: bool = True,
+    read: list[tuple] | None = None,
 ) -> Outcome:
     """Transform and load lake objects of one source together, as if one after another (idempotent).
 
@@ -50,23 +65,28 @@ def lake_objects_process(
     stored. Each object is parsed (and its reposts collapsed) on its own; the group is validated and
     loaded in one pass (see ``validate.validate_and_load``), so a load's fixed costs are paid once per
     group. ``refresh_gold=False`` leaves the gold refresh (and the daily pump scores) of
-    ``outcome.dates`` to the caller, which does it once per run. Raises only for infrastructure failures.
+    ``outcome.dates`` to the caller, which does it once per run. ``read``: ``lake_objects_read`` of these
+    objects, done already (used once: processing changes the parsed records). Raises only for
+    infrastructure failures.
     """
     if not objects:
         return Outcome()
     with gc_paused():  # a group builds ~10^5 small objects: collections would walk them over and over
-        return _objects_process(objects, payloads=payloads, run_id=run_id, refresh_gold=refresh_gold)
+        return _objects_process(objects, payloads=payloads, run_id=run_id, refresh_gold=refresh_gold, read=read)
 
 
-def _objects_process(objects: list[LakeObject], *, payloads, run_id, refresh_gold: bool) -> Outcome:
+def _objects_process(objects: list[LakeObject], *, payloads, run_id, refresh_gold: bool, read) -> Outcome:
     sources = {obj.source for obj in objects}
     if len(sources) != 1:
         raise ValueError(f"objects: expected lake objects of one source, got {', '.join(sorted(sources))}")
     spec = registry.PIPELINES[objects[0].source]
-    payloads = [
-        payload if payload is not None else lake_object_read(obj)["data"]
-        for obj, payload in zip(objects, payloads or [None] * len(objects), strict=True)
-    ]
+    if read is not None:
+        payloads = [payload for payload, _parsed in read]
+    else:
+        payloads = [
+            payload if payload is not None else lake_object_read(obj)["data"]
+            for obj, payload in zip(objects, payloads or [None] * len(objects), strict=True)
+        ]
     ids = [obj.pk for obj in objects]
     # Reprocessing re-validates: the objects' earlier rejects are replaced by this pass's verdicts (a
     # rule fixed since then recovers them; recovered ones are kept as history).
@@ -75,9 +95,10 @@ def _objects_process(objects: list[LakeObject], *, payloads, run_id, refresh_gol
         objects=objects, parsed=[], run_id=run_id if run_id is not None else objects[0].run_id, outcome=Outcome()
     )
     group.records.update(dict.fromkeys(ids, 0))
+    parsed = [result for _payload, result in read] if read is not None else [None] * len(objects)
     group.parsed = [
-        _parse(obj, payload, spec=spec, run_id=run_id, group=group)
-        for obj, payload in zip(objects, payloads, strict=True)
+        _parse(obj, payload, spec=spec, run_id=run_id, group=group, parsed=done)
+        for obj, payload, done in zip(objects, payloads, parsed, strict=True)
     ]
     if spec.schema_watch:
         schema_watch(objects=objects, payloads=payloads, run_id=group.run_id)
@@ -91,10 +112,12 @@ def _objects_process(objects: list[LakeObject], *, payloads, run_id, refresh_gol
     return outcome
 
 
-def _parse(obj: LakeObject, payload, *, spec, run_id, group: ParsedGroup):
-    """Parse one object's payload. A payload of an unknown shape (NSE changed its JSON, a file of an
-    unknown layout) is kept whole in the quarantine with the reason, and counted as one refused record."""
-    parsed = parse(obj.source, payload, fetched_at=obj.timestamp)
+def _parse(obj: LakeObject, payload, *, spec, run_id, group: ParsedGroup, parsed=None):
+    """Parse one object's payload (unless ``parsed`` holds it already). A payload of an unknown shape (NSE
+    changed its JSON, a file of an unknown layout) is kept whole in the quarantine with the reason, and
+    counted as one refused record."""
+    if parsed is None:
+        parsed = parse(obj.source, payload, fetched_at=obj.timestamp)
     group.outcome.skipped += parsed.skipped
     problems = [("schema_drift", msg) for msg in parsed.drift] + [("parse_error", msg) for msg in parsed.errors]
     if problems:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -19,6 +19,8 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from config.celery import app as celery_app
+from core.collector import gc_paused
+from core.overlap import meanwhile
 from lake.models import LakeObject
 from lake.selectors import lake_objects_in_range as lake_objects_between
 from lake.services import lake_object_failed
@@ -29,7 +31,7 @@ from .. import registry
 from ..models import PipelineRun
 from .hooks import gold_refresh_for
 from .outcome import Outcome
-from .process import GROUP_OBJECTS, GROUP_RECORDS, lake_objects_process
+from .process import GROUP_OBJECTS, GROUP_RECORDS, lake_objects_process, lake_objects_read
 from .runs import (
     pipeline_lock,
     process_identity,
@@ -87,12 +89,14 @@ def objects_replay(objects, *, run_id: int | None = None, progress=None, refresh
     one gold refresh for every date the whole replay touched, at its end (unless ``refresh_gold`` is
     False: the outcome's ``dates`` say which dates the caller must refresh). A group that fails for a
     reason other than the database is replayed object by object, so one bad object does not stop the
-    others. ``progress(objects, records)`` is called after each group.
+    others. ``progress(objects, records)`` is called after each group. The next group's objects are
+    read from the lake and parsed while PostgreSQL takes in this group's load (``_read_ahead``).
     """
     total = Outcome()
     dates_by_source: dict[str, set] = {}
-    for group in _groups(objects):
-        outcome = _group_replay(group, run_id=run_id)
+    for group, read, read_next in _read_ahead(_groups(objects)):
+        with meanwhile(read_next):  # the next group is read while the server takes in this one's rows
+            outcome = _group_replay(group, run_id=run_id, read=read.result())
         total.add(outcome)
         known = dates_by_source.setdefault(group[0].source, set())
         if refresh_gold and not outcome.dates <= known:
@@ -122,6 +126,47 @@ def replay_gold_refresh(source: str, dates, outcome: Outcome) -> None:
             outcome.errors.append(f"gold refresh of {part[0]}..{part[-1]} failed: {type(exc).__name__}: {exc}")
 
 
+class _Read:
+    """One group's ``lake_objects_read``, done by whoever comes first: the load of the group before it (as
+    the work it overlaps with, ``core.overlap``) or the group's own processing (``result``). A read that
+    failed gives None: the group then reads for itself, and that read raises where it is reported."""
+
+    def __init__(self, objects: list[LakeObject]):
+        self.objects, self.done, self.value = objects, False, None
+
+    def __call__(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        try:
+            self.value = lake_objects_read(self.objects)
+        except Exception:  # raised again by the group's own read
+            self.value = None
+
+    def result(self) -> list | None:
+        with gc_paused():  # as in lake_objects_process: parsing builds ~10^5 objects
+            self()
+        return self.value
+
+
+def _read_ahead(groups) -> Iterator[tuple[list[LakeObject], _Read, _Read | None]]:
+    """Each group with its read and the next group's (None for the last): the caller offers the next read to
+    this group's load (``core.overlap.meanwhile``), so the server takes in this group's rows while we read
+    and parse the next. The next group is looked up in the catalog first, while the connection is free."""
+    groups = iter(groups)
+    current = next(groups, None)
+    current_read = _Read(_loadable(current)) if current is not None else None
+    while current is not None:
+        following = next(groups, None)
+        following_read = _Read(_loadable(following)) if following is not None else None
+        yield current, current_read, following_read
+        current, current_read = following, following_read
+
+
+def _loadable(group: list[LakeObject]) -> list[LakeObject]:
+    return [obj for obj in group if obj.status not in UNLOADABLE]
+
+
 def _groups(objects):
     """Consecutive objects of one source, up to GROUP_OBJECTS objects or GROUP_RECORDS records each,
     read from the catalog in keyset batches of REPLAY_BATCH."""
@@ -146,18 +191,15 @@ def _groups(objects):
         yield group
 
 
-def _group_replay(group: list[LakeObject], *, run_id: int | None) -> Outcome:
+def _group_replay(group: list[LakeObject], *, run_id: int | None, read: list | None = None) -> Outcome:
+    """``read``: ``lake_objects_read`` of the group's loadable objects, or None to read them here."""
     outcome = Outcome()
-    loadable = []
-    for obj in group:
-        if obj.status in UNLOADABLE:
-            outcome.errors.append(f"{obj.key}: {obj.status}")
-        else:
-            loadable.append(obj)
+    outcome.errors.extend(f"{obj.key}: {obj.status}" for obj in group if obj.status in UNLOADABLE)
+    loadable = _loadable(group)
     if not loadable:
         return outcome
     try:
-        outcome.add(lake_objects_process(objects=loadable, run_id=run_id, refresh_gold=False))
+        outcome.add(lake_objects_process(objects=loadable, run_id=run_id, refresh_gold=False, read=read))
         return outcome
     except (OperationalError, WarehouseUnavailable):
         raise

@@ -84,6 +84,29 @@ def test_a_reprocess_loads_keyset_batches_in_groups_with_one_gold_refresh(monkey
     assert StockData.objects.count() == 600
 
 
+def test_a_replay_reads_each_group_once_the_next_while_the_server_loads_this_one(monkeypatch):
+    from django.db import connection
+
+    objects = _store_quotes(12)
+    monkeypatch.setattr(replay_module, "GROUP_OBJECTS", 5)
+    reads = []
+    read = replay_module.lake_objects_read
+
+    def spy(objs):
+        copying = connection.vendor == "postgresql" and connection.connection.info.transaction_status == 1
+        reads.append(([o.pk for o in objs], copying))  # 1: TransactionStatus.ACTIVE, a COPY in progress
+        return read(objs)
+
+    monkeypatch.setattr(replay_module, "lake_objects_read", spy)
+    run = reprocess_execute(reprocess_plan(source="nse_api", start=DAY, end=DAY), workers=False)
+    assert (run.status, run.inserted) == ("success", 600)
+    ids = [o.pk for o in objects]
+    assert [pks for pks, _ in reads] == [ids[:5], ids[5:10], ids[10:]]  # once each, in order
+    if connection.vendor == "postgresql":
+        # The first group is read before any load; each next one inside the load of the group before it.
+        assert [copying for _, copying in reads] == [False, True, True]
+
+
 def test_one_unreadable_object_does_not_stop_the_rest_of_its_group():
     objects = _store_quotes(5)
     lake_storage().delete(objects[2].key)

@@ -210,3 +210,27 @@ def test_daily_bars_load_exact_decimals_and_only_once():
 def test_a_load_links_each_row_to_its_lake_object():
     warehouse.insert_stock_data([stock_record(0, lake_object_id=42), stock_record(1)])
     assert sorted(StockData.objects.values_list("lake_object_id", flat=True), key=str) == [42, None]
+
+
+@requires_postgres
+def test_work_offered_to_a_load_runs_once_while_the_server_takes_the_rows_in():
+    """``core.overlap``: a replay reads the next group while the server works on this group's COPY."""
+    from django.db import connection
+    from psycopg.pq import TransactionStatus
+
+    from core.overlap import meanwhile
+
+    seen = []
+
+    def work():
+        # The COPY is still open on the connection (the server taking the rows in): nothing may use it.
+        seen.append(connection.connection.info.transaction_status)
+
+    with meanwhile(work):
+        first = warehouse.insert_stock_data([stock_record(i) for i in range(50)])
+        second = warehouse.insert_stock_data([stock_record(i) for i in range(50, 60)])
+    assert seen == [TransactionStatus.ACTIVE]  # once, inside the first load's COPY
+    assert (first.inserted, second.inserted) == (50, 10)
+    assert StockData.objects.count() == 60
+    warehouse.insert_stock_data([stock_record(60)])  # outside the block: no work offered
+    assert len(seen) == 1

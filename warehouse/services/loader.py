@@ -32,6 +32,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db import InterfaceError as DjangoInterfaceError
 from django.db import OperationalError as DjangoOperationalError
 
+from core.overlap import meanwhile_run
 from warehouse.services.cleaning import (
     DAILY,
     SOCIAL,
@@ -238,10 +239,13 @@ def _pg_may_clash(spec: TableSpec, frame: pd.DataFrame) -> bool:
 
 
 def _pg_copy(table: str, columns: list[str], rows: Iterable[tuple]) -> None:
+    """``COPY`` the rows in; work offered to overlap with the load (``core.overlap``) runs once they are
+    written, while the server takes them in, before waiting for the server to finish."""
     names = ", ".join(f'"{c}"' for c in columns)
     with _pg_cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row(row)
+        meanwhile_run()
 
 
 def _pg_staged_insert(spec: TableSpec, rows: list[tuple]) -> int:
