@@ -17,6 +17,21 @@ from core.errors import InvalidInput, date_in_range, one_line
 logger = logging.getLogger(__name__)
 
 
+def query_int(params, name: str, *, default: int | None, lo: int, hi: int) -> int | None:
+    """Query parameter ``name`` as a whole number from ``lo`` to ``hi`` (``default`` when absent or empty);
+    a 400 naming it otherwise. ``params``: a request's ``query_params``."""
+    raw = params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise exceptions.ValidationError({"detail": f"{name}: expected a whole number, got {raw[:40]!r}"}) from None
+    if not lo <= value <= hi:
+        raise exceptions.ValidationError({"detail": f"{name}: must be between {lo} and {hi}"})
+    return value
+
+
 def _flatten(errors, prefix: str = "") -> list[str]:
     """Turn DRF's nested validation errors into ``"field: message"`` lines."""
     if isinstance(errors, dict):

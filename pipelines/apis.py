@@ -6,6 +6,7 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import query_int
 from lake.services import data_lake
 from warehouse.selectors import busiest_ticker, ticker_timeline
 from warehouse.services import warehouse
@@ -156,17 +157,6 @@ class OverviewApi(APIView):
         )
 
 
-def _whole_number(params, name: str, default: str | None) -> int | None:
-    """Query parameter ``name`` as an int (``default`` when absent); a 400 naming it otherwise."""
-    value = params.get(name, default)
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise ValidationError({name: "must be a whole number"}) from None
-
-
 class TickerTimelineApi(APIView):
     """Hourly price, mentions and pump score of one ticker over the last ``hours`` (default 24); with
     ``days`` (1-366), one point per day instead: close, mentions and the day's pump score."""
@@ -174,12 +164,8 @@ class TickerTimelineApi(APIView):
     @extend_schema(parameters=[OpenApiParameter("hours", int), OpenApiParameter("days", int)], responses=dict)
     def get(self, request, ticker: str):
         params = request.query_params
-        hours = _whole_number(params, "hours", "24")
-        days = _whole_number(params, "days", None)
-        if days is not None and not 1 <= days <= 366:
-            raise ValidationError({"days": "must be between 1 and 366"})
-        if not 1 <= hours <= 24 * 14:
-            raise ValidationError({"hours": "must be between 1 and 336"})
+        hours = query_int(params, "hours", default=24, lo=1, hi=24 * 14)
+        days = query_int(params, "days", default=None, lo=1, hi=366)
         if ticker == "_busiest":
             ticker = busiest_ticker(hours=days * 24 if days else hours)
             if ticker is None:

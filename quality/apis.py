@@ -10,6 +10,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import query_int
 from core.errors import date_in_range, echo
 
 from . import selectors
@@ -25,19 +26,6 @@ def _dataset(request, *, required=False):
         raise ValidationError({"detail": "dataset: required"})
     if value is not None and value not in DATASETS:
         raise ValidationError({"detail": f"dataset: unknown {value[:40]!r}; expected one of {', '.join(DATASETS)}"})
-    return value
-
-
-def _int(request, name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError({"detail": f"{name}: expected a whole number, got {raw[:40]!r}"}) from None
-    if not lo <= value <= hi:
-        raise ValidationError({"detail": f"{name}: must be between {lo} and {hi}"})
     return value
 
 
@@ -107,7 +95,7 @@ class UnaccountedApi(APIView):
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request):
-        days = _int(request, "days", 7, 1, 90)
+        days = query_int(request.query_params, "days", default=7, lo=1, hi=90)
         items = selectors.lake_objects_unaccounted(days=days)
         return Response({"days": days, "objects": [item.as_dict() for item in items]})
 
@@ -128,7 +116,7 @@ class MetricsApi(APIView):
         metric = request.query_params.get("metric") or None
         if metric is not None and (len(metric) > 64 or not metric.replace("_", "").isalnum()):
             raise ValidationError({"detail": f"metric: not a metric name: {metric[:40]!r}"})
-        days = _int(request, "days", 7, 1, 365)
+        days = query_int(request.query_params, "days", default=7, lo=1, hi=365)
         qs = selectors.metric_series(dataset=dataset, metric=metric, days=days)
         points = list(qs[: MAX_POINTS + 1])
         return Response(

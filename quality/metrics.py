@@ -18,6 +18,7 @@ from core.errors import InvalidInput, echo
 from warehouse import calendar as nse
 from warehouse.models import DailyBar, DailySocial, SocialMention, StockData
 
+from .models import FRESHNESS_UNITS
 from .reconciliation import lake_objects_gaps
 from .rules import DATASETS
 
@@ -172,17 +173,13 @@ class DataQualityMetrics:
         if self.spec.time_field == "date":
             due_until = today if self.now.astimezone(nse.IST).time() >= BHAVCOPY_DUE else today - dt.timedelta(days=1)
             missing = nse.trading_days_between(newest, due_until)
-            details.update(unit="trading days", missing_days=[d.isoformat() for d in missing[:30]])
+            details.update(unit=FRESHNESS_UNITS[self.dataset], missing_days=[d.isoformat() for d in missing[:30]])
             return MetricValue(self.dataset, "freshness", float(len(missing)), "hour", date=today, details=details)
         wall = max(0.0, (self.now - newest).total_seconds() / 60)
         details["wall_clock_minutes"] = round(wall, 2)
-        if self.spec.market_hours:
-            # Nights, weekends and exchange holidays do not count: only session minutes since the newest quote.
-            value = nse.trading_seconds_between(newest, self.now) / 60
-            details["unit"] = "trading minutes"
-        else:
-            value = wall
-            details["unit"] = "minutes"
+        # With market hours, nights, weekends and exchange holidays do not count: only session minutes.
+        value = nse.trading_seconds_between(newest, self.now) / 60 if self.spec.market_hours else wall
+        details["unit"] = FRESHNESS_UNITS[self.dataset]
         return MetricValue(self.dataset, "freshness", round(value, 2), "hour", date=today, details=details)
 
     def _newest(self):

@@ -10,7 +10,15 @@ DATASET_CHOICES = [(d, d.replace("_", " ")) for d in DATASETS]
 
 
 # What a dataset's freshness counts: NSE trading time for quotes, the clock for social chatter.
-FRESHNESS_UNITS = {"stock_quotes": "trading minutes", "social_mentions": "minutes"}
+# What each dataset's freshness counts (``DataQualityMetrics.freshness``): session minutes for quotes
+# (nights, weekends and holidays do not count), wall-clock minutes for social mentions, late trading
+# days for the daily bars.
+FRESHNESS_UNITS = {
+    "stock_quotes": "trading minutes",
+    "social_mentions": "minutes",
+    "bhavcopy_rows": "trading days",
+    "daily_bars": "trading days",
+}
 
 
 class ValidationRule(models.Model):

@@ -68,7 +68,7 @@ def quality_summary() -> list[dict]:
                 "completeness": completeness,
                 "valid_ratio": valid_ratio,
                 "freshness": None if fresh is None else fresh.value,
-                "freshness_unit": FRESHNESS_UNITS.get(dataset, "trading days"),
+                "freshness_unit": FRESHNESS_UNITS[dataset],
                 "newest_record": None if fresh is None else fresh.details.get("newest"),
                 "rows_today": value("row_count"),
                 "volume_zscore": value("volume_zscore"),

@@ -133,7 +133,7 @@ def test_the_lock_taken_by_the_api_is_released_when_the_task_finishes(
 def test_the_timeline_names_the_parameter_that_is_not_a_number(api_client, query, named):
     response = api_client.get(f"/api/pipelines/timeline/TCS?{query}")
     assert response.status_code == 400
-    assert response.json()["detail"] == f"{named}: must be a whole number"
+    assert response.json()["detail"] == f"{named}: expected a whole number, got 'x'"
 
 
 def test_the_hourly_timeline_puts_prices_and_mentions_of_one_india_hour_together(api_client):

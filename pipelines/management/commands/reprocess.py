@@ -53,7 +53,8 @@ class Command(BaseCommand):
             self.stdout.write(f"fanned out {-(-len(ids) // chunk)} range tasks to the Celery workers")
         desc = f"reprocess {source}" + (" (workers)" if workers else "")
         # The bar counts records (its rate is records/s); the objects done are in its postfix. A bhavcopy
-        # object is one file, whose lake records are pieces of it, not its rows: that bar counts files.
+        # object is one file, and one stored before 2026-12-03 counts 1 record in the catalog, not its rows
+        # (the workers answer rows): that bar counts files.
         files = source == "nse_bhavcopy"
         total, unit = (len(ids), "file") if files else (plan.records, "rec")
         with tqdm(total=total, unit=unit, unit_scale=not files, desc=desc) as bar:
