@@ -25,12 +25,25 @@ class PipelineSpec:
     after_gold: Callable | None = None
     # Raw payloads of this pipeline feed the schema watch (a bhavcopy's layout is checked by its parser).
     schema_watch: bool = True
-    # Batches are grouped before loading (a bhavcopy file is a big batch already).
+    # Batches are grouped before loading (a bhavcopy file is a big batch already), up to this many
+    # records a group (``ObjectGroup``, a replay's groups). Posts take twice the quotes' 5,000: each one
+    # costs more to transform (enrichment), so a group's fixed costs weigh less there, and a replay of
+    # 50,000 posts ran 9 % faster in groups of 10,000 than of 5,000 (before 2026-12-03 a page counted 1).
     grouped: bool = True
+    group_records: int = 5000
 
 
 def _social(name: str, title: str) -> PipelineSpec:
-    return PipelineSpec(name, name, "social_mentions", "social", title, social_load, after_gold=pump_scores_after_gold)
+    return PipelineSpec(
+        name,
+        name,
+        "social_mentions",
+        "social",
+        title,
+        social_load,
+        after_gold=pump_scores_after_gold,
+        group_records=10_000,
+    )
 
 
 PIPELINES: dict[str, PipelineSpec] = {

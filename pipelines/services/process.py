@@ -139,12 +139,12 @@ def _parse(obj: LakeObject, payload, *, spec, run_id, group: ParsedGroup, parsed
 # Batches that arrive quickly (saved files, replays, the simulator, a local upstream) are catalogued,
 # transformed and loaded in groups: each is written to the lake as it arrives (durable before anything
 # parses it), and the group is catalogued in one transaction and loaded once it holds
-# this many records or objects, so a load's fixed costs (transactions, the warehouse probe, COPY, the
+# GROUP_OBJECTS objects or its pipeline's ``group_records`` records (5,000 quotes, 10,000 posts: the
+# registry), so a load's fixed costs (transactions, the warehouse probe, COPY, the
 # drift check, catalog updates: ~20 ms) are paid per few thousand records rather than per 200-quote
 # batch. A batch that took GROUP_WAIT_SECONDS or more to fetch, or a group that old, is loaded at once:
 # there the upstream, not the load, sets the pace (the real NSE gives 200 quotes a minute), and its
 # batches reach the warehouse as soon as they did one by one.
-GROUP_RECORDS = 5000
 GROUP_OBJECTS = 100
 GROUP_WAIT_SECONDS = 0.1
 
@@ -177,7 +177,7 @@ class ObjectGroup:
     def due(self, *, extract_seconds: float) -> bool:
         return (
             not self.spec.grouped
-            or self.records >= GROUP_RECORDS
+            or self.records >= self.spec.group_records
             or len(self.objects) >= GROUP_OBJECTS
             or extract_seconds >= GROUP_WAIT_SECONDS
             or time.perf_counter() - self.since >= GROUP_WAIT_SECONDS

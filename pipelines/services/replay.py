@@ -31,7 +31,7 @@ from .. import registry
 from ..models import PipelineRun
 from .hooks import gold_refresh_for
 from .outcome import Outcome
-from .process import GROUP_OBJECTS, GROUP_RECORDS, lake_objects_process, lake_objects_read
+from .process import GROUP_OBJECTS, lake_objects_process, lake_objects_read
 from .runs import (
     pipeline_lock,
     process_identity,
@@ -84,7 +84,7 @@ def objects_replay(objects, *, run_id: int | None = None, progress=None, refresh
     """Replay a queryset of lake objects through the grouped path of a pipeline run.
 
     Objects are read in keyset batches (``pk__gt`` the last one seen, never OFFSET) and processed in
-    groups of up to ``GROUP_OBJECTS`` objects or ``GROUP_RECORDS`` records (a group may span two
+    groups of up to ``GROUP_OBJECTS`` objects or the pipeline's ``group_records`` (a group may span two
     batches): one validation, one load, one catalog update and one schema-drift check per group, and
     one gold refresh for every date the whole replay touched, at its end (unless ``refresh_gold`` is
     False: the outcome's ``dates`` say which dates the caller must refresh). A group that fails for a
@@ -168,7 +168,7 @@ def _loadable(group: list[LakeObject]) -> list[LakeObject]:
 
 
 def _groups(objects):
-    """Consecutive objects of one source, up to GROUP_OBJECTS objects or GROUP_RECORDS records each,
+    """Consecutive objects of one source, up to GROUP_OBJECTS objects or the spec's group_records each,
     read from the catalog in keyset batches of REPLAY_BATCH."""
     group: list[LakeObject] = []
     records = 0
@@ -181,7 +181,7 @@ def _groups(objects):
                 obj.source != group[0].source
                 or not spec.grouped
                 or len(group) >= GROUP_OBJECTS
-                or records + (obj.records or 0) > GROUP_RECORDS
+                or records + (obj.records or 0) > spec.group_records
             ):
                 yield group
                 group, records = [], 0
