@@ -83,3 +83,13 @@ def test_a_dataset_with_older_rows_but_none_today_says_so_not_no_data(client, us
     card = html.split('data-dataset="daily_bars"', 1)[1].split("</dl>", 1)[0]
     assert "no rows today" in card
     assert "no data yet" not in card
+
+
+@pytest.mark.django_db
+def test_an_incident_still_failing_shows_its_latest_value_beside_the_one_it_opened_with(client, user):
+    _seed()  # the valid-records check fails at 50 % (run 3), then again at 60 % (run 4)
+    client.force_login(user)
+    html = client.get("/quality/").content.decode()
+    row = html.split('<table id="incidents">', 1)[1].split("</tr>", 2)[1]
+    assert "stock_quotes valid_ratio is 50 percent" in row  # what it opened with
+    assert "Latest: 60.00 percent" in row
