@@ -273,8 +273,14 @@ def raw_batch_write(
     ts = timestamp_utc(timestamp)
     stored_at = timezone.now().astimezone(dt.UTC)
     raw_sha = hashlib.sha256(raw).hexdigest() if raw is not None else ""
-    envelope = {"source": source, "ts": ts, "stored_at": stored_at, "run_id": run_id, "simulated": simulated}
-    envelope["records"] = records
+    envelope = {
+        "source": source,
+        "ts": ts,
+        "stored_at": stored_at,
+        "run_id": run_id,
+        "simulated": simulated,
+        "records": records,
+    }
     encoded = {}
 
     def encode(key: str) -> bytes:

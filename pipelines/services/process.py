@@ -80,13 +80,12 @@ def _objects_process(objects: list[LakeObject], *, payloads, run_id, refresh_gol
     if len(sources) != 1:
         raise ValueError(f"objects: expected lake objects of one source, got {', '.join(sorted(sources))}")
     spec = registry.PIPELINES[objects[0].source]
-    if read is not None:
-        payloads = [payload for payload, _parsed in read]
-    else:
-        payloads = [
-            payload if payload is not None else lake_object_read(obj)["data"]
+    if read is None:  # not read and parsed ahead: the payloads given (a batch just stored) or from the lake
+        read = [
+            (payload if payload is not None else lake_object_read(obj)["data"], None)
             for obj, payload in zip(objects, payloads or [None] * len(objects), strict=True)
         ]
+    payloads = [payload for payload, _parsed in read]
     ids = [obj.pk for obj in objects]
     # Reprocessing re-validates: the objects' earlier rejects are replaced by this pass's verdicts (a
     # rule fixed since then recovers them; recovered ones are kept as history).
@@ -95,10 +94,9 @@ def _objects_process(objects: list[LakeObject], *, payloads, run_id, refresh_gol
         objects=objects, parsed=[], run_id=run_id if run_id is not None else objects[0].run_id, outcome=Outcome()
     )
     group.records.update(dict.fromkeys(ids, 0))
-    parsed = [result for _payload, result in read] if read is not None else [None] * len(objects)
     group.parsed = [
         _parse(obj, payload, spec=spec, run_id=run_id, group=group, parsed=done)
-        for obj, payload, done in zip(objects, payloads, parsed, strict=True)
+        for obj, (payload, done) in zip(objects, read, strict=True)
     ]
     if spec.schema_watch:
         schema_watch(objects=objects, payloads=payloads, run_id=group.run_id)

@@ -17,7 +17,7 @@ import socket
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
@@ -266,43 +266,46 @@ def run_gold_pending(run_id: int | None, source: str, dates) -> None:
     """
     if run_id is None or not dates:
         return
-    with transaction.atomic():
-        run = PipelineRun.objects.select_for_update().only("params").get(pk=run_id)
-        params = run.params if isinstance(run.params, dict) else {}
+
+    def noted(params: dict) -> dict:
         pending = params.get("gold_pending") if isinstance(params.get("gold_pending"), dict) else {}
-        known = set(pending.get(source) or [])
-        days = known | {d.isoformat() for d in dates}
-        if days != known:
-            run.params = {**params, "gold_pending": {**pending, source: sorted(days)}}
-            run.save(update_fields=["params"])
+        days = set(pending.get(source) or []) | {d.isoformat() for d in dates}
+        return {**params, "gold_pending": {**pending, source: sorted(days)}}
+
+    _run_params_change(run_id, noted)
 
 
 def run_gold_settled(run_id: int | None) -> None:
     """The backfill refreshed the gold it noted (``run_gold_pending``): nothing is owed any more."""
-    if run_id is None:
-        return
+    if run_id is not None:
+        _run_params_change(run_id, lambda params: {k: v for k, v in params.items() if k != "gold_pending"})
+
+
+def _run_params_change(run_id: int, change) -> None:
+    """Save ``change(params)`` as the run's params (row locked), unless it changes nothing."""
     with transaction.atomic():
         run = PipelineRun.objects.select_for_update().only("params").get(pk=run_id)
-        if (run.params or {}).get("gold_pending"):
-            run.params = {k: v for k, v in run.params.items() if k != "gold_pending"}
+        params = run.params if isinstance(run.params, dict) else {}
+        changed = change(params)
+        if changed != params:
+            run.params = changed
             run.save(update_fields=["params"])
 
 
 def _gold_owed_refresh(run_id: int, pending: dict) -> None:
-    from datetime import date
+    """The gold an abandoned run owed, refreshed as its replay would have (``replay_gold_refresh``: a few
+    days per transaction); settled unless a refresh failed (the next run or replay of those days does it)."""
+    from .replay import replay_gold_refresh  # replay imports this module
 
-    from .hooks import gold_refresh_for
-
-    try:
-        for source, days in pending.items():
-            spec = registry.PIPELINES.get(source)
-            if spec is not None and isinstance(days, list):
-                gold_refresh_for(spec, {date.fromisoformat(d) for d in days})
-                logger.info("refreshed %s gold of %d day(s) that abandoned run %s owed", source, len(days), run_id)
-    except Exception:  # the next run or replay of those days refreshes them
-        logger.exception("refreshing the gold abandoned run %s owed failed", run_id)
+    outcome = Outcome()
+    for source, days in pending.items():
+        if source in registry.PIPELINES and isinstance(days, list):
+            replay_gold_refresh(source, {date.fromisoformat(d) for d in days}, outcome)
+    if outcome.errors:
+        logger.error("the gold abandoned run %s owed is not all refreshed: %s", run_id, "; ".join(outcome.errors))
         return
     run_gold_settled(run_id)
+    logger.info("refreshed the gold that abandoned run %s owed (%s)", run_id, ", ".join(pending))
 
 
 # --- queueing ---------------------------------------------------------------------------------------
