@@ -130,6 +130,8 @@ def vacuum() -> None:
 class PreparedUpstream:
     """A connector that yields batches made in advance, as ``FetchedBatch``es (no HTTP in the clock)."""
 
+    pulls_acknowledge = False  # as the NSE and X connectors it stands in for (plain GETs)
+
     def __init__(self, source: str, batches: list[tuple[datetime, object]]):
         self.source = source
         self.batches = batches

@@ -108,6 +108,9 @@ class Connector:
     # simulated upstream accepts.
     max_pages_setting: str = ""
     simulated_token: str = ""
+    # Whether pulling the next batch from ``fetch`` acknowledges the ones before it upstream (Telegram's
+    # getUpdates offset does). Only when none does may a run pull batches ahead of storing the last ones.
+    pulls_acknowledge: bool = False
 
     def __init__(
         self, *, simulated: bool | None = None, client: UpstreamClient | None = None, max_pages: int | None = None

@@ -78,6 +78,7 @@ class TelegramConnector(Connector):
     headers = {"User-Agent": "tickerlake/1.0", "Accept": "application/json"}
     max_pages_setting = "TELEGRAM_MAX_PAGES"
     simulated_token = "123456:SIMULATED-bot-token"
+    pulls_acknowledge = True  # asking getUpdates for the next offset confirms the updates before it
 
     def __init__(self, *, limit: int = 100, **kwargs):
         super().__init__(**kwargs)

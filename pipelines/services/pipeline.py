@@ -8,10 +8,13 @@ every date it loaded, closes the run row with its counts and hands the run to qu
 from __future__ import annotations
 
 import logging
+import time
 import traceback
+from collections import deque
 
 from django.db import InterfaceError, OperationalError, close_old_connections
 
+from core.overlap import meanwhile
 from lake.models import LakeObject
 from lake.services import lake_objects_catalog, lake_objects_mark, raw_batch_store, raw_batch_write
 from warehouse.services import WarehouseUnavailable
@@ -20,7 +23,8 @@ from .. import registry
 from ..connectors import ConnectorError, connector_state_set, get_connector
 from ..connectors.base import raw_split
 from ..models import PipelineRun
-from ..parsers import records_in
+from ..parsers import parse, records_in
+from . import process
 from .hooks import gold_refresh_for, quality_after_run
 from .outcome import Outcome
 from .process import ObjectGroup
@@ -69,13 +73,37 @@ def pipeline_run(
         return _run_locked(run, spec=spec, files=files, tickers=tickers, task_id=task_id, since=since)
 
 
+class _Pulled:
+    """One answer of the connector's iterator: a batch (with the seconds it took), its end, or what it raised.
+    A batch pulled ahead is stored in the lake (``obj``) and parsed (``parsed``) while the group before it
+    loads; ``store_error`` is what that store raised (raised again when the run reaches the batch)."""
+
+    __slots__ = ("batch", "end", "error", "obj", "parsed", "seconds", "store_error")
+
+    def __init__(self, batch=None, *, seconds: float = 0.0, end: bool = False, error: Exception | None = None):
+        self.batch, self.seconds, self.end, self.error = batch, seconds, end, error
+        self.obj: LakeObject | None = None
+        self.parsed = None
+        self.store_error: Exception | None = None
+
+
 class _Extraction:
     """The extract loop of one run: every batch written to the lake as it arrives, then catalogued and
-    processed in groups (one catalog transaction per group, see ``ObjectGroup``)."""
+    processed in groups (one catalog transaction per group, see ``ObjectGroup``).
+
+    Read-ahead: when a group is loaded because it is full (a fast upstream, saved files), the batches of
+    the next group are pulled from the connector first, and stored in the lake and parsed while
+    PostgreSQL takes in this group's rows (``core.overlap``), instead of waiting for it. Only for
+    connectors whose pulls acknowledge nothing upstream (``Connector.pulls_acknowledge``): a pulled batch
+    is in memory until that store, as every batch is between its fetch and its store, and a connector
+    state is saved only once its batch is loaded, so a batch lost with the process is fetched again.
+    """
 
     def __init__(self, run: PipelineRun, *, spec, stage: Stages, outcome: Outcome):
         self.run, self.spec, self.stage, self.outcome = run, spec, stage, outcome
+        self.read_ahead = False  # set by the run from its connector
         self.objects: list[LakeObject] = []
+        self.ahead: deque[_Pulled] = deque()
         self.group = ObjectGroup(
             spec=spec, run_id=run.pk, outcome=outcome, after_flush=lambda state: connector_state_set(spec.source, state)
         )
@@ -86,53 +114,125 @@ class _Extraction:
         return [obj.pk for obj in self.objects if obj.pk is not None]
 
     def run_batches(self, batches) -> None:
-        iterator = iter(batches)
+        self.iterator = iter(batches)
         try:
             while True:
-                try:
-                    with self.stage("extract"):
-                        batch = next(iterator)
-                except StopIteration:
+                pulled = self.ahead.popleft() if self.ahead else self._pull()
+                if pulled.end:
                     break
-                except ConnectorError as exc:
+                if isinstance(pulled.error, ConnectorError):
                     # The upstream answered badly: keep what it said (if anything) in the lake, then stop.
+                    exc = pulled.error
                     if getattr(exc, "payload", None) is not None:
                         self._store_unloadable(exc.payload, simulated=False)
                     if str(exc) not in self.outcome.errors:
                         self.outcome.errors.append(str(exc))
                     break
-                self._batch(batch, extract_seconds=self.stage.last)
+                if pulled.error is not None:
+                    raise pulled.error
+                self._batch(pulled)
         except Exception:
+            self._ahead_keep()
             self.flush()  # what was written before the connector (or a store) broke is catalogued and loads
             raise
         self.flush()
 
-    def _batch(self, batch, *, extract_seconds: float) -> None:
-        with self.stage("store"):
-            payload, raw = raw_split(batch.payload)
-            obj = raw_batch_write(
-                source=self.spec.source,
-                data=payload,
-                timestamp=batch.fetched_at,
-                run_id=self.run.pk,
-                simulated=batch.simulated,
-                raw=batch.raw if batch.raw is not None else raw,
-                raw_name=batch.raw_name,
-                records=_batch_records(batch),
-            )
-            batch.raw = None  # kept in the lake now: free the bytes before the transform
-            self.objects.append(obj)
-            self.run.simulated = self.run.simulated or batch.simulated
+    def _pull(self) -> _Pulled:
+        started = time.perf_counter()
+        try:
+            batch = next(self.iterator)
+        except StopIteration:
+            pulled = _Pulled(end=True)
+        except Exception as exc:  # raised (or, a ConnectorError, reported) when the run reaches it
+            pulled = _Pulled(error=exc)
+        else:
+            pulled = _Pulled(batch, seconds=time.perf_counter() - started)
+        self.stage.seconds["extract"] += time.perf_counter() - started
+        return pulled
+
+    def _write(self, batch) -> LakeObject:
+        payload, raw = raw_split(batch.payload)
+        obj = raw_batch_write(
+            source=self.spec.source,
+            data=payload,
+            timestamp=batch.fetched_at,
+            run_id=self.run.pk,
+            simulated=batch.simulated,
+            raw=batch.raw if batch.raw is not None else raw,
+            raw_name=batch.raw_name,
+            records=_batch_records(batch),
+        )
+        batch.raw = None  # kept in the lake now: free the bytes before the transform
+        return obj
+
+    def _batch(self, pulled: _Pulled) -> None:
+        if pulled.store_error is not None:
+            raise pulled.store_error
+        if pulled.obj is None:
+            with self.stage("store"):
+                pulled.obj = self._write(pulled.batch)
+        if self._take(pulled) and self.group.due(extract_seconds=pulled.seconds):
+            self.flush(ahead=self.read_ahead and self.group.full())
+
+    def _take(self, pulled: _Pulled) -> bool:
+        """A stored batch joins the run (and its group, unless it is a bad answer: False)."""
+        batch, obj = pulled.batch, pulled.obj
+        self.objects.append(obj)
+        self.run.simulated = self.run.simulated or batch.simulated
         meta = batch.meta or {}
         if meta.get("error"):
             # A bad upstream answer: kept in the lake as it came, reported, nothing to load.
             self.outcome.errors.append(str(meta["error"]))
             lake_objects_catalog([obj])
             lake_objects_mark([obj.pk], LakeObject.Status.LOADED)
-            return
-        self.group.add(obj, batch.payload, records=obj.records, state=meta.get("state"))
-        if self.group.due(extract_seconds=extract_seconds):
-            self.flush()
+            return False
+        self.group.add(obj, batch.payload, records=obj.records, state=meta.get("state"), parsed=pulled.parsed)
+        return True
+
+    def _pull_ahead(self) -> None:
+        """Pull the next group's batches (up to a full group); stop early at the end, an error, or a slow
+        answer (then the upstream sets the pace and the group is loaded without waiting for more)."""
+        if any(pulled.batch is None for pulled in self.ahead):
+            return  # the connector ended or raised: nothing more to pull
+        objects, records = len(self.ahead), sum(_batch_records(pulled.batch) for pulled in self.ahead)
+        while objects < process.GROUP_OBJECTS and records < self.spec.group_records:
+            pulled = self._pull()
+            self.ahead.append(pulled)
+            if pulled.batch is None or pulled.seconds >= process.GROUP_WAIT_SECONDS:
+                return
+            objects += 1
+            records += _batch_records(pulled.batch)
+
+    def _ahead_join(self) -> None:
+        """Store and parse the batches pulled ahead (the work offered to a load): never raises; stops at the
+        first store that fails, as the run would have."""
+        stored = 0.0
+        for pulled in self.ahead:
+            if pulled.batch is None or pulled.store_error is not None:
+                break
+            if pulled.obj is not None:
+                continue
+            started = time.perf_counter()
+            try:
+                pulled.obj = self._write(pulled.batch)
+            except Exception as exc:
+                pulled.store_error = exc
+                break
+            finally:
+                stored += time.perf_counter() - started
+            if not (pulled.batch.meta or {}).get("error"):
+                pulled.parsed = parse(self.spec.source, pulled.batch.payload, fetched_at=pulled.obj.timestamp)
+        # Done inside the load's stage: its time is the store's.
+        self.stage.seconds["store"] += stored
+        self.stage.seconds["transform_load"] -= stored
+
+    def _ahead_keep(self) -> None:
+        """The run stops: the batches pulled ahead and stored join the last group (as if the run had reached
+        them), up to the first that was not stored."""
+        with self.stage("transform_load"):  # _ahead_join moves its store time to the store's stage
+            self._ahead_join()
+        while self.ahead and self.ahead[0].obj is not None:
+            self._take(self.ahead.popleft())
 
     def _store_unloadable(self, payload, *, simulated: bool) -> None:
         payload, raw = raw_split(payload)
@@ -140,9 +240,16 @@ class _Extraction:
         self.objects.append(obj)
         lake_objects_mark([obj.pk], LakeObject.Status.LOADED)
 
-    def flush(self) -> None:
+    def flush(self, *, ahead: bool = False) -> None:
+        if ahead:
+            self._pull_ahead()
         with self.stage("transform_load"):
-            self.group.flush()
+            try:
+                with meanwhile(self._ahead_join if ahead else None):
+                    self.group.flush()
+            finally:
+                if ahead:
+                    self._ahead_join()  # no load ran it (SQLite, an empty group), or the load failed first
 
 
 def _batch_records(batch) -> int:
@@ -164,6 +271,8 @@ def _run_locked(run: PipelineRun, *, spec, files, tickers, task_id: str, since: 
         batches = (
             connector.read_files([str(f) for f in files]) if files else connector.fetch(tickers=tickers, since=since)
         )
+        # Reading files acknowledges nothing; a connector says whether its pulls do (unknown ones: assume so).
+        extraction.read_ahead = spec.grouped and (bool(files) or not getattr(connector, "pulls_acknowledge", True))
         extraction.run_batches(batches)
     except (OperationalError, WarehouseUnavailable) as exc:
         error, tb, database_down = f"database unavailable: {exc}".strip(), traceback.format_exc(), True

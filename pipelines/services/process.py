@@ -66,7 +66,8 @@ def lake_objects_process(
     loaded in one pass (see ``validate.validate_and_load``), so a load's fixed costs are paid once per
     group. ``refresh_gold=False`` leaves the gold refresh (and the daily pump scores) of
     ``outcome.dates`` to the caller, which does it once per run. ``read``: ``lake_objects_read`` of these
-    objects, done already (used once: processing changes the parsed records). Raises only for
+    objects, done already (used once: processing changes the parsed records); an entry's ParseResult may
+    be None (a payload not parsed yet). Raises only for
     infrastructure failures.
     """
     if not objects:
@@ -160,23 +161,28 @@ class ObjectGroup:
         self.spec, self.run_id, self.outcome, self.after_flush = spec, run_id, outcome, after_flush
         self.objects: list[LakeObject] = []
         self.payloads: list = []
+        self.parsed: list = []  # each payload's ParseResult when parsed already (read ahead), else None
         self.records = 0
         self.since = 0.0
         self.state = None
 
-    def add(self, obj: LakeObject, payload, *, records: int, state=None) -> None:
+    def add(self, obj: LakeObject, payload, *, records: int, state=None, parsed=None) -> None:
         if not self.objects:
             self.since = time.perf_counter()
         self.objects.append(obj)
         self.payloads.append(payload)
+        self.parsed.append(parsed)
         self.records += records
         self.state = state or self.state
+
+    def full(self) -> bool:
+        """Whether the group holds its records or objects (not merely waited long enough)."""
+        return self.records >= self.spec.group_records or len(self.objects) >= GROUP_OBJECTS
 
     def due(self, *, extract_seconds: float) -> bool:
         return (
             not self.spec.grouped
-            or self.records >= self.spec.group_records
-            or len(self.objects) >= GROUP_OBJECTS
+            or self.full()
             or extract_seconds >= GROUP_WAIT_SECONDS
             or time.perf_counter() - self.since >= GROUP_WAIT_SECONDS
         )
@@ -184,11 +190,11 @@ class ObjectGroup:
     def flush(self) -> None:
         if not self.objects:
             return
-        objects, payloads, state = self.objects, self.payloads, self.state
-        self.objects, self.payloads, self.records, self.state = [], [], 0, None
+        objects, read, state = self.objects, list(zip(self.payloads, self.parsed, strict=True)), self.state
+        self.objects, self.payloads, self.parsed, self.records, self.state = [], [], [], 0, None
         lake_objects_catalog([obj for obj in objects if obj.pk is None])
         try:
-            processed = lake_objects_process(objects=objects, payloads=payloads, run_id=self.run_id, refresh_gold=False)
+            processed = lake_objects_process(objects=objects, read=read, run_id=self.run_id, refresh_gold=False)
         except (OperationalError, WarehouseUnavailable):
             raise  # the database, not the objects: the replay loads them later
         except Exception as exc:

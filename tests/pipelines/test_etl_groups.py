@@ -80,3 +80,119 @@ def test_a_slow_upstream_has_each_batch_loaded_before_the_next_is_fetched(monkey
 
     assert (run.status, run.inserted) == ("success", 3)
     assert loaded_before == [0, 1, 2]
+
+
+class Fast(Prepared):
+    """A fast upstream whose pulls acknowledge nothing (as the NSE quote API); ``fail`` raises at that pull."""
+
+    pulls_acknowledge = False
+
+    def __init__(self, batches, *, fail: tuple[int, Exception] | None = None, **options):
+        super().__init__(batches, **options)
+        self.fail = fail
+
+    def fetch(self, *, tickers=None, since=None):
+        for n, batch in enumerate(super().fetch(tickers=tickers, since=since)):
+            if self.fail and n == self.fail[0]:
+                raise self.fail[1]
+            yield batch
+
+
+def _minutes(quote, count: int):
+    """``count`` batches of one distinct quote each, the connector state naming the batch."""
+    return [([quote("INFY", 1400.0 + n, f"16-Oct-2023 10:{n:02d}:00")], {"batch": n}) for n in range(count)]
+
+
+def _copying() -> bool:
+    """Whether this connection is inside a COPY (PostgreSQL's transaction status ACTIVE)."""
+    from django.db import connection
+
+    return connection.vendor == "postgresql" and connection.connection.info.transaction_status == 1
+
+
+def test_a_fast_upstream_has_the_next_group_stored_and_parsed_while_the_server_loads_this_one(monkeypatch, quote):
+    from django.db import connection
+
+    from pipelines.services import pipeline as pipeline_module
+
+    monkeypatch.setattr(process, "GROUP_OBJECTS", 2)
+    monkeypatch.setattr(process, "GROUP_WAIT_SECONDS", 60.0)
+    stores, parses = [], []
+    write, parse = pipeline_module.raw_batch_write, pipeline_module.parse
+
+    def write_spy(**options):
+        stores.append((options["data"][0]["priceInfo"]["lastPrice"], _copying()))
+        return write(**options)
+
+    def parse_spy(source, payload, **options):
+        parses.append((payload[0]["priceInfo"]["lastPrice"], _copying()))
+        return parse(source, payload, **options)
+
+    monkeypatch.setattr(pipeline_module, "raw_batch_write", write_spy)
+    monkeypatch.setattr(pipeline_module, "parse", parse_spy)
+    run = _run_with(monkeypatch, Fast(_minutes(quote, 5)))
+
+    assert (run.status, run.fetched, run.inserted, run.stored) == ("success", 5, 5, 5)
+    assert sorted(float(p) for p in StockData.objects.values_list("price", flat=True)) == [1400, 1401, 1402, 1403, 1404]
+    assert set(LakeObject.objects.values_list("status", flat=True)) == {"loaded"}
+    assert connector_state_get("nse_api") == {"batch": 4}
+    # Each batch stored once, in order; the first group's before any load, the others' (and their parse)
+    # while the group before them loads.
+    assert [price for price, _ in stores] == [1400.0, 1401.0, 1402.0, 1403.0, 1404.0]
+    assert [price for price, _ in parses] == [1402.0, 1403.0, 1404.0]
+    if connection.vendor == "postgresql":
+        assert [copying for _, copying in stores] == [False, False, True, True, True]
+        assert [copying for _, copying in parses] == [True, True, True]
+
+
+@pytest.mark.parametrize("acknowledge", [True, False], ids=["acknowledging", "plain"])
+def test_only_a_connector_whose_pulls_acknowledge_nothing_is_pulled_ahead(monkeypatch, quote, acknowledge):
+    monkeypatch.setattr(process, "GROUP_OBJECTS", 2)
+    monkeypatch.setattr(process, "GROUP_WAIT_SECONDS", 60.0)
+    loaded_before = []
+    upstream = Fast(_minutes(quote, 5), before_each=lambda n: loaded_before.append(StockData.objects.count()))
+    upstream.pulls_acknowledge = acknowledge
+    run = _run_with(monkeypatch, upstream)
+
+    assert (run.status, run.inserted) == ("success", 5)
+    # Telegram's getUpdates confirms a page when the next is asked for: nothing is pulled before the
+    # batches before it are stored and loaded. A plain upstream's next group is pulled before a load.
+    assert loaded_before == ([0, 0, 2, 2, 4] if acknowledge else [0, 0, 0, 0, 2])
+    real = (connectors.NseQuoteConnector, connectors.NseBhavcopyConnector, connectors.TwitterConnector)
+    assert connectors.TelegramConnector.pulls_acknowledge
+    assert not any(cls.pulls_acknowledge for cls in real)
+
+
+def test_a_connector_failing_in_a_pull_ahead_has_the_batches_before_it_loaded_and_its_error_reported(
+    monkeypatch, quote
+):
+    from pipelines.connectors import ConnectorError
+
+    monkeypatch.setattr(process, "GROUP_OBJECTS", 2)
+    monkeypatch.setattr(process, "GROUP_WAIT_SECONDS", 60.0)
+    upstream = Fast(_minutes(quote, 6), fail=(3, ConnectorError("nse_api: the upstream went away")))
+    run = _run_with(monkeypatch, upstream)
+
+    assert (run.status, run.fetched, run.inserted) == ("partial", 3, 3)
+    assert "the upstream went away" in run.error
+    assert set(LakeObject.objects.values_list("status", flat=True)) == {"loaded"}
+    assert connector_state_get("nse_api") == {"batch": 2}
+
+
+@pytest.mark.parametrize("where", ["connector", "store"])
+def test_a_run_that_breaks_after_a_pull_ahead_still_loads_every_batch_stored_before(monkeypatch, quote, where):
+    monkeypatch.setattr(process, "GROUP_OBJECTS", 2)
+    monkeypatch.setattr(process, "GROUP_WAIT_SECONDS", 60.0)
+    batches = _minutes(quote, 6)
+    if where == "store":
+        batches[3] = ("not a payload", None)  # the lake refuses it: InvalidInput when the run stores it
+        upstream = Fast(batches)
+    else:
+        upstream = Fast(batches, fail=(3, RuntimeError("the connector broke")))
+    run = _run_with(monkeypatch, upstream)
+
+    assert run.status == "partial"  # it failed, after loading some
+    assert ("the connector broke" if where == "connector" else "data: expected a dict or a list") in run.error
+    assert (run.fetched, run.inserted, run.stored) == (3, 3, 3)
+    assert LakeObject.objects.count() == 3
+    assert set(LakeObject.objects.values_list("status", flat=True)) == {"loaded"}
