@@ -11,6 +11,7 @@ import logging
 import time
 import traceback
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 
 from django.db import InterfaceError, OperationalError, close_old_connections
 
@@ -41,6 +42,8 @@ from .runs import (
 )
 
 logger = logging.getLogger(__name__)
+# Threads storing the batches pulled ahead (see _Extraction._ahead_join).
+STORE_THREADS = 4
 
 
 def pipeline_run(
@@ -204,27 +207,44 @@ class _Extraction:
             records += _batch_records(pulled.batch)
 
     def _ahead_join(self) -> None:
-        """Store and parse the batches pulled ahead (the work offered to a load): never raises; stops at the
-        first store that fails, as the run would have."""
-        stored = 0.0
+        """Store and parse the batches pulled ahead (the work offered to a load): never raises. The stores
+        run on a few threads, so that their fsyncs (most of a store's time on a local disk) wait together
+        rather than one after another; the run takes the batches up to the first store that failed (one
+        stored after it is in the lake uncatalogued, and the replay loads it)."""
+        todo = []
         for pulled in self.ahead:
             if pulled.batch is None or pulled.store_error is not None:
                 break
-            if pulled.obj is not None:
-                continue
-            started = time.perf_counter()
-            try:
-                pulled.obj = self._write(pulled.batch)
-            except Exception as exc:
-                pulled.store_error = exc
+            if pulled.obj is None:
+                todo.append(pulled)
+        if not todo:
+            return
+        started = time.perf_counter()
+        if len(todo) == 1:
+            stored = [self._write_caught(todo[0].batch)]
+        else:
+            with ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="lake-store") as pool:
+                stored = list(pool.map(self._write_caught, [pulled.batch for pulled in todo]))
+        for pulled, (obj, error) in zip(todo, stored, strict=True):
+            if error is not None:
+                pulled.store_error = error
                 break
-            finally:
-                stored += time.perf_counter() - started
+            pulled.obj = obj
+        seconds = time.perf_counter() - started
+        # Done inside the load's stage: its time is the store's.
+        self.stage.seconds["store"] += seconds
+        self.stage.seconds["transform_load"] -= seconds
+        for pulled in todo:
+            if pulled.obj is None:
+                break
             if not (pulled.batch.meta or {}).get("error"):
                 pulled.parsed = parse(self.spec.source, pulled.batch.payload, fetched_at=pulled.obj.timestamp)
-        # Done inside the load's stage: its time is the store's.
-        self.stage.seconds["store"] += stored
-        self.stage.seconds["transform_load"] -= stored
+
+    def _write_caught(self, batch) -> tuple[LakeObject | None, Exception | None]:
+        try:
+            return self._write(batch), None
+        except Exception as exc:
+            return None, exc
 
     def _ahead_keep(self) -> None:
         """The run stops: the batches pulled ahead and stored join the last group (as if the run had reached
