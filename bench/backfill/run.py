@@ -2,11 +2,13 @@
 """Backfill bench (issue 14, items 1-2): reprocess from the lake and quotes end to end, beside a baseline.
 
 Usage: python bench/backfill/run.py [--quick] [--baseline REF] [--database-url URL] [--no-workers]
-       [--quotes N --posts M]
+       [--quotes N --posts M] [--quote-shape next|quote-equity]
 
 One run measures, on PostgreSQL, with the same input:
 1. ``pipeline_run("nse_api")`` on 100,000 simulated quotes in batches of 200 (lake store → parse →
-   validate → load → gold → quality). Target ≥ 30,000 records/s.
+   validate → load → gold → quality). Target ≥ 30,000 records/s. The quotes are NextApi ``getSymbolData``
+   answers, what the NSE connector fetches today (``--quote-shape quote-equity``: the retired
+   ``/api/quote-equity`` bodies that older lake objects hold, the bench's input before 2026-12-04).
 2. ``reprocess`` of those quotes from the lake (the warehouse emptied first), in this process. Target
    ≥ 30,000 records/s from one worker.
 3. ``reprocess`` of 50,000 simulated posts (X and Telegram, with enrichment). Target ≥ 5,000 posts/s.
@@ -42,6 +44,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 SAMPLES = ROOT / "tests" / "data" / "samples" / "nse"
 BHAVCOPY_DAYS = ["sec_bhavdata_full_30122024.csv", "cm06JAN2021bhav.csv", "BhavCopy_NSE_CM_0_0_0_20260519_F_0000.csv"]
+QUOTE_SHAPE = "next"  # --quote-shape (set in the child)
 TARGETS = {"quotes_e2e": 30_000, "quotes": 30_000, "posts": 5_000, "bhavcopy": 20_000}
 
 
@@ -101,7 +104,7 @@ def measure(quick: bool, with_workers: bool, sizes: tuple[int, int] | None = Non
     n_quotes, n_posts = sizes or ((10_000, 5_000) if quick else (100_000, 50_000))
     pb.truncate_all()
     pb.ticker_master_seed()
-    quote_batches = pb.make_quote_batches(n_quotes)
+    quote_batches = pb.make_quote_batches(n_quotes, shape=QUOTE_SHAPE)
     x_pages, tg_pages, _tweets, _updates = pb.make_social_pages(n_posts)
     from pipelines.services import enrichers
 
@@ -194,6 +197,8 @@ class Workers:
 
 def child(args) -> int:
     """Measure on the code of ``--code`` (or ours) and print the figures as JSON on stdout."""
+    global QUOTE_SHAPE
+    QUOTE_SHAPE = args.quote_shape
     code = Path(args.code).resolve() if args.code else ROOT
     sys.path.insert(0, str(code))
     os.chdir(code)
@@ -210,7 +215,8 @@ def child(args) -> int:
 
 
 def run_child(code: Path | None, env: dict, args) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", *(["--quick"] if args.quick else [])]
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--quote-shape", args.quote_shape]
+    cmd += ["--quick"] if args.quick else []
     if args.quotes:
         cmd += ["--quotes", str(args.quotes), "--posts", str(args.posts)]
     if code is not None:
@@ -231,6 +237,12 @@ def main() -> int:
     parser.add_argument("--no-workers", action="store_true", help="skip the 1- and 2-worker fan-out")
     parser.add_argument("--quotes", type=int, default=0, help="quotes to run and replay (default 100,000)")
     parser.add_argument("--posts", type=int, default=50_000, help="posts to run and replay (with --quotes)")
+    parser.add_argument(
+        "--quote-shape",
+        choices=["next", "quote-equity"],
+        default="next",
+        help="the quotes' payloads: NextApi answers (today's), or the retired quote-equity bodies",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--code", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -296,6 +308,7 @@ def report(ours: dict, base: dict | None, args) -> None:
     ]
     label = f"baseline {args.baseline}" if base else "baseline"
     print(f"\nbench/backfill on PostgreSQL{' (--quick: smoke sizes, not figures)' if args.quick else ''}")
+    print(f"quotes: {'NextApi getSymbolData answers' if args.quote_shape == 'next' else 'quote-equity bodies'}")
     print(f"{'figure':<46} {'records':>8} {'ours':>12} {label:>22}  target")
     for key, name, unit in rows:
         if key not in ours:

@@ -24,12 +24,19 @@ def trading_days(first: date):
         day += timedelta(days=1)
 
 
-def make_quote_batches(count: int) -> list[tuple[datetime, list[dict]]]:
-    """``count`` distinct quotes in batches of 200, each with its fetch time: whole sessions, day after day."""
+def make_quote_batches(count: int, *, shape: str = "quote-equity") -> list[tuple[datetime, list[dict]]]:
+    """``count`` distinct quotes in batches of 200, each with its fetch time: whole sessions, day after day.
+
+    ``shape``: "quote-equity", the retired ``/api/quote-equity`` bodies (what the lake holds from before
+    2026), or "next", NextApi ``getSymbolData`` answers (``{"equityResponse": [quote]}``), what the NSE
+    connector fetches and stores today.
+    """
     IST = ZoneInfo("Asia/Kolkata")  # not core.time: the baseline revisions predate it
     from pipelines.simulator import SimMarket, quote_payloads
     from pipelines.simulator.market import MINUTES, OPEN_TIME
 
+    if shape not in ("quote-equity", "next"):
+        raise ValueError(f"shape: expected quote-equity or next, got {shape!r}")
     per_session = len(SimMarket(seed=42).tickers) * MINUTES
     batches: list[tuple[datetime, list[dict]]] = []
     made = 0
@@ -38,12 +45,37 @@ def make_quote_batches(count: int) -> list[tuple[datetime, list[dict]]]:
             break
         start = datetime.combine(day, OPEN_TIME, IST)
         n = min(per_session, count - made)
-        for batch in quote_payloads(count=n, start=start, per_batch=QUOTES_PER_BATCH):
-            stamp = batch[-1]["metadata"]["lastUpdateTime"]
-            fetched = datetime.strptime(stamp, "%d-%b-%Y %H:%M:%S").replace(tzinfo=IST).astimezone(UTC)
+        if shape == "next":
+            payloads = _next_payloads(count=n, start=start)
+        else:
+            payloads = quote_payloads(count=n, start=start, per_batch=QUOTES_PER_BATCH)
+        for batch in payloads:
+            last = batch[-1]["equityResponse"][0] if shape == "next" else batch[-1]["metadata"]
+            fetched = datetime.strptime(last["lastUpdateTime"], "%d-%b-%Y %H:%M:%S").replace(tzinfo=IST).astimezone(UTC)
             batches.append((fetched, batch))
         made += n
     return batches
+
+
+def _next_payloads(*, count: int, start: datetime):
+    """As ``pipelines.simulator.quote_payloads`` (every ticker, minute after minute from ``start``), in
+    NextApi's shape: one ``getSymbolData`` answer per quote, 200 to a batch."""
+    from pipelines.simulator import SimMarket
+
+    market = SimMarket(seed=42)
+    batch: list[dict] = []
+    made = minute = 0
+    while made < count:
+        when = start + timedelta(minutes=minute)
+        for ticker in market.tickers:
+            batch.append(market.symbol_data(ticker.symbol, when))
+            made += 1
+            if len(batch) >= QUOTES_PER_BATCH or made >= count:
+                yield batch
+                batch = []
+            if made >= count:
+                return
+        minute += 1
 
 
 def make_social_pages(count: int) -> tuple[list[tuple[datetime, dict]], list[tuple[datetime, dict]], int, int]:
