@@ -57,25 +57,18 @@ def make_quote_batches(count: int, *, shape: str = "quote-equity") -> list[tuple
     return batches
 
 
-def _next_payloads(*, count: int, start: datetime):
-    """As ``pipelines.simulator.quote_payloads`` (every ticker, minute after minute from ``start``), in
-    NextApi's shape: one ``getSymbolData`` answer per quote, 200 to a batch."""
-    from pipelines.simulator import SimMarket
+def _next_payloads(*, count: int, start: datetime) -> list[list[dict]]:
+    """``pipelines.simulator.quote_payloads`` in NextApi's shape: each quote asked for as a
+    ``getSymbolData`` answer (the simulator's ``symbol_data``) instead of a quote-equity body. Done by
+    swapping the method for the call, so that a baseline revision's simulator gives the same batches."""
+    from pipelines.simulator import SimMarket, quote_payloads
 
-    market = SimMarket(seed=42)
-    batch: list[dict] = []
-    made = minute = 0
-    while made < count:
-        when = start + timedelta(minutes=minute)
-        for ticker in market.tickers:
-            batch.append(market.symbol_data(ticker.symbol, when))
-            made += 1
-            if len(batch) >= QUOTES_PER_BATCH or made >= count:
-                yield batch
-                batch = []
-            if made >= count:
-                return
-        minute += 1
+    equity = SimMarket.quote
+    SimMarket.quote = SimMarket.symbol_data
+    try:
+        return list(quote_payloads(count=count, start=start, per_batch=QUOTES_PER_BATCH))
+    finally:
+        SimMarket.quote = equity
 
 
 def make_social_pages(count: int) -> tuple[list[tuple[datetime, dict]], list[tuple[datetime, dict]], int, int]:
