@@ -107,6 +107,7 @@ class _Extraction:
         self.read_ahead = False  # set by the run from its connector
         self.objects: list[LakeObject] = []
         self.ahead: deque[_Pulled] = deque()
+        self.store_failed = False  # a store of a batch pulled ahead failed
         self.group = ObjectGroup(
             spec=spec, run_id=run.pk, outcome=outcome, after_flush=lambda state: connector_state_set(spec.source, state)
         )
@@ -211,6 +212,8 @@ class _Extraction:
         run on a few threads, so that their fsyncs (most of a store's time on a local disk) wait together
         rather than one after another; the run takes the batches up to the first store that failed (one
         stored after it is in the lake uncatalogued, and the replay loads it)."""
+        if self.store_failed:
+            return  # the run stops at that batch: nothing after it is stored (again)
         todo = []
         for pulled in self.ahead:
             if pulled.batch is None or pulled.store_error is not None:
@@ -227,7 +230,7 @@ class _Extraction:
                 stored = list(pool.map(self._write_caught, [pulled.batch for pulled in todo]))
         for pulled, (obj, error) in zip(todo, stored, strict=True):
             if error is not None:
-                pulled.store_error = error
+                pulled.store_error, self.store_failed = error, True
                 break
             pulled.obj = obj
         seconds = time.perf_counter() - started
