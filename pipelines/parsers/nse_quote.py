@@ -20,8 +20,8 @@ from pipelines.parsers.common import ParseResult, normalize_symbol, nse_datetime
 SOURCE = "nse_api"
 # Where the classic shape keeps what a stock row needs.
 REQUIRED = (("info", "symbol"), ("priceInfo", "lastPrice"), ("metadata", "lastUpdateTime"))
-# The NextApi element: the price may sit in tradeInfo or (as a fallback) in orderBook.
-NEXT_REQUIRED = (("metaData", "symbol"), ("lastUpdateTime",))
+# The NextApi element needs metaData.symbol and lastUpdateTime; the price may sit in tradeInfo or (as a
+# fallback) in orderBook.
 NEXT_SECTIONS = ("metaData", "tradeInfo", "orderBook")
 # The day's figures kept with a NextApi row (the whole answer stays in the lake object it links to).
 NEXT_META_KEEP = ("open", "dayHigh", "dayLow", "previousClose", "closePrice", "averagePrice", "change", "pChange")
@@ -74,12 +74,33 @@ def parse_quote(body, result: ParseResult, *, index: int | None = None) -> None:
     parse_quote_equity(body, result, where=where)
 
 
+# Symbol text -> ticker: a fetch round names the same few thousand symbols again and again.
+_TICKERS: dict[str, str] = {}
+
+
+def _ticker(value) -> str:
+    """``normalize_symbol`` of a quote's symbol, remembered (ValueError for one that is no symbol)."""
+    text = str(value)
+    ticker = _TICKERS.get(text)
+    if ticker is None:
+        ticker = normalize_symbol(text)
+        if len(_TICKERS) >= 50_000:
+            _TICKERS.clear()
+        _TICKERS[text] = ticker
+    return ticker
+
+
 def parse_next_element(item: dict, result: ParseResult, *, where: str) -> None:
     """One element of NextApi's ``equityResponse`` → one stock row."""
-    meta = item.get("metaData") if isinstance(item.get("metaData"), dict) else {}
-    trade = item.get("tradeInfo") if isinstance(item.get("tradeInfo"), dict) else {}
-    book = item.get("orderBook") if isinstance(item.get("orderBook"), dict) else {}
-    missing = [".".join(path) for path in NEXT_REQUIRED if _dig(item, path) in (None, "")]
+    meta, trade, book = item.get("metaData"), item.get("tradeInfo"), item.get("orderBook")
+    meta = meta if isinstance(meta, dict) else {}
+    trade = trade if isinstance(trade, dict) else {}
+    book = book if isinstance(book, dict) else {}
+    missing = [
+        name
+        for name, value in (("metaData.symbol", meta.get("symbol")), ("lastUpdateTime", item.get("lastUpdateTime")))
+        if value is None or value == ""
+    ]
     last = to_float(trade.get("lastPrice"))
     if last is None:
         last = to_float(book.get("lastPrice"))
@@ -89,7 +110,7 @@ def parse_next_element(item: dict, result: ParseResult, *, where: str) -> None:
         _drift(item, result, missing, meta.get("symbol"))
         return
     try:
-        ticker = normalize_symbol(str(meta["symbol"]))
+        ticker = _ticker(meta["symbol"])
         timestamp = nse_datetime(item["lastUpdateTime"])
     except ValueError as exc:
         result.errors.append(f"{SOURCE}: {where}: {exc}")
@@ -109,9 +130,13 @@ def parse_next_element(item: dict, result: ParseResult, *, where: str) -> None:
         "series": meta.get("series"),
         "marketType": meta.get("marketType"),
         "lastUpdateTime": item.get("lastUpdateTime"),
-        **{key: meta.get(key) for key in NEXT_META_KEEP if key in meta},
-        **{key: trade.get(key) for key in NEXT_TRADE_KEEP if key in trade},
     }
+    for key in NEXT_META_KEEP:
+        if key in meta:
+            raw[key] = meta[key]
+    for key in NEXT_TRADE_KEEP:
+        if key in trade:
+            raw[key] = trade[key]
     result.stock_rows.append(
         {
             "ticker": ticker,
@@ -136,7 +161,7 @@ def parse_quote_equity(body: dict, result: ParseResult, *, where: str) -> None:
         return
     info, meta, price = body["info"], body.get("metadata") or {}, body["priceInfo"]
     try:
-        ticker = normalize_symbol(str(info["symbol"]))
+        ticker = _ticker(info["symbol"])
         timestamp = nse_datetime(meta["lastUpdateTime"])
     except ValueError as exc:
         result.errors.append(f"{SOURCE}: {where}: {exc}")
