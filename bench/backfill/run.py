@@ -44,7 +44,6 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 SAMPLES = ROOT / "tests" / "data" / "samples" / "nse"
 BHAVCOPY_DAYS = ["sec_bhavdata_full_30122024.csv", "cm06JAN2021bhav.csv", "BhavCopy_NSE_CM_0_0_0_20260519_F_0000.csv"]
-QUOTE_SHAPE = "next"  # --quote-shape (set in the child)
 TARGETS = {"quotes_e2e": 30_000, "quotes": 30_000, "posts": 5_000, "bhavcopy": 20_000}
 
 
@@ -98,13 +97,13 @@ def reprocess(source: str, *, workers: bool = False, chunk: int = 200) -> tuple[
     return run.fetched, seconds, run
 
 
-def measure(quick: bool, with_workers: bool, sizes: tuple[int, int] | None = None) -> dict:
+def measure(quick: bool, with_workers: bool, sizes: tuple[int, int] | None = None, quote_shape: str = "next") -> dict:
     """Every figure of this bench on the code importable here (ours, or the baseline's)."""
     pb = _pipelines_bench()
     n_quotes, n_posts = sizes or ((10_000, 5_000) if quick else (100_000, 50_000))
     pb.truncate_all()
     pb.ticker_master_seed()
-    quote_batches = pb.make_quote_batches(n_quotes, shape=QUOTE_SHAPE)
+    quote_batches = pb.make_quote_batches(n_quotes, shape=quote_shape)
     x_pages, tg_pages, _tweets, _updates = pb.make_social_pages(n_posts)
     from pipelines.services import enrichers
 
@@ -197,8 +196,6 @@ class Workers:
 
 def child(args) -> int:
     """Measure on the code of ``--code`` (or ours) and print the figures as JSON on stdout."""
-    global QUOTE_SHAPE
-    QUOTE_SHAPE = args.quote_shape
     code = Path(args.code).resolve() if args.code else ROOT
     sys.path.insert(0, str(code))
     os.chdir(code)
@@ -209,7 +206,7 @@ def child(args) -> int:
 
     django.setup()
     sizes = (args.quotes, args.posts) if args.quotes else None
-    figures = measure(args.quick, with_workers=not args.no_workers, sizes=sizes)
+    figures = measure(args.quick, with_workers=not args.no_workers, sizes=sizes, quote_shape=args.quote_shape)
     print(json.dumps(figures))
     return 0
 

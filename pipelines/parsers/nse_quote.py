@@ -80,14 +80,9 @@ _TICKERS: dict[str, str] = {}
 
 def _ticker(value) -> str:
     """``normalize_symbol`` of a quote's symbol, remembered (ValueError for one that is no symbol)."""
-    text = str(value)
-    ticker = _TICKERS.get(text)
-    if ticker is None:
-        ticker = normalize_symbol(text)
-        if len(_TICKERS) >= 50_000:
-            _TICKERS.clear()
-        _TICKERS[text] = ticker
-    return ticker
+    if len(_TICKERS) >= 50_000:
+        _TICKERS.clear()
+    return normalize_symbol(str(value), _TICKERS)
 
 
 def parse_next_element(item: dict, result: ParseResult, *, where: str) -> None:

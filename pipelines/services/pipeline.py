@@ -199,7 +199,7 @@ class _Extraction:
         if any(pulled.batch is None for pulled in self.ahead):
             return  # the connector ended or raised: nothing more to pull
         objects, records = len(self.ahead), sum(_batch_records(pulled.batch) for pulled in self.ahead)
-        while objects < process.GROUP_OBJECTS and records < self.spec.group_records:
+        while not process.group_full(self.spec, objects=objects, records=records):
             pulled = self._pull()
             self.ahead.append(pulled)
             if pulled.batch is None or pulled.seconds >= process.GROUP_WAIT_SECONDS:
@@ -223,11 +223,8 @@ class _Extraction:
         if not todo:
             return
         started = time.perf_counter()
-        if len(todo) == 1:
-            stored = [self._write_caught(todo[0].batch)]
-        else:
-            with ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="lake-store") as pool:
-                stored = list(pool.map(self._write_caught, [pulled.batch for pulled in todo]))
+        with ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="lake-store") as pool:
+            stored = list(pool.map(self._write_caught, [pulled.batch for pulled in todo]))
         for pulled, (obj, error) in zip(todo, stored, strict=True):
             if error is not None:
                 pulled.store_error, self.store_failed = error, True

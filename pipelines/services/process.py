@@ -148,6 +148,11 @@ GROUP_OBJECTS = 100
 GROUP_WAIT_SECONDS = 0.1
 
 
+def group_full(spec, *, objects: int, records: int) -> bool:
+    """Whether ``objects`` lake objects holding ``records`` records make a full group of ``spec``'s pipeline."""
+    return records >= spec.group_records or objects >= GROUP_OBJECTS
+
+
 class ObjectGroup:
     """Objects of one pipeline written to the lake and waiting for their catalog rows, transform and
     load (the grouping policy).
@@ -177,7 +182,7 @@ class ObjectGroup:
 
     def full(self) -> bool:
         """Whether the group holds its records or objects (not merely waited long enough)."""
-        return self.records >= self.spec.group_records or len(self.objects) >= GROUP_OBJECTS
+        return group_full(self.spec, objects=len(self.objects), records=self.records)
 
     def due(self, *, extract_seconds: float) -> bool:
         return (
