@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.db import InterfaceError, OperationalError, close_old_connections
 
+from core.collector import gc_held
 from core.overlap import meanwhile
 from lake.models import LakeObject
 from lake.services import lake_objects_catalog, lake_objects_mark, raw_batch_store, raw_batch_write
@@ -119,6 +120,10 @@ class _Extraction:
 
     def run_batches(self, batches) -> None:
         self.iterator = iter(batches)
+        with gc_held() as collector:  # (core.collector: the batches pulled ahead would be walked at every group)
+            self._run_batches(collector)
+
+    def _run_batches(self, collector) -> None:
         try:
             while True:
                 pulled = self.ahead.popleft() if self.ahead else self._pull()
@@ -135,6 +140,7 @@ class _Extraction:
                 if pulled.error is not None:
                     raise pulled.error
                 self._batch(pulled)
+                collector.check()
         except Exception:
             self._ahead_keep()
             self.flush()  # what was written before the connector (or a store) broke is catalogued and loads

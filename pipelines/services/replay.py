@@ -19,7 +19,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from core.collector import gc_paused
+from core.collector import gc_held, gc_paused
 from core.overlap import meanwhile
 from lake.models import LakeObject
 from lake.selectors import lake_objects_in_range as lake_objects_between
@@ -94,16 +94,18 @@ def objects_replay(objects, *, run_id: int | None = None, progress=None, refresh
     """
     total = Outcome()
     dates_by_source: dict[str, set] = {}
-    for group, read, read_next in _read_ahead(_groups(objects)):
-        with meanwhile(read_next):  # the next group is read while the server takes in this one's rows
-            outcome = _group_replay(group, run_id=run_id, read=read.result())
-        total.add(outcome)
-        known = dates_by_source.setdefault(group[0].source, set())
-        if refresh_gold and not outcome.dates <= known:
-            run_gold_pending(run_id, group[0].source, outcome.dates - known)  # owed should this process die
-        known.update(outcome.dates)
-        if progress:
-            progress(len(group), sum(obj.records or 0 for obj in group))
+    with gc_held() as collector:  # (core.collector: the groups read ahead would be walked at every group)
+        for group, read, read_next in _read_ahead(_groups(objects)):
+            with meanwhile(read_next):  # the next group is read while the server takes in this one's rows
+                outcome = _group_replay(group, run_id=run_id, read=read.result())
+            total.add(outcome)
+            known = dates_by_source.setdefault(group[0].source, set())
+            if refresh_gold and not outcome.dates <= known:
+                run_gold_pending(run_id, group[0].source, outcome.dates - known)  # owed should this process die
+            known.update(outcome.dates)
+            if progress:
+                progress(len(group), sum(obj.records or 0 for obj in group))
+            collector.check()
     if refresh_gold:
         for source, dates in dates_by_source.items():
             replay_gold_refresh(source, dates, total)
