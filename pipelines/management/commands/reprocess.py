@@ -27,7 +27,13 @@ class Command(BaseCommand):
         parser.add_argument("--to", dest="end", required=True, help="last partition date, YYYY-MM-DD")
         parser.add_argument("--dry-run", action="store_true", help="only say what would be replayed")
         parser.add_argument("--local", action="store_true", help="do not fan out to Celery workers")
-        parser.add_argument("--chunk", type=int, default=200, help="objects per worker task (a range of the catalog)")
+        parser.add_argument(
+            "--chunk",
+            type=int,
+            default=200,
+            help="objects per worker task (a range of the catalog); a task reads its next group of 25 while "
+            "loading one, so a chunk of several groups loads faster than one of a single group",
+        )
         parser.add_argument(
             "--include-failed",
             action="store_true",
