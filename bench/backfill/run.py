@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Backfill bench (issue 14, items 1-2): reprocess from the lake and quotes end to end, beside a baseline.
 
-Usage: python bench/backfill/run.py [--quick] [--baseline REF [--baseline-first]] [--database-url URL] [--no-workers]
-       [--quotes N --posts M] [--quote-shape next|quote-equity]
+Usage: python bench/backfill/run.py [--quick] [--baseline REF [--baseline-first]] [--rounds N] [--no-workers]
+       [--database-url URL] [--quotes N --posts M] [--quote-shape next|quote-equity]
 
 One run measures, on PostgreSQL, with the same input:
 1. ``pipeline_run("nse_api")`` on 100,000 simulated quotes in batches of 200 (lake store → parse →
@@ -19,10 +19,11 @@ One run measures, on PostgreSQL, with the same input:
 
 ``--baseline REF`` runs 1-4 again on the code of git revision REF (``git archive`` into a temporary
 folder; same payloads, same server, in a database of its own migrated by that code: ``<name>_baseline``)
-and prints it beside ours. The database
+and prints it beside ours. ``--rounds N`` measures both N times, alternating which goes first, and prints
+each figure's median and range (one run's figures swing 10-20 % on a 2-core machine). The database
 (``--database-url``, else BACKFILL_BENCH_DATABASE_URL, else ``tickerlake_bench_backfill`` on
-DATABASE_URL's server) is made afresh (dropped and created), migrated and TRUNCATEd: its name must
-contain "bench".
+DATABASE_URL's server) is made afresh (dropped and created) for every round, migrated and TRUNCATEd: its
+name must contain "bench". Each run has a lake folder of its own.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import os
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -245,6 +247,12 @@ def main() -> int:
         action="store_true",
         help="measure the baseline before ours (the second of two runs in a row tends to find the server warmer)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure ours and the baseline this many times, alternating who goes first",
+    )
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--no-workers", action="store_true", help="skip the 1- and 2-worker fan-out")
     parser.add_argument("--quotes", type=int, default=0, help="quotes to run and replay (default 100,000)")
@@ -264,21 +272,10 @@ def main() -> int:
     if "bench" not in urlsplit(url).path:
         print("refusing to TRUNCATE a database whose name lacks 'bench'")
         return 2
-    import psycopg
-
     parts = urlsplit(url)
     # The baseline gets a database of its own, made afresh: its code predates our migrations (and our
     # columns without database defaults), so it must run on its own schema. Same server, same payloads.
     base_url = urlunsplit(parts._replace(path=parts.path + "_baseline"))
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        name = parts.path.lstrip("/")
-        # Afresh every run, like the baseline's: a database that earlier runs filled and emptied (dead
-        # tuples, grown indexes and catalogs) made the same code ~10 % slower on the bhavcopy days.
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-        if args.baseline:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}_baseline"')
-            conn.execute(f'CREATE DATABASE "{name}_baseline"')
     work = Path(tempfile.mkdtemp(prefix="tl-bench-backfill-"))
     broker = os.environ.get("CELERY_BROKER_URL", "filesystem://")
     env = dict(
@@ -289,30 +286,65 @@ def main() -> int:
         DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(40),
         LOG_LEVEL="ERROR",
         TICKERLAKE_VAR_DIR=str(work / "var"),
-        LAKE_URL=str(work / "lake"),
         LAKE_STORAGE_OPTIONS="",
         CELERY_BROKER_URL=broker,
         CELERY_BROKER_DIR=str(work / "broker"),
     )
+    rounds: list[dict] = []
     try:
-        base = None
+        tree = None
         if args.baseline:
             tree = work / "baseline"
             tree.mkdir()
             archive = subprocess.run(["git", "archive", args.baseline], cwd=ROOT, stdout=subprocess.PIPE, check=True)
             subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
-        if args.baseline and args.baseline_first:
-            base = run_child(tree, {**env, "DATABASE_URL": base_url}, args)
-        ours = run_child(None, env, args)
-        if args.baseline and not args.baseline_first:
-            base = run_child(tree, {**env, "DATABASE_URL": base_url}, args)
+        for k in range(args.rounds):
+            databases_afresh(url, baseline=bool(args.baseline))
+            # Rounds alternate which code goes first (the second of two runs in a row finds the server warmer).
+            base_first = args.baseline_first != (k % 2 == 1)
+            order = ["base", "ours"] if base_first else ["ours", "base"]
+            figures: dict = {}
+            for which in order:
+                if which == "base" and tree is None:
+                    continue
+                run_env = {**env, "LAKE_URL": str(work / f"lake-{k}-{which}")}  # a lake of its own, like its database
+                if which == "base":
+                    run_env["DATABASE_URL"] = base_url
+                log(f"round {k + 1} of {args.rounds}: {'baseline ' + args.baseline if which == 'base' else 'ours'}")
+                figures[which] = run_child(tree if which == "base" else None, run_env, args)
+            rounds.append(figures)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    report(ours, base, args)
+    report(rounds, args)
     return 0
 
 
-def report(ours: dict, base: dict | None, args) -> None:
+def databases_afresh(url: str, *, baseline: bool) -> None:
+    """Drop and create ours (and the baseline's) database: one that earlier runs filled and emptied (dead
+    tuples, grown indexes and catalogs) made the same code ~10 % slower on the bhavcopy days."""
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        for db in [name, f"{name}_baseline"] if baseline else [name]:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}"')
+            conn.execute(f'CREATE DATABASE "{db}"')
+
+
+def _rates(rounds: list[dict], which: str, key: str) -> list[float]:
+    return [r[which][key][0] / r[which][key][1] for r in rounds if which in r and key in r[which]]
+
+
+def _shown(rates: list[float], unit: str) -> str:
+    """The median, and the range when there are several rounds."""
+    if not rates:
+        return "-"
+    middle = f"{statistics.median(rates):,.0f} {unit}"
+    return middle if len(rates) == 1 else f"{middle} ({min(rates):,.0f}-{max(rates):,.0f})"
+
+
+def report(rounds: list[dict], args) -> None:
     rows = [
         ("quotes_e2e", 'pipeline_run("nse_api"), lake → … → quality', "records/s"),
         ("quotes", "reprocess nse_api, this process", "records/s"),
@@ -321,23 +353,26 @@ def report(ours: dict, base: dict | None, args) -> None:
         ("quotes_1w", "reprocess nse_api on 1 worker", "records/s"),
         ("quotes_2w", "reprocess nse_api on 2 workers", "records/s"),
     ]
-    label = f"baseline {args.baseline}" if base else "baseline"
-    print(f"\nbench/backfill on PostgreSQL{' (--quick: smoke sizes, not figures)' if args.quick else ''}")
+    label = f"baseline {args.baseline}" if args.baseline else "baseline"
+    many = f", median of {len(rounds)} rounds (range)" if len(rounds) > 1 else ""
+    print(f"\nbench/backfill on PostgreSQL{' (--quick: smoke sizes, not figures)' if args.quick else ''}{many}")
     print(f"quotes: {'NextApi getSymbolData answers' if args.quote_shape == 'next' else 'quote-equity bodies'}")
-    print(f"{'figure':<46} {'records':>8} {'ours':>12} {label:>22}  target")
+    width = 34 if len(rounds) > 1 else 22
+    print(f"{'figure':<46} {'records':>8} {'ours':>{width}} {label:>{width}}  target")
+    first = rounds[0]["ours"]
     for key, name, unit in rows:
-        if key not in ours:
+        if key not in first:
             continue
-        n, seconds = ours[key][0], ours[key][1]
-        theirs = f"{base[key][0] / base[key][1]:,.0f} {unit}" if base and key in base else "-"
+        ours, theirs = _shown(_rates(rounds, "ours", key), unit), _shown(_rates(rounds, "base", key), unit)
         target = f"≥ {TARGETS[key]:,} {unit}" if key in TARGETS else ""
-        print(f"{name:<46} {n:>8,} {n / seconds:>8,.0f} {unit:<4} {theirs:>22}  {target}")
-    if "quotes_1w" in ours and "quotes_2w" in ours:
-        one, two = (ours[k][0] / ours[k][1] for k in ("quotes_1w", "quotes_2w"))
-        print(f"2 workers against 1: {two / one:.2f}x")
-    print(f"quotes end to end, seconds per stage (ours): {ours['quotes_e2e'][2]}")
-    if base:
-        print(f"quotes end to end, seconds per stage (baseline): {base['quotes_e2e'][2]}")
+        print(f"{name:<46} {first[key][0]:>8,} {ours:>{width}} {theirs:>{width}}  {target}")
+    one, two = _rates(rounds, "ours", "quotes_1w"), _rates(rounds, "ours", "quotes_2w")
+    if one and two:
+        print(f"2 workers against 1: {statistics.median(two) / statistics.median(one):.2f}x")
+    for k, figures in enumerate(rounds, 1):
+        for which, name in (("ours", "ours"), ("base", "baseline")):
+            if which in figures:
+                print(f"round {k}, quotes end to end, seconds per stage ({name}): {figures[which]['quotes_e2e'][2]}")
 
 
 if __name__ == "__main__":
