@@ -109,6 +109,7 @@ class _Extraction:
         self.objects: list[LakeObject] = []
         self.ahead: deque[_Pulled] = deque()
         self.store_failed = False  # a store of a batch pulled ahead failed
+        self.stranded: list[LakeObject] = []  # batches stored after that one: the run stops before them
         self.group = ObjectGroup(
             spec=spec, run_id=run.pk, outcome=outcome, after_flush=lambda state: connector_state_set(spec.source, state)
         )
@@ -217,7 +218,7 @@ class _Extraction:
         """Store and parse the batches pulled ahead (the work offered to a load): never raises. The stores
         run on a few threads, so that their fsyncs (most of a store's time on a local disk) wait together
         rather than one after another; the run takes the batches up to the first store that failed (one
-        stored after it is in the lake uncatalogued, and the replay loads it)."""
+        stored after it is catalogued when the run stops, ``_ahead_keep``, and the replay loads it)."""
         if self.store_failed:
             return  # the run stops at that batch: nothing after it is stored (again)
         todo = []
@@ -232,10 +233,13 @@ class _Extraction:
         with ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="lake-store") as pool:
             stored = list(pool.map(self._write_caught, [pulled.batch for pulled in todo]))
         for pulled, (obj, error) in zip(todo, stored, strict=True):
-            if error is not None:
+            if self.store_failed:  # stored by its thread after the one that failed: catalogued when the run stops
+                if obj is not None:
+                    self.stranded.append(obj)
+            elif error is not None:
                 pulled.store_error, self.store_failed = error, True
-                break
-            pulled.obj = obj
+            else:
+                pulled.obj = obj
         seconds = time.perf_counter() - started
         # Done inside the load's stage: its time is the store's.
         self.stage.seconds["store"] += seconds
@@ -259,6 +263,13 @@ class _Extraction:
             self._ahead_join()
         while self.ahead and self.ahead[0].obj is not None:
             self._take(self.ahead.popleft())
+        if self.stranded:
+            # Catalogued, not loaded: the run stops at the batch that failed (its connector state stays before
+            # it), and the scheduled replay loads these as it does any stored batch that was never loaded.
+            try:
+                lake_objects_catalog(self.stranded)
+            except Exception:  # the database is gone: they stay in the lake, where the replay's scan finds them
+                logger.warning("%s batch(es) stored after a failed store stay uncatalogued", len(self.stranded))
 
     def _store_unloadable(self, payload, *, simulated: bool) -> None:
         payload, raw = raw_split(payload)
