@@ -2,23 +2,33 @@
 
 import gc
 import weakref
+from contextlib import contextmanager
 
 import pytest
 
-from core.collector import gc_paused
+from core.collector import gc_held, gc_paused
 
 
-def test_the_collector_is_off_inside_and_back_on_after_even_when_the_block_raises():
+@contextmanager
+def _held_run():
+    """A run holding the collector off, after one of its steps."""
+    with gc_held() as collector:
+        collector.check()
+        yield
+
+
+@pytest.mark.parametrize("block", [gc_paused, _held_run], ids=["paused_group", "held_run"])
+def test_the_collector_is_off_inside_and_back_on_after_even_when_the_block_raises(block):
     assert gc.isenabled()
     seen = []
 
-    def failing_group():
-        with gc_paused():
+    def failing():
+        with block():
             seen.append(gc.isenabled())
-            raise RuntimeError("a group that failed")
+            raise RuntimeError("a group (or a run) that failed")
 
     with pytest.raises(RuntimeError):
-        failing_group()
+        failing()
     assert seen == [False]
     assert gc.isenabled()
 
@@ -57,26 +67,7 @@ def _cycle_garbage(count: int) -> list:
     return refs
 
 
-def test_a_held_run_keeps_the_collector_off_between_its_steps_and_restores_it():
-    from core.collector import gc_held
-
-    seen = []
-
-    def failing_run():
-        with gc_held() as collector:
-            collector.check()
-            seen.append(gc.isenabled())
-            raise RuntimeError("a run that failed")
-
-    with pytest.raises(RuntimeError):
-        failing_run()
-    assert seen == [False]
-    assert gc.isenabled()
-
-
 def test_a_held_run_collects_its_cyclic_garbage_once_it_has_grown_past_the_limit():
-    from core.collector import gc_held
-
     with gc_held(limit=5_000) as collector:
         refs = _cycle_garbage(10_000)
         assert all(ref() is not None for ref in refs)  # the collector is off: the cycles are still there
@@ -86,8 +77,6 @@ def test_a_held_run_collects_its_cyclic_garbage_once_it_has_grown_past_the_limit
 
 
 def test_a_held_run_does_not_collect_while_little_has_piled_up():
-    from core.collector import gc_held
-
     with gc_held(limit=1_000_000) as collector:
         refs = _cycle_garbage(10)
         collector.check()
