@@ -8,8 +8,10 @@ import re
 import secrets
 import zlib
 from collections.abc import Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 import orjson
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
@@ -148,9 +150,40 @@ def envelope_encode(
 
 def envelope_decode(payload: bytes) -> dict:
     """The envelope inside an object's bytes; LakeObjectCorrupt when it is not one."""
+    return envelope_json_decode(envelope_json(payload))
+
+
+def envelope_json(payload: bytes) -> bytes:
+    """The JSON text of the envelope inside an object's bytes (not decoded yet); LakeObjectCorrupt when
+    they are no gzip."""
     try:
-        envelope = orjson.loads(igzip.decompress(payload))
-    except (*GZIP_ERRORS, ValueError) as exc:
+        return igzip.decompress(payload)
+    except GZIP_ERRORS as exc:
+        raise LakeObjectCorrupt(f"not a gzip JSON document: {exc}") from exc
+
+
+class _EnvelopeData(msgspec.Struct):
+    source: Any
+    data: msgspec.Raw
+
+
+_ENVELOPE_DATA = msgspec.json.Decoder(_EnvelopeData)
+
+
+def envelope_json_data(text: bytes) -> msgspec.Raw | None:
+    """The JSON text of the envelope's ``data``, not decoded; None when ``text`` is not an envelope
+    (``envelope_json_decode`` says why)."""
+    try:
+        return _ENVELOPE_DATA.decode(text).data
+    except msgspec.DecodeError:
+        return None
+
+
+def envelope_json_decode(text: bytes) -> dict:
+    """The envelope of ``envelope_json``; LakeObjectCorrupt when it is not one."""
+    try:
+        envelope = orjson.loads(text)
+    except ValueError as exc:
         raise LakeObjectCorrupt(f"not a gzip JSON document: {exc}") from exc
     if not isinstance(envelope, dict) or "data" not in envelope or "source" not in envelope:
         raise LakeObjectCorrupt("not a lake envelope (no source or data)")
@@ -412,6 +445,13 @@ def lake_object_read(obj_or_id) -> dict:
     Raises LakeObject.DoesNotExist for an unknown id, LakeObjectMissing when storage lost it and
     LakeObjectCorrupt when it does not decode or match its checksum.
     """
+    return envelope_json_decode(lake_object_json(obj_or_id))
+
+
+def lake_object_json(obj_or_id) -> bytes:
+    """The envelope of a catalogued object as JSON text, not decoded yet (checksum verified), for a reader
+    that decodes only what it needs (``envelope_json_decode`` decodes it whole); raises as
+    ``lake_object_read``, except that text which is no JSON envelope is for the caller to find."""
     obj = obj_or_id if isinstance(obj_or_id, LakeObject) else LakeObject.objects.get(pk=obj_or_id)
     try:
         payload = lake_storage().read(obj.key)
@@ -421,7 +461,7 @@ def lake_object_read(obj_or_id) -> dict:
         raise LakeObjectCorrupt(f"lake object {obj.pk}: {exc}") from exc
     if hashlib.sha256(payload).hexdigest() != obj.sha256:
         raise LakeObjectCorrupt(f"lake object {obj.key} does not match its checksum")
-    return envelope_decode(payload)
+    return envelope_json(payload)
 
 
 def lake_objects_mark(ids: Iterable[int], status: str) -> int:

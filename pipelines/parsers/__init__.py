@@ -32,7 +32,7 @@ from datetime import datetime
 
 from pipelines.parsers.bhavcopy import parse_bhavcopy
 from pipelines.parsers.common import ParseResult
-from pipelines.parsers.nse_quote import parse_nse_api
+from pipelines.parsers.nse_quote import parse_nse_api, parse_nse_api_json
 from pipelines.parsers.telegram import parse_telegram
 from pipelines.parsers.twitter import parse_twitter
 
@@ -43,6 +43,25 @@ PARSERS = {
     "twitter": lambda payload, fetched_at: parse_twitter(payload, fetched_at=fetched_at),
     "telegram": lambda payload, fetched_at: parse_telegram(payload),
 }
+
+
+# Parsers that read a payload's JSON text straight into records (only the fields they need), for the
+# replay's read of the lake; None when the text is not the regular shape: ``parse`` of the whole payload.
+JSON_PARSERS = {"nse_api": parse_nse_api_json}
+
+
+def parse_json(source: str, text) -> ParseResult | None:
+    """Records from the JSON text of one payload of ``source`` (bytes or a ``msgspec.Raw``) by its
+    ``JSON_PARSERS`` entry, exactly as ``parse`` of the decoded payload would give them; None when
+    ``source`` has none, or the text is for ``parse`` (another shape, or anything to report)."""
+    parser = JSON_PARSERS.get(source)
+    if parser is None:
+        return None
+    try:
+        return parser(text)
+    except Exception:  # parse() of the whole payload then reports the failure
+        logger.exception("JSON parser for %s failed", source)
+        return None
 
 
 def parse(source: str, payload, *, fetched_at: datetime | None = None) -> ParseResult:
@@ -86,4 +105,4 @@ def records_in(payload) -> int:
     return 1
 
 
-__all__ = ["ParseResult", "parse", "records_in"]
+__all__ = ["JSON_PARSERS", "ParseResult", "parse", "parse_json", "records_in"]

@@ -15,6 +15,10 @@ keys that were missing.
 
 from __future__ import annotations
 
+from typing import Any
+
+import msgspec
+
 from pipelines.parsers.common import ParseResult, normalize_symbol, nse_datetime, to_float, to_int
 
 SOURCE = "nse_api"
@@ -114,37 +118,51 @@ def parse_next_element(item: dict, result: ParseResult, *, where: str) -> None:
         shown = trade.get("lastPrice", book.get("lastPrice"))
         result.errors.append(f"{SOURCE}: {where} ({ticker}): lastPrice {shown!r} is not a number")
         return
-    change = to_float(meta.get("pChange"))
-    previous = to_float(meta.get("previousClose"))
-    if change is None and previous:
-        change = (last - previous) / previous * 100
-    raw = {
-        "shape": "getSymbolData",
-        "symbol": meta.get("symbol"),
-        "isin": meta.get("isinCode"),
-        "series": meta.get("series"),
-        "marketType": meta.get("marketType"),
-        "lastUpdateTime": item.get("lastUpdateTime"),
-    }
+    raw = _next_raw(meta.get("symbol"), meta.get("isinCode"), meta.get("series"), meta.get("marketType"), item)
     for key in NEXT_META_KEEP:
         if key in meta:
             raw[key] = meta[key]
     for key in NEXT_TRADE_KEEP:
         if key in trade:
             raw[key] = trade[key]
+    series = meta.get("series") or trade.get("series")
     result.stock_rows.append(
-        {
-            "ticker": ticker,
-            "series": str(meta.get("series") or trade.get("series") or "EQ").strip() or "EQ",
-            "exchange": "NSE",
-            "source": SOURCE,
-            "timestamp": timestamp,
-            "price": round(last, 2),
-            "volume": to_int(trade.get("totalTradedVolume")),
-            "change_percent": None if change is None else round(change, 2),
-            "raw_data": raw,
-        }
+        _next_row(ticker, timestamp, last, meta.get("pChange"), meta.get("previousClose"), series, trade, raw)
     )
+
+
+def _next_raw(symbol, isin, series, market_type, item) -> dict:
+    """The start of a NextApi row's ``raw_data``: what identifies the quote (the day's figures follow)."""
+    updated = item.get("lastUpdateTime") if isinstance(item, dict) else item.lastUpdateTime
+    return {
+        "shape": "getSymbolData",
+        "symbol": symbol,
+        "isin": isin,
+        "series": series,
+        "marketType": market_type,
+        "lastUpdateTime": updated,
+    }
+
+
+def _next_row(ticker: str, timestamp, last: float, p_change, previous_close, series, trade, raw: dict) -> dict:
+    """The stock row of a NextApi element whose symbol, time and last price were found (``trade``: its
+    tradeInfo, a dict or a ``_Trade``)."""
+    change = to_float(p_change)
+    previous = to_float(previous_close)
+    if change is None and previous:
+        change = (last - previous) / previous * 100
+    volume = trade.get("totalTradedVolume") if isinstance(trade, dict) else trade.totalTradedVolume
+    return {
+        "ticker": ticker,
+        "series": str(series or "EQ").strip() or "EQ",
+        "exchange": "NSE",
+        "source": SOURCE,
+        "timestamp": timestamp,
+        "price": round(last, 2),
+        "volume": to_int(volume),
+        "change_percent": None if change is None else round(change, 2),
+        "raw_data": raw,
+    }
 
 
 def parse_quote_equity(body: dict, result: ParseResult, *, where: str) -> None:
@@ -203,3 +221,109 @@ def parse_nse_api(payload) -> ParseResult:
     if isinstance(first, dict):
         result.layout = "quote-equity" if "info" in first else "getSymbolData"
     return result
+
+
+# A lake object of NextApi answers, decoded straight from its JSON into the few fields a stock row needs
+# (msgspec skips the other ~130 keys of each answer without building them), for the replay: a third of
+# the time of decoding it whole with orjson, and far fewer objects to free. Only the regular answer is
+# read this way; any other shape, and any element the parser would have a word about (drift, errors), is
+# left to ``parse_nse_api`` on the whole payload, so both give the same rows and the same messages.
+# A key the row keeps only when the answer has it (the day's figures) defaults to UNSET, others to None.
+_UNSET = msgspec.UNSET
+
+
+class _Meta(msgspec.Struct):
+    symbol: Any = None
+    isinCode: Any = None  # (NSE's keys, as NSE spells them)
+    series: Any = None
+    marketType: Any = None
+    open: Any = _UNSET
+    dayHigh: Any = _UNSET
+    dayLow: Any = _UNSET
+    previousClose: Any = _UNSET
+    closePrice: Any = _UNSET
+    averagePrice: Any = _UNSET
+    change: Any = _UNSET
+    pChange: Any = _UNSET
+
+
+class _Trade(msgspec.Struct):
+    lastPrice: Any = None
+    totalTradedVolume: Any = None
+    series: Any = None
+    totalTradedValue: Any = _UNSET
+    deliveryquantity: Any = _UNSET
+    deliveryToTradedQuantity: Any = _UNSET
+    secwisedelposdate: Any = _UNSET
+
+
+class _Book(msgspec.Struct):
+    lastPrice: Any = None
+
+
+class _Element(msgspec.Struct):
+    metaData: _Meta | None = None
+    tradeInfo: _Trade | None = None
+    orderBook: _Book | None = None
+    lastUpdateTime: Any = None
+
+
+class _Answer(msgspec.Struct):
+    equityResponse: list[_Element]  # required: an answer without it takes the dict path
+    format: Any = _UNSET
+    info: Any = _UNSET
+
+
+_ANSWERS = msgspec.json.Decoder(list[_Answer])
+_NO_TRADE, _NO_BOOK = _Trade(), _Book()
+
+
+def parse_nse_api_json(data) -> ParseResult | None:
+    """``parse_nse_api`` of the JSON text (bytes, or a ``msgspec.Raw``) of a list of NextApi answers, or
+    None when the text is anything else or an element is not a regular quote: the caller then decodes
+    the payload whole and parses it with ``parse_nse_api``, which gives the same rows and says what is
+    wrong."""
+    try:
+        answers = _ANSWERS.decode(data)
+    except (msgspec.DecodeError, TypeError):
+        return None
+    if not answers:
+        return None
+    rows = []
+    for answer in answers:
+        if not answer.equityResponse or answer.format is not _UNSET or answer.info is not _UNSET:
+            return None  # an empty answer, or one the dict path reads another way
+        for element in answer.equityResponse:
+            row = _element_row(element)
+            if row is None:
+                return None
+            rows.append(row)
+    return ParseResult(stock_rows=rows, layout="getSymbolData")
+
+
+def _element_row(element: _Element) -> dict | None:
+    """``parse_next_element`` of a regular element; None for one it would report."""
+    meta, updated = element.metaData, element.lastUpdateTime
+    if meta is None or meta.symbol is None or meta.symbol == "" or updated is None or updated == "":
+        return None
+    trade = element.tradeInfo or _NO_TRADE
+    last = to_float(trade.lastPrice)
+    if last is None:
+        last = to_float((element.orderBook or _NO_BOOK).lastPrice)
+        if last is None:
+            return None
+    try:
+        ticker = _ticker(meta.symbol)
+        timestamp = nse_datetime(updated)
+    except ValueError:
+        return None
+    raw = _next_raw(meta.symbol, meta.isinCode, meta.series, meta.marketType, element)
+    for key in NEXT_META_KEEP:
+        if (value := getattr(meta, key)) is not _UNSET:
+            raw[key] = value
+    for key in NEXT_TRADE_KEEP:
+        if (value := getattr(trade, key)) is not _UNSET:
+            raw[key] = value
+    p_change = None if meta.pChange is _UNSET else meta.pChange
+    previous_close = None if meta.previousClose is _UNSET else meta.previousClose
+    return _next_row(ticker, timestamp, last, p_change, previous_close, meta.series or trade.series, trade, raw)

@@ -12,20 +12,30 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import msgspec
+import orjson
 from django.db import OperationalError
 
 from core.collector import gc_paused
 from lake.models import LakeObject
-from lake.services import lake_object_failed, lake_object_read, lake_objects_catalog, lake_objects_mark
+from lake.services import (
+    envelope_json_data,
+    envelope_json_decode,
+    lake_object_failed,
+    lake_object_json,
+    lake_object_read,
+    lake_objects_catalog,
+    lake_objects_mark,
+)
 from quality.models import QuarantinedRecord
 from quality.reconciliation import lake_objects_account
 from warehouse.services import WarehouseUnavailable
 
 from .. import registry
-from ..parsers import parse
+from ..parsers import JSON_PARSERS, parse, parse_json
 from .hooks import gold_refresh_for
 from .outcome import Outcome, ParsedGroup
-from .schema_watch import schema_watch
+from .schema_watch import schema_sample_size, schema_watch
 from .validate import quarantine, refused
 
 
@@ -40,15 +50,37 @@ def lake_object_process(*, obj: LakeObject, payload=None, run_id: int | None = N
 def lake_objects_read(objects: list[LakeObject]) -> list[tuple]:
     """Each object's payload read from the lake and parsed: ``(payload, ParseResult)`` per object.
 
-    Touches no database: a replay runs it for the next group while PostgreSQL takes in this group's load
-    (``core.overlap``). What fails here (a missing or corrupt object) is raised again, and reported, by
-    the group's own read when it is processed.
+    A source with a JSON parser (``parsers.JSON_PARSERS``: NSE quotes) has its records read straight from
+    the JSON text, and the payload given is then only its first records, those the group's drift check
+    samples (``schema_sample_size``): the rest is never decoded. Touches no database: a replay runs it
+    for the next group while PostgreSQL takes in this group's load (``core.overlap``). What fails here
+    (a missing or corrupt object) is raised again, and reported, by the group's own read when it is
+    processed.
     """
+    sample = schema_sample_size(len(objects))
     read = []
     for obj in objects:
+        if obj.source in JSON_PARSERS:
+            read.append(_json_read(obj, sample=sample))
+            continue
         payload = lake_object_read(obj)["data"]
         read.append((payload, parse(obj.source, payload, fetched_at=obj.timestamp)))
     return read
+
+
+_RAW_ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def _json_read(obj: LakeObject, *, sample: int) -> tuple:
+    """``(first records, ParseResult)`` of an object its source's JSON parser reads; ``(payload,
+    ParseResult)`` of ``parse`` when it does not (another shape, or something to report)."""
+    text = lake_object_json(obj)
+    data = envelope_json_data(text)
+    parsed = parse_json(obj.source, data) if data is not None else None
+    if parsed is None:
+        payload = envelope_json_decode(text)["data"]
+        return payload, parse(obj.source, payload, fetched_at=obj.timestamp)
+    return [orjson.loads(memoryview(item)) for item in _RAW_ITEMS.decode(data)[:sample]], parsed
 
 
 def lake_objects_process(

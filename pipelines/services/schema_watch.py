@@ -16,12 +16,18 @@ SCHEMA_SAMPLE = 200
 SCHEMA_SAMPLE_IN_GROUP = 2
 
 
+def schema_sample_size(objects: int) -> int:
+    """The records of each payload that the drift check of a group of ``objects`` objects looks at."""
+    return SCHEMA_SAMPLE if objects == 1 else SCHEMA_SAMPLE_IN_GROUP
+
+
 def schema_watch(*, objects: list[LakeObject], payloads: list, run_id) -> None:
-    """One drift check per group of objects, on a sample that every object contributes to.
+    """One drift check per group of objects, on a sample that every object contributes to: the first
+    ``schema_sample_size`` records of each payload (a payload may be given as those records alone).
 
     Never raises: drift watching must never stop a load.
     """
-    per_object = SCHEMA_SAMPLE if len(objects) == 1 else SCHEMA_SAMPLE_IN_GROUP
+    per_object = schema_sample_size(len(objects))
     records = []
     for payload in payloads:
         items = payload if isinstance(payload, list) else [payload]
