@@ -51,6 +51,11 @@ class ParseResult:
 
 def to_float(value) -> float | None:
     """A number from NSE's mix of numbers and strings (``"1288.05"``, ``"1,432.95"``, ``" -"``); None if none."""
+    kind = type(value)  # the usual cases first: a parser calls this several times per quote
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is int:
+        return float(value)
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -82,7 +87,17 @@ def normalize_symbol(value, cache: dict | None = None) -> str:
 
 def nse_datetime(text: str) -> datetime:
     """``16-Oct-2023 16:00:00`` (IST, as NSE writes it) as an aware UTC datetime."""
+    if type(text) is str:  # as written (a fetch round repeats it): no need to normalise its spaces again
+        hit = _NSE_TIMES.get(text)
+        if hit is None:
+            if len(_NSE_TIMES) >= 4096:
+                _NSE_TIMES.clear()
+            hit = _NSE_TIMES[text] = _nse_datetime(" ".join(text.split()))
+        return hit
     return _nse_datetime(" ".join(str(text).split()))
+
+
+_NSE_TIMES: dict[str, datetime] = {}
 
 
 # A fetch round repeats one timestamp for every ticker: strptime once per distinct string.

@@ -84,6 +84,9 @@ _TICKERS: dict[str, str] = {}
 
 def _ticker(value) -> str:
     """``normalize_symbol`` of a quote's symbol, remembered (ValueError for one that is no symbol)."""
+    hit = _TICKERS.get(value) if type(value) is str else None
+    if hit is not None:
+        return hit
     if len(_TICKERS) >= 50_000:
         _TICKERS.clear()
     return normalize_symbol(str(value), _TICKERS)
@@ -95,22 +98,22 @@ def parse_next_element(item: dict, result: ParseResult, *, where: str) -> None:
     meta = meta if isinstance(meta, dict) else {}
     trade = trade if isinstance(trade, dict) else {}
     book = book if isinstance(book, dict) else {}
-    missing = [
-        name
-        for name, value in (("metaData.symbol", meta.get("symbol")), ("lastUpdateTime", item.get("lastUpdateTime")))
-        if value is None or value == ""
-    ]
+    symbol, updated = meta.get("symbol"), item.get("lastUpdateTime")
     last = to_float(trade.get("lastPrice"))
     if last is None:
         last = to_float(book.get("lastPrice"))
-    if last is None and trade.get("lastPrice") is None and book.get("lastPrice") is None:
-        missing.append("tradeInfo.lastPrice")
-    if missing:
-        _drift(item, result, missing, meta.get("symbol"))
+    no_price = last is None and trade.get("lastPrice") is None and book.get("lastPrice") is None
+    if symbol is None or symbol == "" or updated is None or updated == "" or no_price:
+        missing = [
+            name
+            for name, value in (("metaData.symbol", symbol), ("lastUpdateTime", updated))
+            if value is None or value == ""
+        ]
+        _drift(item, result, [*missing, "tradeInfo.lastPrice"] if no_price else missing, symbol)
         return
     try:
-        ticker = _ticker(meta["symbol"])
-        timestamp = nse_datetime(item["lastUpdateTime"])
+        ticker = _ticker(symbol)
+        timestamp = nse_datetime(updated)
     except ValueError as exc:
         result.errors.append(f"{SOURCE}: {where}: {exc}")
         return

@@ -110,6 +110,7 @@ class _Extraction:
         self.ahead: deque[_Pulled] = deque()
         self.store_failed = False  # a store of a batch pulled ahead failed
         self.stranded: list[LakeObject] = []  # batches stored after that one: the run stops before them
+        self.stores: ThreadPoolExecutor | None = None  # the threads storing batches pulled ahead (run_batches)
         self.group = ObjectGroup(
             spec=spec, run_id=run.pk, outcome=outcome, after_flush=lambda state: connector_state_set(spec.source, state)
         )
@@ -121,7 +122,12 @@ class _Extraction:
 
     def run_batches(self, batches) -> None:
         self.iterator = iter(batches)
-        with gc_held() as collector:  # (core.collector: the batches pulled ahead would be walked at every group)
+        # The store threads live as long as the run (started when first needed): a pool per group started
+        # four threads twenty times per 100,000 quotes.
+        with (
+            gc_held() as collector,  # (core.collector: the batches pulled ahead would be walked at every group)
+            ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="lake-store") as self.stores,
+        ):
             self._run_batches(collector)
 
     def _run_batches(self, collector) -> None:
@@ -230,8 +236,7 @@ class _Extraction:
         if not todo:
             return
         started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="lake-store") as pool:
-            stored = list(pool.map(self._write_caught, [pulled.batch for pulled in todo]))
+        stored = list(self.stores.map(self._write_caught, [pulled.batch for pulled in todo]))
         for pulled, (obj, error) in zip(todo, stored, strict=True):
             if self.store_failed:  # stored by its thread after the one that failed: catalogued when the run stops
                 if obj is not None:

@@ -346,3 +346,17 @@ def test_the_ticker_master_reads_rows_back_from_a_dataframe_with_nans(samples):
     frame = pd.DataFrame(bars).assign(isin=float("nan"))
     ticker_master_learn(frame.to_dict("records"))
     assert set(Ticker.objects.filter(symbol__in=[b["ticker"] for b in bars]).values_list("isin", flat=True)) <= {""}
+
+
+def test_odd_symbols_and_times_are_errors_of_their_quote_and_spaced_times_read_the_same(next_body):
+    """The parser remembers tickers and times by the text as written: a symbol that is a list (unhashable)
+    is still that quote's error, not the payload's, and a time with doubled spaces reads as the plain one."""
+    odd = json.loads(json.dumps(next_body))
+    odd["equityResponse"][0]["metaData"]["symbol"] = ["ETERNAL"]
+    spaced = json.loads(json.dumps(next_body))
+    spaced["equityResponse"][0]["lastUpdateTime"] = " 20-Feb-2026   16:00:00 "
+    result = parse("nse_api", [odd, spaced, next_body])
+    [error] = result.errors
+    assert error.startswith("nse_api: quote #0: invalid ticker")
+    assert [row["timestamp"] for row in result.stock_rows] == [ETERNAL_ROW["timestamp"]] * 2
+    assert parse("nse_api", [next_body, next_body]).stock_rows[0]["timestamp"] == ETERNAL_ROW["timestamp"]
