@@ -147,6 +147,31 @@ def test_a_fast_upstream_has_the_next_group_stored_and_parsed_while_the_server_l
         assert [copying for _, copying in parses] == [True, True, True]
 
 
+def test_the_stores_of_every_group_run_on_the_same_few_threads_and_none_outlives_the_run(monkeypatch, quote):
+    import threading
+
+    from pipelines.services import pipeline as pipeline_module
+
+    monkeypatch.setattr(process, "GROUP_OBJECTS", 2)
+    monkeypatch.setattr(process, "GROUP_WAIT_SECONDS", 60.0)
+    threads = []
+    write = pipeline_module.raw_batch_write
+
+    def write_spy(**options):
+        threads.append(threading.current_thread())
+        return write(**options)
+
+    monkeypatch.setattr(pipeline_module, "raw_batch_write", write_spy)
+    run = _run_with(monkeypatch, Fast(_minutes(quote, 11)))
+
+    assert (run.status, run.inserted, run.stored) == ("success", 11, 11)
+    pooled = [thread for thread in threads if thread.name.startswith("lake-store")]
+    assert len(pooled) == 9  # the first group's two batches are stored by the run itself, the rest ahead
+    # Four groups pulled ahead, stored on one pool of threads (a pool per group started new threads each time)
+    assert len({id(thread) for thread in pooled}) <= pipeline_module.STORE_THREADS
+    assert not any(thread.is_alive() for thread in pooled)
+
+
 @pytest.mark.parametrize("acknowledge", [True, False], ids=["acknowledging", "plain"])
 def test_only_a_connector_whose_pulls_acknowledge_nothing_is_pulled_ahead(monkeypatch, quote, acknowledge):
     monkeypatch.setattr(process, "GROUP_OBJECTS", 2)
