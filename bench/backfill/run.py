@@ -49,10 +49,13 @@ ROOT = HERE.parents[1]
 SAMPLES = ROOT / "tests" / "data" / "samples" / "nse"
 BHAVCOPY_DAYS = ["sec_bhavdata_full_30122024.csv", "cm06JAN2021bhav.csv", "BhavCopy_NSE_CM_0_0_0_20260519_F_0000.csv"]
 TARGETS = {"quotes_e2e": 30_000, "quotes": 30_000, "posts": 5_000, "bhavcopy": 20_000}
-# Objects per worker task in the fan-out: four groups of 25, so a task reads its next group while the
-# server takes in one (a task of one group reads nothing ahead: 14,200-15,400 records/s on one worker
-# here, against 18,700-22,400 with four); five tasks for the bench's 500 objects. `reprocess` uses 200.
-WORKER_CHUNK = 100
+# Objects per worker task in the fan-out: the `reprocess` command's default (200: eight groups of 25, so a
+# task reads its next group while the server takes in one; three tasks for the bench's 500 objects). Tasks of
+# one group read nothing ahead (14,200-15,400 records/s on one worker, 2026-12-04, against 18,700-22,400 in
+# tasks of 100); each task also reads its first group with nothing to overlap. One worker, 2026-12-04 night,
+# same lake, three runs each (scratch script): tasks of 100 28,255-31,167 records/s (Redis and filesystem
+# brokers alike), of 200 30,695-31,845 (filesystem), of 250 31,978-32,239 (Redis).
+WORKER_CHUNK = 200
 
 
 def log(message: str) -> None:
