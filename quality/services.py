@@ -152,7 +152,14 @@ MAX_KEYS = 2000
 SCHEMA_WARMUP = 10
 
 
+_JSON_TYPES = {type(None): "null", bool: "bool", int: "number", float: "number", str: "string", list: "array"}
+_JSON_TYPES[dict] = "object"
+
+
 def _json_type(value) -> str:
+    name = _JSON_TYPES.get(type(value))  # the exact types of decoded JSON, at once; subclasses below
+    if name is not None:
+        return name
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -176,23 +183,44 @@ class _Shape:
     records: Counter = field(default_factory=Counter)  # path -> records that had it somewhere
 
 
-def _walk(value, prefix: str, shape: _Shape, depth: int) -> None:
+def _walk(value, prefix: str, shape: _Shape, depth: int, seen: dict[str, None]) -> None:
     """Every key path under ``value`` with its JSON types, how often it occurs and how often each object
-    holding keys (a container: the record, a nested object, an item of a list) was visited."""
+    holding keys (a container: the record, a nested object, an item of a list) was visited, added to
+    ``shape``; ``seen``: the paths of the record walked (up to ``MAX_KEYS``; a path past them is skipped)."""
     if isinstance(value, dict):
         shape.visits[prefix] += 1
         for key, item in value.items():
             path = f"{prefix}.{key}" if prefix else str(key)
-            if path not in shape.types and len(shape.types) >= MAX_KEYS:
-                continue
-            shape.types.setdefault(path, set()).add(_json_type(item))
+            if path not in seen:
+                if len(seen) >= MAX_KEYS:
+                    continue
+                seen[path] = None
+            types = shape.types.get(path)
+            if types is None:
+                types = shape.types[path] = set()
+            types.add(_json_type(item))
             shape.occurs[path] += 1
             if depth < MAX_DEPTH and isinstance(item, dict | list):
-                _walk(item, path, shape, depth + 1)
+                _walk(item, path, shape, depth + 1, seen)
     elif isinstance(value, list):
         for item in value[:50]:  # a sample of the list's items describes its shape
             if isinstance(item, dict):
-                _walk(item, f"{prefix}[]", shape, depth + 1)
+                _walk(item, f"{prefix}[]", shape, depth + 1, seen)
+
+
+def _shape_of(records) -> tuple[_Shape, int]:
+    """The shape of the dict ``records`` (walked straight into one shape: merging a shape per record cost as
+    much as the walk), and how many there were."""
+    shape = _Shape()
+    count = 0
+    for record in records:
+        if not isinstance(record, dict):
+            continue
+        count += 1
+        seen: dict[str, None] = {}
+        _walk(record, "", shape, 0, seen)
+        shape.records.update(seen.keys())  # (an iterable, not a mapping: counted in C)
+    return shape, count
 
 
 def _container(path: str) -> str:
@@ -210,19 +238,7 @@ def schema_drift_check(*, source: str, records, run_id: int | None = None) -> Dr
     every item had is. The batch is then learned, so one change alerts once. The first ``SCHEMA_WARMUP``
     records of a source only teach. A ``schema_drift`` metric is stored and its checks evaluated.
     """
-    shape = _Shape()
-    count = 0
-    for record in records:
-        if not isinstance(record, dict):
-            continue
-        count += 1
-        one = _Shape()
-        _walk(record, "", one, 0)
-        for path, types in one.types.items():
-            shape.types.setdefault(path, set()).update(types)
-        shape.occurs.update(one.occurs)
-        shape.visits.update(one.visits)
-        shape.records.update(one.types.keys())
+    shape, count = _shape_of(records)
     with transaction.atomic():
         schema, _created = LearnedSchema.objects.select_for_update().get_or_create(source=source)
         learned = schema.keys or {}

@@ -134,6 +134,24 @@ def test_a_source_learns_from_its_first_payloads_before_it_reports_drift():
     assert not QualityIncident.objects.filter(check_ref__metric="schema_drift").exists()
 
 
+def test_each_record_teaches_at_most_max_keys_paths_and_counts_every_path_it_has(monkeypatch):
+    """A hostile record with thousands of keys cannot blow up the learned schema: each record's walk stops
+    learning new paths at ``MAX_KEYS`` (per record: the next record brings its own), while the paths it
+    has are counted in every record and object that holds them."""
+    from quality import services as quality_services
+    from quality.models import LearnedSchema
+
+    monkeypatch.setattr(quality_services, "MAX_KEYS", 3)
+    wide = {"a": 1, "b": "x", "c": None, "d": [1], "e": {"f": 1}}
+    other = {"x": 1, "y": {"z": 2, "w": 3}, "a": "now text"}
+    schema_drift_check(source="twitter", records=[wide, other, wide])
+    keys = LearnedSchema.objects.get(source="twitter").keys
+    # three per record, in the record's order: "other" reached three at y.z, so its "a" went unlearned
+    assert sorted(keys) == ["a", "b", "c", "x", "y", "y.z"]
+    assert (keys["a"]["types"], keys["a"]["seen"]) == (["number"], 2)
+    assert (keys["y"]["types"], keys["y.z"]["seen"]) == (["object"], 1)
+
+
 # --- evaluation, incidents, alerts ------------------------------------------------------------------
 def test_a_run_with_many_rejects_opens_one_incident_and_alerts_once(settings, webhook):
     settings.ALERT_EMAILS = ["ops@example.com"]
