@@ -273,6 +273,8 @@ CELERY_VISIBILITY_TIMEOUT = 3600
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for _sub in ("out", "processed", "control"):
         (CELERY_BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
+    # kombu's, with each message written whole before a worker can see it (core/broker.py).
+    CELERY_BROKER_TRANSPORT = "core.broker:FilesystemTransport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # kombu's filesystem transport: in and out are the same folder; control must be absolute.
         "data_folder_in": str(CELERY_BROKER_DIR / "out"),

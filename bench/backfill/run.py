@@ -53,8 +53,9 @@ TARGETS = {"quotes_e2e": 30_000, "quotes": 30_000, "posts": 5_000, "bhavcopy": 2
 # task reads its next group while the server takes in one; three tasks for the bench's 500 objects). Tasks of
 # one group read nothing ahead (14,200-15,400 records/s on one worker, 2026-12-04, against 18,700-22,400 in
 # tasks of 100); each task also reads its first group with nothing to overlap. One worker, 2026-12-04 night,
-# same lake, three runs each (scratch script): tasks of 100 28,255-31,167 records/s (Redis and filesystem
-# brokers alike), of 200 30,695-31,845 (filesystem), of 250 31,978-32,239 (Redis).
+# same lake, three runs each (scratch script): tasks of 100 28,255-31,167 records/s (Redis and RabbitMQ alike),
+# of 200 30,695-31,845 (RabbitMQ), of 250 31,978-32,239 (Redis). (RabbitMQ, not the filesystem broker: the
+# script's empty CELERY_BROKER_URL selected Celery's default amqp://, which this machine runs.)
 WORKER_CHUNK = 200
 
 
