@@ -121,22 +121,21 @@ def parse_next_element(item: dict, result: ParseResult, *, where: str) -> None:
         shown = trade.get("lastPrice", book.get("lastPrice"))
         result.errors.append(f"{SOURCE}: {where} ({ticker}): lastPrice {shown!r} is not a number")
         return
-    raw = _next_raw(meta.get("symbol"), meta.get("isinCode"), meta.get("series"), meta.get("marketType"), item)
+    raw = _next_raw(symbol, meta.get("isinCode"), meta.get("series"), meta.get("marketType"), updated)
     for key in NEXT_META_KEEP:
         if key in meta:
             raw[key] = meta[key]
     for key in NEXT_TRADE_KEEP:
         if key in trade:
             raw[key] = trade[key]
-    series = meta.get("series") or trade.get("series")
+    series, volume = meta.get("series") or trade.get("series"), trade.get("totalTradedVolume")
     result.stock_rows.append(
-        _next_row(ticker, timestamp, last, meta.get("pChange"), meta.get("previousClose"), series, trade, raw)
+        _next_row(ticker, timestamp, last, meta.get("pChange"), meta.get("previousClose"), series, volume, raw)
     )
 
 
-def _next_raw(symbol, isin, series, market_type, item) -> dict:
+def _next_raw(symbol, isin, series, market_type, updated) -> dict:
     """The start of a NextApi row's ``raw_data``: what identifies the quote (the day's figures follow)."""
-    updated = item.get("lastUpdateTime") if isinstance(item, dict) else item.lastUpdateTime
     return {
         "shape": "getSymbolData",
         "symbol": symbol,
@@ -147,14 +146,12 @@ def _next_raw(symbol, isin, series, market_type, item) -> dict:
     }
 
 
-def _next_row(ticker: str, timestamp, last: float, p_change, previous_close, series, trade, raw: dict) -> dict:
-    """The stock row of a NextApi element whose symbol, time and last price were found (``trade``: its
-    tradeInfo, a dict or a ``_Trade``)."""
+def _next_row(ticker: str, timestamp, last: float, p_change, previous_close, series, volume, raw: dict) -> dict:
+    """The stock row of a NextApi element whose symbol, time and last price were found."""
     change = to_float(p_change)
     previous = to_float(previous_close)
     if change is None and previous:
         change = (last - previous) / previous * 100
-    volume = trade.get("totalTradedVolume") if isinstance(trade, dict) else trade.totalTradedVolume
     return {
         "ticker": ticker,
         "series": str(series or "EQ").strip() or "EQ",
@@ -320,7 +317,7 @@ def _element_row(element: _Element) -> dict | None:
         timestamp = nse_datetime(updated)
     except ValueError:
         return None
-    raw = _next_raw(meta.symbol, meta.isinCode, meta.series, meta.marketType, element)
+    raw = _next_raw(meta.symbol, meta.isinCode, meta.series, meta.marketType, updated)
     for key in NEXT_META_KEEP:
         if (value := getattr(meta, key)) is not _UNSET:
             raw[key] = value
@@ -329,4 +326,5 @@ def _element_row(element: _Element) -> dict | None:
             raw[key] = value
     p_change = None if meta.pChange is _UNSET else meta.pChange
     previous_close = None if meta.previousClose is _UNSET else meta.previousClose
-    return _next_row(ticker, timestamp, last, p_change, previous_close, meta.series or trade.series, trade, raw)
+    series = meta.series or trade.series
+    return _next_row(ticker, timestamp, last, p_change, previous_close, series, trade.totalTradedVolume, raw)
