@@ -88,16 +88,13 @@ def normalize_symbol(value, cache: dict | None = None) -> str:
 def nse_datetime(text: str) -> datetime:
     """``16-Oct-2023 16:00:00`` (IST, as NSE writes it) as an aware UTC datetime."""
     if type(text) is str:  # as written (a fetch round repeats it): no need to normalise its spaces again
-        hit = _NSE_TIMES.get(text)
-        if hit is None:
-            if len(_NSE_TIMES) >= 4096:
-                _NSE_TIMES.clear()
-            hit = _NSE_TIMES[text] = _nse_datetime(" ".join(text.split()))
-        return hit
+        return _nse_datetime_written(text)
     return _nse_datetime(" ".join(str(text).split()))
 
 
-_NSE_TIMES: dict[str, datetime] = {}
+@lru_cache(maxsize=4096)
+def _nse_datetime_written(text: str) -> datetime:
+    return _nse_datetime(" ".join(text.split()))
 
 
 # A fetch round repeats one timestamp for every ticker: strptime once per distinct string.
