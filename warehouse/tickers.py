@@ -1,6 +1,7 @@
 """One way to name a ticker everywhere: upper-case NSE symbols (`$TCS`, `#tcs`, `TCS.NS` → `TCS`)."""
 
 import re
+from functools import lru_cache
 
 from core.errors import InvalidInput, echo
 
@@ -15,6 +16,17 @@ def ticker_normalize(text: str) -> str:
     """Return the canonical symbol for ``text``; raise ValueError when it cannot be one."""
     if not isinstance(text, str):
         raise InvalidInput(f"ticker must be text, got {type(text).__name__}")
+    # A market holds a few thousand symbols, and every bhavcopy day and quote batch names them again:
+    # each is worked out once (only short texts are kept: a symbol is at most 20 characters and a mark).
+    return _ticker_remembered(text) if len(text) <= 40 else _ticker_normalize(text)
+
+
+@lru_cache(maxsize=16_384)
+def _ticker_remembered(text: str) -> str:
+    return _ticker_normalize(text)
+
+
+def _ticker_normalize(text: str) -> str:
     symbol = text.strip().upper()
     for prefix in _PREFIXES:
         if symbol.startswith(prefix):

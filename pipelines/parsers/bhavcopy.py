@@ -73,8 +73,26 @@ def detect_layout(columns: list[str]) -> str | None:
 MISSING_MARKS = ("", "-", "NA", "N/A", "NIL", "NULL", "NONE", "NAN")
 
 
-def _numbers(series: pd.Series) -> np.ndarray:
-    return pd.to_numeric(series.str.replace(",", "", regex=False), errors="coerce").to_numpy(dtype="float64")
+def _numbers(texts: list) -> np.ndarray:
+    """A column's texts as floats (NaN where missing or no number); thousands separators dropped."""
+    plain = [t.replace(",", "") if type(t) is str and "," in t else t for t in texts]
+    return pd.to_numeric(np.array(plain, dtype=object), errors="coerce").astype("float64")
+
+
+def _stripped(values: list) -> list:
+    """A column's texts without surrounding spaces (a short row's missing cells stay as pandas read them)."""
+    return [v.strip() if type(v) is str else v for v in values]
+
+
+def _days(texts: list, date_format: str) -> list:
+    """Each row's trading day (None where it is not one in ``date_format``): a file holds one or two
+    distinct dates, so each distinct text is read once."""
+    texts = [t if type(t) is str else None for t in texts]  # (a short row's NaN: no day)
+    distinct = list(dict.fromkeys(texts))
+    titled = [t.title() if t is not None else None for t in distinct]
+    read = pd.to_datetime(pd.Series(titled, dtype=object), format=date_format, errors="coerce")
+    day_of = {text: (None if pd.isna(d) else d.date()) for text, d in zip(distinct, read, strict=True)}
+    return [day_of[t] for t in texts]
 
 
 def parse_bhavcopy(payload) -> ParseResult:
@@ -86,18 +104,18 @@ def parse_bhavcopy(payload) -> ParseResult:
     frame, filename = read
     spec = LAYOUTS[result.layout]
     cols = spec["columns"]
+    # The columns as lists of stripped texts: pandas reads the CSV, plain lists do the rest (the str
+    # accessor's strip and replace cost more than the read itself).
+    texts = {c: _stripped(frame[c].tolist()) for c in frame.columns}
     # The legacy layout's trailing comma adds an empty, unnamed last column: not part of the row.
-    source_columns = [c for c in frame.columns if not (c.startswith("Unnamed") and not frame[c].str.strip().any())]
-    frame = frame[source_columns].apply(lambda s: s.str.strip())
-    as_lists, change_list = _value_lists(frame, spec)
-    dates = pd.to_datetime(frame[cols["date"]].str.title(), format=spec["date_format"], errors="coerce")
-    symbols = frame[cols["symbol"]].tolist()
-    series = frame[cols["series"]].tolist()
-    isins = frame[cols["isin"]].tolist() if "isin" in cols else [""] * len(frame)
-    day_list = [None if pd.isna(d) else d.date() for d in dates]
+    names = [c for c in texts if not (c.startswith("Unnamed") and not any(v for v in texts[c] if type(v) is str))]
+    as_lists, change_list = _value_lists(texts, spec)
+    day_list = _days(texts[cols["date"]], spec["date_format"])
+    symbols = texts[cols["symbol"]]
+    series = texts[cols["series"]]
+    isins = texts[cols["isin"]] if "isin" in cols else [""] * len(frame)
     # Each row as written (raw_data), zipped from the columns' lists: ten times faster than to_dict("records").
-    names = list(frame.columns)
-    columns = [frame[c].tolist() for c in names]
+    columns = [texts[c] for c in names]
     raw_rows = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
     cache: dict = {}
     stamps: dict = {}
@@ -166,26 +184,26 @@ def _read_frame(payload, result: ParseResult) -> tuple[pd.DataFrame, str] | None
     return frame, filename
 
 
-def _value_lists(frame: pd.DataFrame, spec: dict) -> tuple[dict[str, list], list]:
+def _value_lists(texts: dict[str, list], spec: dict) -> tuple[dict[str, list], list]:
     """Each numeric field as a list of Python values (turnover in INR), and the change against the
     previous close in percent: whole columns at once, the rows only read them."""
     cols = spec["columns"]
-    numbers = {f: _numbers(frame[cols[f]]) for f in (*PRICE_FIELDS, "volume", "value", "trades") if f in cols}
+    numbers = {f: _numbers(texts[cols[f]]) for f in (*PRICE_FIELDS, "volume", "value", "trades") if f in cols}
     for f in ("delivery_qty", "delivery_pct"):
         if f in cols:
-            numbers[f] = _numbers(frame[cols[f]])
+            numbers[f] = _numbers(texts[cols[f]])
     numbers["value"] = np.round(numbers["value"] * spec["value_scale"], 2)
     prev, close = numbers["prev_close"], numbers["close"]
     with np.errstate(divide="ignore", invalid="ignore"):
         change = np.where(prev > 0, np.round((close - prev) / prev * 100, 2), np.nan)
     as_lists = {
-        f: _column(v, as_int=f in ("volume", "trades", "delivery_qty"), text=frame[cols[f]] if f in cols else None)
+        f: _column(v, as_int=f in ("volume", "trades", "delivery_qty"), text=texts[cols[f]] if f in cols else None)
         for f, v in numbers.items()
     }
     return as_lists, _column(change)
 
 
-def _column(values: np.ndarray, as_int: bool = False, text: pd.Series | None = None) -> list:
+def _column(values: np.ndarray, as_int: bool = False, text: list | None = None) -> list:
     """A numeric column as Python values: None where missing, ints when ``as_int``."""
     out = values.astype(object)
     mask = np.isnan(values)
@@ -195,9 +213,10 @@ def _column(values: np.ndarray, as_int: bool = False, text: pd.Series | None = N
     if text is not None and mask.any():
         # A value that is there but no number (OPEN = "abc") stays as written, so validation
         # refuses it naming the column (rule <column>_number) instead of loading NULL unsaid.
-        written = text.to_numpy(dtype=object)
-        wrong = mask & ~text.str.upper().isin(MISSING_MARKS).to_numpy()
-        out[wrong] = written[wrong]
+        for i in np.flatnonzero(mask).tolist():
+            written = text[i]
+            if type(written) is str and written.upper() not in MISSING_MARKS:
+                out[i] = written
     return out.tolist()
 
 

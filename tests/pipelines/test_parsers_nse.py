@@ -276,6 +276,30 @@ def test_bad_rows_are_rejected_one_by_one_with_reasons(samples):
     ]
 
 
+def test_bhavcopy_cells_are_read_as_nse_writes_them(samples):
+    header = (samples / LEGACY).read_text().splitlines()[0]
+    content = "\n".join(
+        [
+            header,
+            '  COMMA , eq ,"1,234.5",2,1,1.5,1.5,1.4,"10,000",15, 06-jan-2021 ,3,INE000000005,',
+            "WORD,EQ,abc,2,1,1.5,1.5,0,nil,15,06-JAN-2021,3,INE000000006,",
+            "MARKS,EQ,-,NA,n/a,1.5,,1.4,-,15,06-JAN-2021,3,,",
+        ]
+    )
+    result = parse("nse_bhavcopy", {"format": "csv", "filename": "cm.csv", "content": content})
+    assert result.errors == []
+    comma, word, marks = result.bars
+    # spaces around cells dropped, thousands separators read, the month's case ignored
+    assert (comma["ticker"], comma["series"], comma["open"], comma["volume"]) == ("COMMA", "eq", 1234.5, 10000)
+    assert comma["date"] == date(2021, 1, 6)
+    assert result.stock_rows[0]["raw_data"]["OPEN"] == "1,234.5"
+    # a word where a number belongs stays as written (validation refuses it, naming the column) ...
+    assert (word["open"], word["volume"]) == ("abc", None)
+    assert result.stock_rows[1]["change_percent"] is None  # (no previous close to compare with)
+    # ... while NSE's marks for "no value" are missing values
+    assert (marks["open"], marks["high"], marks["low"], marks["last"], marks["volume"]) == (None,) * 5
+
+
 def test_empty_and_non_csv_payloads_are_errors():
     assert "is empty" in parse("nse_bhavcopy", {"format": "csv", "filename": "e.csv", "content": ""}).errors[0]
     assert parse("nse_bhavcopy", {"format": "text", "body": "<html>"}).errors == [

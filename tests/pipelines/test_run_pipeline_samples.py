@@ -9,6 +9,7 @@ from lake.models import LakeObject
 from pipelines.models import PipelineRun
 from pipelines.services import enrichers_reset
 from quality.models import QuarantinedRecord
+from tests.warehouse.conftest import requires_postgres
 from warehouse.models import DailyBar, SocialMention, StockData, Ticker
 
 pytestmark = pytest.mark.django_db
@@ -204,3 +205,75 @@ def test_run_pipeline_refuses_a_missing_file_in_one_line(tmp_path):
     with pytest.raises(CommandError, match="cannot read"):
         call_command("run_pipeline", "nse_bhavcopy", "--file", str(tmp_path / "nope.csv"))
     assert PipelineRun.objects.count() == 0
+
+
+def _replayed_bhavcopy(samples, monkeypatch, prepare):
+    """A real bhavcopy day loaded, its warehouse rows deleted, then its lake object processed again with
+    ``prepare`` standing in for the handler's ``stock_rows_prepare``; returns the log of the loads."""
+    from pipelines.services import handlers
+    from warehouse.services import loader
+
+    _run("nse_bhavcopy", samples / "nse" / "cm06JAN2021bhav.csv")
+    DailyBar.objects.all().delete()
+    StockData.objects.all().delete()
+    obj = LakeObject.objects.get(source="nse_bhavcopy")
+    log = []
+    copy = loader._pg_copy
+
+    def logged_copy(table, columns, rows):
+        log.append(("copy", table))
+        return copy(table, columns, rows)
+
+    monkeypatch.setattr(loader, "_pg_copy", logged_copy)
+    monkeypatch.setattr(handlers, "stock_rows_prepare", lambda records: prepare(log, records))
+    return obj, log
+
+
+@requires_postgres
+def test_a_bhavcopy_cleans_its_closes_while_the_server_takes_in_its_bars(samples, monkeypatch):
+    """The closes' cleaning overlaps the bars' COPY, and the work a replay offers (reading its next group)
+    overlaps the closes' COPY, the larger: each runs once, with the COPY still open on the connection."""
+    from django.db import connection
+    from psycopg.pq import TransactionStatus
+
+    from core.overlap import meanwhile
+    from pipelines.services.process import lake_objects_process
+    from warehouse.services import stock_rows_prepare
+
+    def prepare(log, records):
+        log.append(("closes cleaned", connection.connection.info.transaction_status))
+        return stock_rows_prepare(records=records)
+
+    obj, log = _replayed_bhavcopy(samples, monkeypatch, prepare)
+    with meanwhile(lambda: log.append(("next group read", connection.connection.info.transaction_status))):
+        outcome = lake_objects_process(objects=[obj])
+    active = TransactionStatus.ACTIVE
+    assert log == [
+        ("copy", "daily_bars"),
+        ("closes cleaned", active),
+        ("copy", "stock_data_warehouse"),
+        ("next group read", active),
+    ]
+    assert (outcome.fetched, outcome.inserted, outcome.rejected) == (2057, 2057, 0)
+    assert (DailyBar.objects.count(), StockData.objects.count()) == (2057, 2057)
+
+
+def test_closes_whose_cleaning_ahead_failed_are_cleaned_again_and_load(samples, monkeypatch):
+    from django.db import connection
+
+    from pipelines.services.process import lake_objects_process
+    from warehouse.services import stock_rows_prepare
+
+    def prepare(log, records):
+        log.append(("closes cleaned", len(records)))
+        if len(log) == 2:  # the attempt overlapped with the bars' load (on PostgreSQL; SQLite has no COPY)
+            raise RuntimeError("cleaning failed")
+        return stock_rows_prepare(records=records)
+
+    obj, log = _replayed_bhavcopy(samples, monkeypatch, prepare)
+    outcome = lake_objects_process(objects=[obj])
+    cleanings = [entry for entry in log if entry[0] == "closes cleaned"]
+    assert cleanings == [("closes cleaned", 2057)] * (2 if connection.vendor == "postgresql" else 1)
+    assert (outcome.inserted, outcome.rejected, outcome.errors) == (2057, 0, [])
+    assert (DailyBar.objects.count(), StockData.objects.count()) == (2057, 2057)
+    assert StockData.objects.get(ticker="J&KBANK", series="EQ").price == Decimal("23.90")

@@ -207,6 +207,38 @@ def test_daily_bars_load_exact_decimals_and_only_once():
     assert (again.inserted, again.duplicates) == (0, 1)
 
 
+def test_daily_bars_of_floats_keep_the_digits_as_parsed_and_refuse_infinite_prices():
+    # What the bhavcopy parser gives: floats, NaN for "-"; a float column is stored as its shortest repr.
+    good = bar_record(open=4000.5, close=4021.1, value=4964738291.55, delivery_pct=float("nan"))
+    infinite = bar_record(ticker="INFY", open=float("inf"), close=1.25, value=1.0, delivery_pct=1.0)
+    result = warehouse.insert_daily_bars(pd.DataFrame([good, infinite]))
+    assert (result.inserted, result.rejected) == (1, 1)
+    assert [e.error for e in result.errors] == ["open: not a finite number"]
+    bar = DailyBar.objects.get()
+    assert (bar.open, bar.close, bar.value, bar.delivery_pct) == (
+        Decimal("4000.5"),
+        Decimal("4021.1"),
+        Decimal("4964738291.55"),
+        None,
+    )
+
+
+def test_rows_prepared_ahead_load_as_the_records_would():
+    from warehouse.services import stock_rows_load, stock_rows_prepare
+    from warehouse.services.loader import DAILY, rows_load
+
+    prepared = stock_rows_prepare(records=[stock_record(i) for i in range(3)] + [stock_record(3, price="abc")])
+    assert StockData.objects.count() == 0  # preparing touches no database
+    result = stock_rows_load(prepared=prepared)
+    assert (result.inserted, result.rejected) == (3, 1)
+    assert result.errors[0].error == "price: missing or not a finite number"
+    assert result.errors[0].record["ticker"] == "RELIANCE"
+    assert result.dates == {date(2026, 11, 20)}
+    assert stock_rows_load(prepared=stock_rows_prepare(records=[stock_record(0)])).duplicates == 1
+    with pytest.raises(ValueError, match="rows prepared for stock_data_warehouse, not daily_bars"):
+        rows_load(spec=DAILY, prepared=prepared)
+
+
 def test_a_load_links_each_row_to_its_lake_object():
     warehouse.insert_stock_data([stock_record(0, lake_object_id=42), stock_record(1)])
     assert sorted(StockData.objects.values_list("lake_object_id", flat=True), key=str) == [42, None]

@@ -16,7 +16,17 @@ from core.db import reads_from_replica
 from warehouse import selectors
 from warehouse.services.daily_social import PumpInputs, daily_social_pump_scores_write
 from warehouse.services.gold import QUOTE_SOURCE, GoldResult, gold_refresh
-from warehouse.services.loader import DAILY, SOCIAL, STOCK, LoadResult, RowError, WarehouseUnavailable, rows_load
+from warehouse.services.loader import (
+    DAILY,
+    SOCIAL,
+    STOCK,
+    LoadResult,
+    PreparedRows,
+    RowError,
+    WarehouseUnavailable,
+    rows_load,
+    rows_prepare,
+)
 from warehouse.services.tickers import TickerLearnResult, ticker_master_learn
 
 Records = pd.DataFrame | Iterable[dict]
@@ -25,6 +35,7 @@ __all__ = [
     "QUOTE_SOURCE",
     "GoldResult",
     "LoadResult",
+    "PreparedRows",
     "PumpInputs",
     "RowError",
     "TickerLearnResult",
@@ -34,14 +45,21 @@ __all__ = [
     "gold_refresh",
     "social_rows_load",
     "stock_rows_load",
+    "stock_rows_prepare",
     "ticker_master_learn",
     "warehouse",
 ]
 
 
-def stock_rows_load(*, records: Records) -> LoadResult:
-    """Load price observations (keys: docs/CONTRACTS.md, "Stock record keys") idempotently."""
-    return rows_load(spec=STOCK, records=records)
+def stock_rows_load(*, records: Records | None = None, prepared: PreparedRows | None = None) -> LoadResult:
+    """Load price observations (keys: docs/CONTRACTS.md, "Stock record keys") idempotently: ``records``,
+    or those ``stock_rows_prepare`` cleaned ahead."""
+    return rows_load(spec=STOCK, records=records, prepared=prepared)
+
+
+def stock_rows_prepare(*, records: Records) -> PreparedRows:
+    """Price observations cleaned for ``stock_rows_load(prepared=…)`` (no database: work to overlap)."""
+    return rows_prepare(spec=STOCK, records=records)
 
 
 def social_rows_load(*, records: Records) -> LoadResult:

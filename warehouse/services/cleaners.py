@@ -182,7 +182,15 @@ def _one_decimal(value: Any) -> Decimal | bool | None:
 
 
 def _clean_decimal(df: pd.DataFrame, name: str, rejected: list[tuple[int, str]]) -> pd.DataFrame:
-    """Exact decimals (turnover runs to 15+ digits, beyond a float); None for missing."""
+    """Exact decimals (turnover runs to 15+ digits, beyond a float); None for missing.
+
+    A column of floats (what the parsers give) stays one: a float travels as its shortest repr, the
+    very digits ``Decimal(repr(value))`` would hold, so only the infinite ones need a look."""
+    column = _column(df, name)
+    if column.dtype == "float64":
+        bad = pd.Series(np.isinf(column.to_numpy()), index=df.index)
+        _reject(bad, f"{name}: not a finite number", rejected, df)
+        return df.loc[~bad] if bad.any() else df
     values = pd.Series([_one_decimal(v) for v in _column(df, name).tolist()], index=df.index, dtype=object)
     bad = values.map(lambda v: v is False).astype(bool)
     _reject(bad, f"{name}: not a finite number", rejected, df)

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 import pandas as pd
 from django.db import DatabaseError, connection, transaction
@@ -37,6 +38,7 @@ from warehouse.services.cleaning import (
     DAILY,
     SOCIAL,
     STOCK,
+    Prepared,
     TableSpec,
     batch_prepare,
     dates_of,
@@ -44,7 +46,17 @@ from warehouse.services.cleaning import (
     sql_rows,
 )
 
-__all__ = ["DAILY", "SOCIAL", "STOCK", "LoadResult", "RowError", "WarehouseUnavailable", "rows_load"]
+__all__ = [
+    "DAILY",
+    "SOCIAL",
+    "STOCK",
+    "LoadResult",
+    "PreparedRows",
+    "RowError",
+    "WarehouseUnavailable",
+    "rows_load",
+    "rows_prepare",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -100,15 +112,39 @@ class LoadResult:
 # --------------------------------------------------------------------------------------------------
 
 
-def rows_load(*, spec: TableSpec, records: pd.DataFrame | Iterable[dict]) -> LoadResult:
-    """Load a batch into ``spec``'s table in one transaction; see the module docstring for the paths."""
+@dataclass
+class PreparedRows:
+    """A batch cleaned for ``spec``'s table and made SQL rows (``rows_prepare``): ``rows_load`` takes it as is."""
+
+    spec: TableSpec
+    prepared: Prepared
+    original: Any
+    rows: list[tuple]
+
+
+def rows_prepare(*, spec: TableSpec, records: pd.DataFrame | Iterable[dict]) -> PreparedRows:
+    """Clean a batch for ``spec``'s table (no database): work a caller can do while the server is busy
+    with another load (``core.overlap``), handing the result to ``rows_load(prepared=…)``."""
     prepared, original = batch_prepare(spec, records)
+    rows = sql_rows(spec, prepared.frame) if len(prepared.frame) else []
+    return PreparedRows(spec=spec, prepared=prepared, original=original, rows=rows)
+
+
+def rows_load(
+    *, spec: TableSpec, records: pd.DataFrame | Iterable[dict] | None = None, prepared: PreparedRows | None = None
+) -> LoadResult:
+    """Load a batch (``records``, or ``prepared`` by ``rows_prepare``) into ``spec``'s table in one
+    transaction; see the module docstring for the paths."""
+    if prepared is None:
+        prepared = rows_prepare(spec=spec, records=records)
+    elif prepared.spec is not spec:
+        raise ValueError(f"rows prepared for {prepared.spec.table}, not {spec.table}")
+    rows, original, prepared = prepared.rows, prepared.original, prepared.prepared
     result = LoadResult(duplicates=prepared.in_batch_duplicates, dates=prepared.dates)
     for pos, reason in prepared.rejected:
         result.errors.append(RowError(record=record_at(original, pos), error=reason))
     frame = prepared.frame
     if len(frame):
-        rows = sql_rows(spec, frame)
         positions = frame["_pos"].tolist()
         try:
             with transaction.atomic():
