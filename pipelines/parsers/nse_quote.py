@@ -232,29 +232,15 @@ def parse_nse_api(payload) -> ParseResult:
 _UNSET = msgspec.UNSET
 
 
-class _Meta(msgspec.Struct):
-    symbol: Any = None
-    isinCode: Any = None  # (NSE's keys, as NSE spells them)
-    series: Any = None
-    marketType: Any = None
-    open: Any = _UNSET
-    dayHigh: Any = _UNSET
-    dayLow: Any = _UNSET
-    previousClose: Any = _UNSET
-    closePrice: Any = _UNSET
-    averagePrice: Any = _UNSET
-    change: Any = _UNSET
-    pChange: Any = _UNSET
+def _struct(name: str, fields: tuple[str, ...], kept: tuple[str, ...]) -> type[msgspec.Struct]:
+    """A struct of ``fields`` (None when absent) and of the keys a row keeps when the answer has them
+    (``kept``: UNSET when absent), so it reads exactly the keys the dict path reads."""
+    return msgspec.defstruct(name, [*((f, Any, None) for f in fields), *((k, Any, _UNSET) for k in kept)])
 
 
-class _Trade(msgspec.Struct):
-    lastPrice: Any = None
-    totalTradedVolume: Any = None
-    series: Any = None
-    totalTradedValue: Any = _UNSET
-    deliveryquantity: Any = _UNSET
-    deliveryToTradedQuantity: Any = _UNSET
-    secwisedelposdate: Any = _UNSET
+# (NSE's keys, as NSE spells them)
+_Meta = _struct("_Meta", ("symbol", "isinCode", "series", "marketType"), NEXT_META_KEEP)
+_Trade = _struct("_Trade", ("lastPrice", "totalTradedVolume", "series"), NEXT_TRADE_KEEP)
 
 
 class _Book(msgspec.Struct):

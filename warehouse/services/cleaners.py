@@ -191,7 +191,7 @@ def _clean_decimal(df: pd.DataFrame, name: str, rejected: list[tuple[int, str]])
         bad = pd.Series(np.isinf(column.to_numpy()), index=df.index)
         _reject(bad, f"{name}: not a finite number", rejected, df)
         return df.loc[~bad] if bad.any() else df
-    values = pd.Series([_one_decimal(v) for v in _column(df, name).tolist()], index=df.index, dtype=object)
+    values = pd.Series([_one_decimal(v) for v in column.tolist()], index=df.index, dtype=object)
     bad = values.map(lambda v: v is False).astype(bool)
     _reject(bad, f"{name}: not a finite number", rejected, df)
     df = df.loc[~bad]
