@@ -118,11 +118,12 @@ def test_it_retries_500s_then_takes_the_answer(nse, quote_body):
 
 def test_it_waits_as_long_as_retry_after_says_on_a_429(nse, quote_body):
     nse.script(NEXT, Reply(429, body="slow down", headers={"Retry-After": "1"}), Reply(200, json=quote_body))
+    started = time.monotonic()
     batches, error = fetch_all("nse_api", tickers=["ETERNAL"])
-    calls = nse.calls(NEXT)
+    elapsed = time.monotonic() - started
     assert error is None
-    assert len(calls) == 2
-    assert calls[1].at - calls[0].at >= 0.95
+    assert len(nse.calls(NEXT)) == 2
+    assert elapsed >= 1.0  # timed at the client: the local server may note a first call late
     assert batches[0].payload == [quote_body]
 
 

@@ -2,6 +2,7 @@
 the page parser, the connector against a local server speaking the preview's HTML, and whole runs on
 the simulated upstream (tickers, sentiment and pump signals on the posts)."""
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -156,10 +157,12 @@ def test_a_429_is_honoured(tme, page_html):
         Reply(200, body=page_html, content_type="text/html"),
         Reply(200, body=older_page(page_html)),
     )
+    started = time.monotonic()
     batches, error = fetch()
-    calls = tme.calls(CHANNEL)
+    elapsed = time.monotonic() - started
     assert error is None
-    assert calls[1].at - calls[0].at >= 0.95
+    assert len(tme.calls(CHANNEL)) == 3
+    assert elapsed >= 1.0  # timed at the client: the local server may note a first call late
     assert len(batches) == 2
 
 
