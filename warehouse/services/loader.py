@@ -34,6 +34,7 @@ from django.db import InterfaceError as DjangoInterfaceError
 from django.db import OperationalError as DjangoOperationalError
 
 from core.overlap import meanwhile_run
+from core.pgarray import pg_text_array
 from warehouse.services.cleaning import (
     DAILY,
     SOCIAL,
@@ -268,8 +269,9 @@ def _pg_may_clash(spec: TableSpec, frame: pd.DataFrame) -> bool:
     column = spec.probe_column
     with _pg_cursor() as cursor:
         cursor.execute(
-            f'SELECT EXISTS (SELECT 1 FROM "{spec.table}" WHERE ticker = ANY(%s) AND "{column}" BETWEEN %s AND %s)',
-            [tickers, lo, hi],
+            f'SELECT EXISTS (SELECT 1 FROM "{spec.table}" WHERE ticker = ANY(%s::text[]) '
+            f'AND "{column}" BETWEEN %s AND %s)',
+            [pg_text_array(tickers), lo, hi],
         )
         return bool(cursor.fetchone()[0])
 

@@ -9,6 +9,7 @@ import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.pgarray import pg_text_array
 from warehouse.models import Ticker
 
 # When a symbol trades in several series the day's main one is the first of these it has.
@@ -100,8 +101,8 @@ def ticker_master_learn(bars: list[dict], *, exchange: str = "NSE") -> TickerLea
 
 def _known(exchange: str, symbols: list[str]) -> list[tuple]:
     """``(pk, symbol, isin, series, learned_on)`` of the master's tickers among ``symbols``. On PostgreSQL
-    the symbols travel as one array (``= ANY``): an ``IN`` of a bhavcopy day's ~3,000 parameters took three
-    times as long, most of it quoting them one by one in Python."""
+    the symbols travel as one array literal (``= ANY``, ``core.pgarray``): an ``IN`` of a bhavcopy day's ~3,000
+    parameters took three times as long, most of it quoting them one by one in Python."""
     if connection.vendor != "postgresql":
         return list(
             Ticker.objects.filter(exchange=exchange, symbol__in=symbols).values_list(
@@ -111,8 +112,8 @@ def _known(exchange: str, symbols: list[str]) -> list[tuple]:
     table = connection.ops.quote_name(Ticker._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, symbol, isin, series, learned_on FROM {table} WHERE exchange = %s AND symbol = ANY(%s)",
-            [exchange, symbols],
+            f"SELECT id, symbol, isin, series, learned_on FROM {table} WHERE exchange = %s AND symbol = ANY(%s::text[])",
+            [exchange, pg_text_array(symbols)],
         )
         return cursor.fetchall()
 
