@@ -62,6 +62,9 @@ def bhavcopy_load(group: ParsedGroup) -> None:
 
 def _closes(valid_bars: pd.DataFrame, stock_rows: list[dict]) -> pd.DataFrame:
     """The stock rows of the bars that passed validation."""
+    if len(valid_bars) == len(stock_rows):
+        # The parser makes one stock row per bar: when every bar passed (the usual day), every row is a close.
+        return pd.DataFrame(stock_rows)
     keys = set(zip(valid_bars["lake_object_id"], valid_bars["ticker"], valid_bars["series"], strict=True))
     closes = [row for row in stock_rows if (row["lake_object_id"], row["ticker"], row.get("series", "EQ")) in keys]
     return pd.DataFrame(closes)

@@ -277,3 +277,23 @@ def test_closes_whose_cleaning_ahead_failed_are_cleaned_again_and_load(samples, 
     assert (outcome.inserted, outcome.rejected, outcome.errors) == (2057, 0, [])
     assert (DailyBar.objects.count(), StockData.objects.count()) == (2057, 2057)
     assert StockData.objects.get(ticker="J&KBANK", series="EQ").price == Decimal("23.90")
+
+
+def test_a_refused_bar_leaves_no_close_behind(samples, tmp_path):
+    """A bhavcopy row the validation refuses is quarantined with its reason: it becomes neither a daily bar
+    nor a close in the stock rows, while the day's other rows load both."""
+    lines = (samples / "nse" / "cm06JAN2021bhav.csv").read_text().splitlines()[:4]
+    assert lines[2].startswith("21STCENMGM,EQ,10.85,10.85,10.5,")
+    lines[2] = lines[2].replace("21STCENMGM,EQ,10.85,10.85,10.5,", "21STCENMGM,EQ,10.85,9.85,10.5,", 1)  # high < low
+    path = tmp_path / "cm06JAN2021bhav.csv"
+    path.write_text("\n".join(lines) + "\n")
+    run = _run("nse_bhavcopy", path)
+    assert (run.fetched, run.inserted, run.rejected) == (3, 2, 1)
+    refused = QuarantinedRecord.objects.get()
+    assert refused.record["ticker"] == "21STCENMGM"
+    assert "high_ge_low" in {reason["rule"] for reason in refused.reasons}
+    assert sorted(DailyBar.objects.values_list("ticker", flat=True)) == sorted(
+        StockData.objects.values_list("ticker", flat=True)
+    )
+    assert "21STCENMGM" not in set(StockData.objects.values_list("ticker", flat=True))
+    assert StockData.objects.count() == 2
