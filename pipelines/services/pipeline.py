@@ -13,7 +13,7 @@ import traceback
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
-from django.db import InterfaceError, OperationalError, close_old_connections
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
 
 from core.collector import gc_held
 from core.overlap import meanwhile
@@ -273,8 +273,14 @@ class _Extraction:
             # it), and the scheduled replay loads these as it does any stored batch that was never loaded.
             try:
                 lake_objects_catalog(self.stranded)
-            except Exception:  # the database is gone: they stay in the lake, where the replay's scan finds them
-                logger.warning("%s batch(es) stored after a failed store stay uncatalogued", len(self.stranded))
+            except DatabaseError:
+                pass  # the catalog said so, naming them: they stay in the lake, where the replay's scan finds them
+            except Exception:  # the catalog removed them again; the connector state stays before them
+                logger.exception(
+                    "%s batch(es) stored after a failed store could not be catalogued and were removed from the "
+                    "lake: the next run fetches them again",
+                    len(self.stranded),
+                )
 
     def _store_unloadable(self, payload, *, simulated: bool) -> None:
         payload, raw = raw_split(payload)

@@ -252,3 +252,47 @@ def test_a_batch_stored_after_one_that_failed_is_catalogued_and_the_scheduled_re
     assert replay.status == "success"
     assert LakeObject.objects.get(pk=stranded.pk).status == LakeObject.Status.LOADED
     assert sorted(float(p) for p in StockData.objects.values_list("price", flat=True)) == [1400, 1401, 1403]
+
+
+def test_stranded_batches_the_catalog_cannot_take_are_said_once_and_stay_in_the_lake(monkeypatch, quote, caplog):
+    """The database goes away as the run catalogs the batch stored after the failed one: one warning names it
+    (the catalog's own), and its file stays in the lake, where the scheduled replay's scan finds it."""
+    from django.db import OperationalError
+
+    from lake.services import store
+    from lake.storage import lake_storage
+    from pipelines.services import pipeline
+
+    monkeypatch.setattr(process, "GROUP_OBJECTS", 2)
+    monkeypatch.setattr(process, "GROUP_WAIT_SECONDS", 60.0)
+    batches = _minutes(quote, 6)
+    batches[2] = ("not a payload", None)  # pulled ahead with batch 3, stored beside it: refused
+    stranded, real_keep, real_catalog = [], pipeline._Extraction._ahead_keep, pipeline.lake_objects_catalog
+
+    def keep(extraction):
+        stranded.append(extraction.stranded)
+        return real_keep(extraction)
+
+    def summaries_gone(objects):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    def catalog(objects):
+        if stranded and objects is stranded[0]:
+            with monkeypatch.context() as patched:
+                patched.setattr(store, "summaries_add", summaries_gone)
+                return real_catalog(objects)
+        return real_catalog(objects)
+
+    monkeypatch.setattr(pipeline._Extraction, "_ahead_keep", keep)
+    monkeypatch.setattr(pipeline, "lake_objects_catalog", catalog)
+    with caplog.at_level("WARNING"):
+        run = _run_with(monkeypatch, Fast(batches))
+
+    assert run.status == "partial"
+    assert (run.fetched, run.inserted, run.stored) == (2, 2, 2)
+    [kept] = stranded[0]
+    said = [r.getMessage() for r in caplog.records if kept.key in r.getMessage() or "stranded" in r.getMessage()]
+    assert said == [f"1 lake object(s) kept without a catalog row ({kept.key}): the database is unavailable"]
+    assert not [r for r in caplog.records if "uncatalogued" in r.getMessage() or "removed" in r.getMessage()]
+    assert lake_storage().exists(kept.key)
+    assert not LakeObject.objects.filter(key=kept.key).exists()

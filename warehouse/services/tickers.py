@@ -109,10 +109,12 @@ def _known(exchange: str, symbols: list[str]) -> list[tuple]:
                 "pk", "symbol", "isin", "series", "learned_on"
             )
         )
-    table = connection.ops.quote_name(Ticker._meta.db_table)
+    quote = connection.ops.quote_name
+    table, pk = quote(Ticker._meta.db_table), quote(Ticker._meta.pk.column)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, symbol, isin, series, learned_on FROM {table} WHERE exchange = %s AND symbol = ANY(%s::text[])",
+            f"SELECT {pk}, symbol, isin, series, learned_on FROM {table} "
+            "WHERE exchange = %s AND symbol = ANY(%s::text[])",
             [exchange, pg_text_array(symbols)],
         )
         return cursor.fetchall()
