@@ -169,6 +169,11 @@ def _change_mask(cols: list[str], p: dict, b: Batch) -> np.ndarray:
     return bad & (prev > 0) & np.isfinite(move)
 
 
+def _all_dates(values: list) -> bool:
+    """Whether every value is a plain ``datetime.date`` (not a datetime, not text): nothing to coerce."""
+    return all(type(v) is dt.date for v in values)
+
+
 class DataValidator:
     """Validate batches of one dataset (``stock_quotes``, ``social_mentions``, ``bhavcopy_rows``, ``daily_bars``)."""
 
@@ -328,6 +333,8 @@ class DataValidator:
                 times = b.time(col).array
                 valid[col] = times[keep] if keep is not None else times
             elif want == "date":
+                if dtype == np.dtype(object) and _all_dates(valid[col].tolist()):
+                    continue  # calendar dates already (a parser's bars): converting them gives them back
                 times = b.time(col, date_only=True)
                 times = times[keep] if keep is not None else times
                 local = times.dt.tz_convert("Asia/Kolkata")

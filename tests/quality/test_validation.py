@@ -199,3 +199,24 @@ def test_a_disabled_rule_no_longer_rejects():
     now = dt.datetime(2026, 5, 19, 12, 0, tzinfo=dt.UTC)
     result = DataValidator("stock_quotes", now=now).validate([quote(price=-3)])
     assert result.rejected == []
+
+
+def test_bar_dates_come_out_as_calendar_dates_whatever_they_came_as(validator):
+    """Dates already as ``datetime.date`` pass through as they are; text among them is read as a calendar
+    date; a bad date is refused and takes nothing else with it."""
+    plain = validator("bhavcopy_rows").validate([bar(), bar(ticker="TCS", date=dt.date(2026, 5, 18))])
+    assert plain.valid["date"].tolist() == [dt.date(2026, 5, 19), dt.date(2026, 5, 18)]
+    assert all(type(d) is dt.date for d in plain.valid["date"])
+
+    mixed = validator("bhavcopy_rows").validate(
+        [
+            bar(),
+            bar(ticker="TCS", date="2026-05-18"),
+            bar(ticker="SBIN", date="17-May-2026"),
+            bar(ticker="HDFC", date="not a date"),
+        ]
+    )
+    assert mixed.valid["ticker"].tolist() == ["INFY", "TCS", "SBIN"]
+    assert mixed.valid["date"].tolist() == [dt.date(2026, 5, 19), dt.date(2026, 5, 18), dt.date(2026, 5, 17)]
+    assert all(type(d) is dt.date for d in mixed.valid["date"])
+    assert "date_valid" in _rules_of(mixed)
