@@ -256,18 +256,21 @@ def test_an_unknown_layout_is_rejected_naming_the_layouts_expected():
     assert "sec_bhavdata_full (SYMBOL, SERIES, DATE1" in result.errors[0]
 
 
-def test_bad_rows_are_rejected_one_by_one_with_reasons(samples):
+def _legacy_rows(samples, *rows: str):
+    """``rows`` under the real legacy bhavcopy's header, parsed as the file ``cm.csv``."""
     header = (samples / LEGACY).read_text().splitlines()[0]
-    content = "\n".join(
-        [
-            header,
-            "GOOD,EQ,1,2,1,1.5,1.5,1.4,10,15,06-JAN-2021,3,INE000000001,",
-            "BAD SYMBOL!,EQ,1,2,1,1.5,1.5,1.4,10,15,06-JAN-2021,3,INE000000002,",
-            "NODATE,EQ,1,2,1,1.5,1.5,1.4,10,15,someday,3,INE000000003,",
-            "NOCLOSE,EQ,1,2,1,,1.5,1.4,10,15,06-JAN-2021,3,INE000000004,",
-        ]
+    content = "\n".join([header, *rows])
+    return parse("nse_bhavcopy", {"format": "csv", "filename": "cm.csv", "content": content})
+
+
+def test_bad_rows_are_rejected_one_by_one_with_reasons(samples):
+    result = _legacy_rows(
+        samples,
+        "GOOD,EQ,1,2,1,1.5,1.5,1.4,10,15,06-JAN-2021,3,INE000000001,",
+        "BAD SYMBOL!,EQ,1,2,1,1.5,1.5,1.4,10,15,06-JAN-2021,3,INE000000002,",
+        "NODATE,EQ,1,2,1,1.5,1.5,1.4,10,15,someday,3,INE000000003,",
+        "NOCLOSE,EQ,1,2,1,,1.5,1.4,10,15,06-JAN-2021,3,INE000000004,",
     )
-    result = parse("nse_bhavcopy", {"format": "csv", "filename": "cm.csv", "content": content})
     assert [r["ticker"] for r in result.stock_rows] == ["GOOD"]
     assert result.errors == [
         "nse_bhavcopy: cm.csv line 3: invalid ticker 'BAD SYMBOL!': expected an NSE symbol of 1-20 letters, digits, '&', '-' or '_'",
@@ -277,16 +280,12 @@ def test_bad_rows_are_rejected_one_by_one_with_reasons(samples):
 
 
 def test_bhavcopy_cells_are_read_as_nse_writes_them(samples):
-    header = (samples / LEGACY).read_text().splitlines()[0]
-    content = "\n".join(
-        [
-            header,
-            '  COMMA , eq ,"1,234.5",2,1,1.5,1.5,1.4,"10,000",15, 06-jan-2021 ,3,INE000000005,',
-            "WORD,EQ,abc,2,1,1.5,1.5,0,nil,15,06-JAN-2021,3,INE000000006,",
-            "MARKS,EQ,-,NA,n/a,1.5,,1.4,-,15,06-JAN-2021,3,,",
-        ]
+    result = _legacy_rows(
+        samples,
+        '  COMMA , eq ,"1,234.5",2,1,1.5,1.5,1.4,"10,000",15, 06-jan-2021 ,3,INE000000005,',
+        "WORD,EQ,abc,2,1,1.5,1.5,0,nil,15,06-JAN-2021,3,INE000000006,",
+        "MARKS,EQ,-,NA,n/a,1.5,,1.4,-,15,06-JAN-2021,3,,",
     )
-    result = parse("nse_bhavcopy", {"format": "csv", "filename": "cm.csv", "content": content})
     assert result.errors == []
     comma, word, marks = result.bars
     # spaces around cells dropped, thousands separators read, the month's case ignored
