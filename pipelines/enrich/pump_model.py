@@ -22,7 +22,7 @@ import itertools
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -337,6 +337,13 @@ class GramIndex:
         return rows, cols
 
 
+def _verdict_key(text: str, metadata) -> tuple[str, str | None]:
+    """What a message's verdict depends on: its text and the channel it was forwarded from (the rules'
+    ``forwarded_unknown_channel``), as the rules read it."""
+    forwarded = (metadata or {}).get("forwarded_from")
+    return text, str(forwarded).lower() if forwarded else None
+
+
 def pump_model_load(path: str | Path = PUMP_MODEL_PATH, view: str = "nse") -> PumpModel:
     """The model stored at ``path`` (gzip JSON written by ``train_pump_model``) in ``view`` ("nse", what the
     pipeline scores, or "crypto"), loaded once per process and view."""
@@ -354,7 +361,8 @@ class PumpClassifier:
 
     ``detect_many(texts, metadatas) -> list[PumpResult]`` with ``pump_score`` the combined score,
     ``is_pump_signal`` at ``flag_at``, ``rules`` (fired), ``terms`` (the model's strongest terms, for
-    flagged messages), and ``rule_score``/``model_score`` (each part alone). ``detect`` scores one.
+    flagged messages), and ``rule_score``/``model_score`` (each part alone). ``detect`` scores one. A message
+    repeated in a batch (same text, forwarded from the same channel) is scored once; each copy gets its own result.
     ``view``: the shipped model's domain (``PumpModel``): "nse" for posts about NSE stocks, "crypto".
     """
 
@@ -371,6 +379,30 @@ class PumpClassifier:
     def detect_many(self, texts: Iterable[str], metadatas: Iterable[dict | None] | None = None) -> list[PumpResult]:
         texts = [t or "" for t in texts]
         metas = list(metadatas) if metadatas is not None else [None] * len(texts)
+        if len(metas) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(metas)} metadatas")
+        # A message repeated in the batch (a channel's copies of one call, reposts) is scored once: its verdict
+        # depends on its text and the channel it was forwarded from only (each copy gets a result of its own).
+        slots: dict = {}
+        keys = texts if metas.count(None) == len(metas) else list(map(_verdict_key, texts, metas))
+        slot_of = [slots.setdefault(key, len(slots)) for key in keys]
+        if len(slots) == len(texts):
+            return self._detect(texts, metas)
+        firsts: dict[int, int] = {}
+        for i, slot in enumerate(slot_of):
+            firsts.setdefault(slot, i)
+        found = self._detect([texts[i] for i in firsts.values()], [metas[i] for i in firsts.values()])
+        given = [False] * len(found)
+        results = []
+        for slot in slot_of:
+            res = found[slot]
+            if given[slot]:
+                res = replace(res, rules=list(res.rules), terms=list(res.terms))
+            given[slot] = True
+            results.append(res)
+        return results
+
+    def _detect(self, texts: list[str], metas: list) -> list[PumpResult]:
         if not texts:
             return []
         ruled = self.rules.detect_many(texts, metas)

@@ -197,6 +197,27 @@ def test_the_classifier_explains_a_flag_with_rules_and_terms_and_scores_both_par
     assert signal.rule_score >= 0.5  # the rules alone flagged ordinary signal chatter
 
 
+def test_a_message_repeated_in_a_batch_gets_the_verdict_it_gets_alone():
+    """Repeats are scored once (the speed of a batch of copies), but each copy keeps its own verdict: the
+    forward of the same text from an unknown channel is a different message, and results are not shared."""
+    classifier = PumpClassifier(known_channels=["NSE Official"])
+    tip, news = "IRFC CMP 148 target 165 SL 140 BTST, abhi buy karo 🚀", "Infosys results on Friday"
+    texts = [tip, news, tip, tip, news, tip, None, ""]
+    metas = [None, None, {"forwarded_from": "Stock Gurus"}, {"forwarded_from": "nse official"}, None, {}, None, None]
+    batch = classifier.detect_many(texts, metas)
+    alone = [classifier.detect(text or "", meta) for text, meta in zip(texts, metas, strict=True)]
+    assert [vars(r) for r in batch] == [vars(r) for r in alone]
+    assert batch[2].rules[-1] == "forwarded_unknown_channel"
+    assert batch[2].rule_score > batch[0].rule_score
+    assert "forwarded_unknown_channel" not in batch[3].rules  # a known channel, whatever its case
+    assert len({id(r) for r in batch}) == len(batch)
+    assert len({id(r.rules) for r in batch}) == len(batch)
+    batch[0].rules.append("edited")
+    assert "edited" not in batch[5].rules
+    with pytest.raises(ValueError, match="metadatas"):
+        classifier.detect_many(texts, metas[:3])
+
+
 def test_raw_posts_and_their_pre_tokenised_form_give_the_same_tokens():
     raw = "🚀 Pump - OG/USDT [Binance]\nPump Activity on OG/USDT 🟢🟢\n💰Price: $7.39 ➜ $7.93 (+7.31%) https://t.me/x @bob"
     labelled = "🚀 Pump - OG / USDT [ Binance_CEX ] Pump Activity on OG / USDT 🟢 🟢 💰 Price : $ 7.39 ➜ $ 7.93 ( +7.31 % ) UNKNOWN_URL @USER"
