@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db import OperationalError
+from django.db import DatabaseError, OperationalError
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -26,6 +26,7 @@ from lake.selectors import lake_objects_in_range as lake_objects_between
 from lake.services import lake_object_failed
 from lake.services.verify import lake_register_recent
 from warehouse.services import WarehouseUnavailable
+from warehouse.services.partitions import partitions_ensure
 
 from .. import registry
 from ..models import PipelineRun
@@ -52,6 +53,12 @@ UNLOADABLE = (LakeObject.Status.MISSING, LakeObject.Status.CORRUPT, LakeObject.S
 REPLAY_BATCH = 1000
 # Days per gold refresh at the end of a replay.
 GOLD_DAYS = 7
+# The partitioned silver table a dataset's rows land in (a bhavcopy's closes are stock rows).
+SILVER_TABLES = {
+    "stock_quotes": "stock_data_warehouse",
+    "bhavcopy_rows": "stock_data_warehouse",
+    "social_mentions": "social_mentions_warehouse",
+}
 
 
 def lake_objects_reprocess(*, object_ids: list[int], run_id: int | None = None, progress=None) -> Outcome:
@@ -299,13 +306,20 @@ def reprocess_execute(
     """Replay ``plan`` as one backfill run: fanned out to the workers in ranges of ``chunk`` objects
     (``workers=True``), else here; ``progress(objects, records)`` says how much more is done."""
     ids = plan.object_ids
+    partitions = _partitions_ready(plan)
     run = run_create(
         pipeline=plan.source,
         trigger=PipelineRun.Trigger.BACKFILL,
         status=PipelineRun.Status.RUNNING,
         # Where it runs: should this process be killed, its run is closed at once (``runs_dead_close``),
         # and the gold it owed refreshed.
-        params={"from": str(plan.start), "to": str(plan.end), "objects": len(ids), **process_identity()},
+        params={
+            "from": str(plan.start),
+            "to": str(plan.end),
+            "objects": len(ids),
+            **({"partitions_created": partitions} if partitions else {}),
+            **process_identity(),
+        },
     )
     if workers:
         outcome = _fan_out(plan, run_id=run.pk, chunk=chunk, progress=progress)
@@ -324,6 +338,35 @@ def reprocess_execute(
             else Outcome()
         )
     return run_finish(run, outcome)
+
+
+def _partitions_ready(plan: ReprocessPlan) -> list[str]:
+    """Create the monthly partitions (PostgreSQL) of the days the plan's objects were stored on, and of the
+    day either side (a row's India day, or an older post's, can be the storage day's neighbour), before
+    anything loads: a backfill of past months then writes each row into its month, where queries prune,
+    instead of into the default partition for the nightly maintenance to move. Returns the partitions
+    created. A failure is logged, not raised: those rows then land in the default partition, as before."""
+    spec = registry.PIPELINES.get(plan.source)
+    table = SILVER_TABLES.get(spec.dataset) if spec is not None else None
+    if table is None or not plan.object_ids:
+        return []
+    objects = LakeObject.objects.filter(source=plan.source, pk__gte=plan.object_ids[0], pk__lte=plan.object_ids[-1])
+    objects = objects.filter(partition_date__gte=plan.start, partition_date__lte=plan.end)
+    days = set(objects.values_list("partition_date", flat=True).distinct())
+    months = sorted({day + timedelta(days=k) for day in days for k in (-1, 0, 1)})
+    try:
+        created = partitions_ensure(months=months, tables=[table]).created
+    except DatabaseError:
+        logger.warning(
+            "backfill of %s: could not create the partitions of its months; their rows go to the default "
+            "partition until the nightly maintenance moves them",
+            plan.source,
+            exc_info=True,
+        )
+        return []
+    if created:
+        logger.info("backfill of %s: created partitions %s", plan.source, ", ".join(created))
+    return created
 
 
 def reprocess_ranges(ids: list[int], chunk: int) -> list[tuple[int, int, int]]:

@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from lake.models import LakeObject
 from lake.services import raw_batch_store
@@ -14,8 +15,10 @@ from pipelines.models import PipelineRun
 from pipelines.services import replay as replay_module
 from pipelines.services import reprocess_execute, reprocess_plan, schema_watch
 from pipelines.simulator import quote_payloads
+from tests.warehouse.conftest import requires_postgres
 from warehouse.days import local_tz
 from warehouse.models import DailyBar, StockData
+from warehouse.services.partitions import partitions_list
 
 pytestmark = pytest.mark.django_db
 
@@ -82,6 +85,27 @@ def test_a_reprocess_loads_keyset_batches_in_groups_with_one_gold_refresh(monkey
     again = reprocess_execute(reprocess_plan(source="nse_api", start=DAY, end=DAY), workers=False)
     assert (again.inserted, again.duplicates) == (0, 600)
     assert StockData.objects.count() == 600
+
+
+@requires_postgres
+def test_a_backfill_of_a_past_month_writes_into_that_months_partition_not_the_default(capsys):
+    with connection.cursor() as cursor:  # (a transactional test that ran first may have left that month's)
+        cursor.execute('DROP TABLE IF EXISTS "stock_data_warehouse_p2025_03"')
+    _store_quotes(3)  # 5 March 2025: no partition of that month exists, its rows would go to the default
+    assert "stock_data_warehouse_p2025_03" not in {p.name for p in partitions_list("stock_data_warehouse")}
+
+    call_command("reprocess", "nse_api", "--from", str(DAY), "--to", str(DAY), "--local")
+
+    assert "created 1 monthly partition(s) for these days: stock_data_warehouse_p2025_03" in capsys.readouterr().out
+    with connection.cursor() as cursor:
+        cursor.execute('SELECT tableoid::regclass::text, count(*) FROM "stock_data_warehouse" GROUP BY 1')
+        assert dict(cursor.fetchall()) == {"stock_data_warehouse_p2025_03": 3 * PER_OBJECT}
+    run = PipelineRun.objects.get(trigger="backfill")
+    assert run.params["partitions_created"] == ["stock_data_warehouse_p2025_03"]
+    # The social table got none (not this pipeline's), and a second backfill creates nothing again.
+    assert "social_mentions_warehouse_p2025_03" not in {p.name for p in partitions_list("social_mentions_warehouse")}
+    second = reprocess_execute(reprocess_plan(source="nse_api", start=DAY, end=DAY), workers=False)
+    assert (second.status, second.duplicates, "partitions_created" in second.params) == ("success", 150, False)
 
 
 def test_a_replay_reads_each_group_once_the_next_while_the_server_loads_this_one(monkeypatch):

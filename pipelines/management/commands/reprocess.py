@@ -72,5 +72,8 @@ class Command(BaseCommand):
                 bar.update(objects if files else records)
 
             run = reprocess_execute(plan, workers=workers, chunk=chunk, progress=advance)
+        created = (run.params or {}).get("partitions_created") or []
+        if created:
+            self.stdout.write(f"created {len(created)} monthly partition(s) for these days: {', '.join(created)}")
         for line in run_summary_lines(run):
             self.stdout.write(line)
