@@ -350,12 +350,9 @@ def _partitions_ready(plan: ReprocessPlan) -> list[str]:
     table = SILVER_TABLES.get(spec.dataset) if spec is not None else None
     if table is None or not plan.object_ids:
         return []
-    objects = LakeObject.objects.filter(source=plan.source, pk__gte=plan.object_ids[0], pk__lte=plan.object_ids[-1])
-    objects = objects.filter(partition_date__gte=plan.start, partition_date__lte=plan.end)
-    days = set(objects.values_list("partition_date", flat=True).distinct())
-    months = sorted({day + timedelta(days=k) for day in days for k in (-1, 0, 1)})
+    days = _range_days(plan, plan.object_ids[0], plan.object_ids[-1])
     try:
-        created = partitions_ensure(months=months, tables=[table]).created
+        created = partitions_ensure(months=sorted(days), tables=[table]).created
     except DatabaseError:
         logger.warning(
             "backfill of %s: could not create the partitions of its months; their rows go to the default "

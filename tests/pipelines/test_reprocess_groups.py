@@ -15,7 +15,7 @@ from pipelines.models import PipelineRun
 from pipelines.services import replay as replay_module
 from pipelines.services import reprocess_execute, reprocess_plan, schema_watch
 from pipelines.simulator import quote_payloads
-from tests.warehouse.conftest import requires_postgres
+from tests.warehouse.conftest import requires_postgres, rows_per_partition
 from warehouse.days import local_tz
 from warehouse.models import DailyBar, StockData
 from warehouse.services.partitions import partitions_list
@@ -97,9 +97,7 @@ def test_a_backfill_of_a_past_month_writes_into_that_months_partition_not_the_de
     call_command("reprocess", "nse_api", "--from", str(DAY), "--to", str(DAY), "--local")
 
     assert "created 1 monthly partition(s) for these days: stock_data_warehouse_p2025_03" in capsys.readouterr().out
-    with connection.cursor() as cursor:
-        cursor.execute('SELECT tableoid::regclass::text, count(*) FROM "stock_data_warehouse" GROUP BY 1')
-        assert dict(cursor.fetchall()) == {"stock_data_warehouse_p2025_03": 3 * PER_OBJECT}
+    assert rows_per_partition("stock_data_warehouse") == {"stock_data_warehouse_p2025_03": 3 * PER_OBJECT}
     run = PipelineRun.objects.get(trigger="backfill")
     assert run.params["partitions_created"] == ["stock_data_warehouse_p2025_03"]
     # The social table got none (not this pipeline's), and a second backfill creates nothing again.
@@ -109,8 +107,6 @@ def test_a_backfill_of_a_past_month_writes_into_that_months_partition_not_the_de
 
 
 def test_a_replay_reads_each_group_once_the_next_while_the_server_loads_this_one(monkeypatch):
-    from django.db import connection
-
     objects = _store_quotes(12)
     monkeypatch.setattr(replay_module, "GROUP_OBJECTS", 5)
     reads = []

@@ -15,6 +15,13 @@ requires_postgres = pytest.mark.skipif(
 )
 
 
+def rows_per_partition(table: str) -> dict[str, int]:
+    """How many rows of ``table`` each of its partitions holds (partitions without rows absent)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT tableoid::regclass::text, count(*) FROM "{table}" GROUP BY 1')
+        return dict(cursor.fetchall())
+
+
 def stock_record(i: int = 0, **overrides) -> dict:
     record = {
         "ticker": "RELIANCE",

@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django_celery_beat.models import PeriodicTask
 
-from tests.warehouse.conftest import requires_postgres, social_record, stock_record
+from tests.warehouse.conftest import requires_postgres, rows_per_partition, social_record, stock_record
 from warehouse.models import SocialMention, StockData
 from warehouse.services import social_rows_load, stock_rows_load
 from warehouse.services.partitions import partitions_list, partitions_maintain
@@ -17,12 +17,6 @@ from warehouse.services.partitions import partitions_list, partitions_maintain
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 12, 10, 6, 0, tzinfo=UTC)
-
-
-def _rows_per_partition(table: str) -> dict[str, int]:
-    with connection.cursor() as cursor:
-        cursor.execute(f'SELECT tableoid::regclass::text, count(*) FROM "{table}" GROUP BY 1')
-        return dict(cursor.fetchall())
 
 
 def _one(sql: str, params=()):
@@ -65,7 +59,7 @@ def test_a_row_lands_in_its_month_and_a_row_of_an_uncreated_month_in_the_default
         ]
     )
     assert result.inserted == 3
-    assert _rows_per_partition("stock_data_warehouse") == {
+    assert rows_per_partition("stock_data_warehouse") == {
         "stock_data_warehouse_p2026_12": 2,
         "stock_data_warehouse_default": 1,
     }
@@ -80,8 +74,8 @@ def test_maintenance_moves_strays_into_their_own_month_and_keeps_their_ids():
     result = partitions_maintain(now=NOW)
 
     assert result.moved == {"stock_data_warehouse_p2025_03": 1, "social_mentions_warehouse_p2025_03": 1}
-    assert _rows_per_partition("stock_data_warehouse") == {"stock_data_warehouse_p2025_03": 1}
-    assert _rows_per_partition("social_mentions_warehouse") == {"social_mentions_warehouse_p2025_03": 1}
+    assert rows_per_partition("stock_data_warehouse") == {"stock_data_warehouse_p2025_03": 1}
+    assert rows_per_partition("social_mentions_warehouse") == {"social_mentions_warehouse_p2025_03": 1}
     assert StockData.objects.get().pk == stray_id
     # Loading the same row again finds it in its new partition: still one row.
     assert stock_rows_load(records=[stock_record(0, timestamp="2025-03-03T10:00:00+05:30")]).duplicates == 1
@@ -176,14 +170,14 @@ def test_the_migration_converts_populated_tables_in_place():
     executor.migrate(executor.loader.graph.leaf_nodes())
 
     assert _one("SELECT count(*), max(id), sum(id) FROM stock_data_warehouse") == before
-    per_month = _rows_per_partition("stock_data_warehouse")
+    per_month = rows_per_partition("stock_data_warehouse")
     # Jan 31 12:00Z .. Mar 2 12:00Z hourly, split by India's months.
     assert per_month == {
         "stock_data_warehouse_p2025_01": 7,  # 12:00Z..18:00Z on Jan 31 (18:30Z is midnight in India)
         "stock_data_warehouse_p2025_02": 672,
         "stock_data_warehouse_p2025_03": 42,  # from 19:00Z on Feb 28
     }
-    assert _rows_per_partition("social_mentions_warehouse") == {"social_mentions_warehouse_p2025_02": 1}
+    assert rows_per_partition("social_mentions_warehouse") == {"social_mentions_warehouse_p2025_02": 1}
     # New rows take ids after the carried ones, and the natural key still refuses a repeat.
     result = stock_rows_load(records=[stock_record(0, ticker="TCS", timestamp="2025-02-01T12:00:00+00:00")])
     assert (result.inserted, result.duplicates) == (0, 1)
