@@ -1,22 +1,26 @@
 """Monthly partitions of the silver tables on PostgreSQL: layout, strays, maintenance, retention, migration."""
 
 import re
+import threading
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import DatabaseError, connection, connections
 from django.db.migrations.executor import MigrationExecutor
 from django_celery_beat.models import PeriodicTask
 
+from pipelines.services import pipeline_run
 from tests.warehouse.conftest import requires_postgres, rows_per_partition, social_record, stock_record
 from warehouse.models import SocialMention, StockData
-from warehouse.services import social_rows_load, stock_rows_load
+from warehouse.services import partitions, social_rows_load, stock_rows_load
 from warehouse.services.partitions import partitions_list, partitions_maintain
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 12, 10, 6, 0, tzinfo=UTC)
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples" / "nse"
 
 
 def _one(sql: str, params=()):
@@ -49,27 +53,48 @@ def test_both_silver_tables_are_range_partitioned_by_timestamp_with_a_default_pa
 
 
 @requires_postgres
-def test_a_row_lands_in_its_month_and_a_row_of_an_uncreated_month_in_the_default(settings):
+def test_a_row_lands_in_its_month_and_a_load_makes_the_month_it_lacks(settings):
     partitions_maintain(now=NOW)
+    assert "stock_data_warehouse_p2025_03" not in {p.name for p in partitions_list("stock_data_warehouse")}
     result = stock_rows_load(
         records=[
             stock_record(0, timestamp="2026-12-15T10:00:00+05:30"),
             stock_record(1, timestamp="2026-12-31T23:30:00+05:30"),  # still December in India
-            stock_record(2, timestamp="2025-03-03T10:00:00+05:30"),  # a backfill nobody made room for
+            stock_record(2, timestamp="2025-03-03T10:00:00+05:30"),  # a backfill: its month is made first
+            stock_record(3, timestamp="1989-06-01T10:00:00+05:30"),  # before any market data: no month made
         ]
     )
-    assert result.inserted == 3
+    assert result.inserted == 4
     assert rows_per_partition("stock_data_warehouse") == {
         "stock_data_warehouse_p2026_12": 2,
+        "stock_data_warehouse_p2025_03": 1,
         "stock_data_warehouse_default": 1,
     }
+    # Only the table loaded gets the month.
+    assert "social_mentions_warehouse_p2025_03" not in {p.name for p in partitions_list("social_mentions_warehouse")}
 
 
 @requires_postgres
-def test_maintenance_moves_strays_into_their_own_month_and_keeps_their_ids():
-    stock_rows_load(records=[stock_record(0, timestamp="2025-03-03T10:00:00+05:30")])
-    social_rows_load(records=[social_record(0, timestamp="2025-03-04T10:00:00+05:30")])
+def test_a_historical_bhavcopy_file_lands_in_its_months_partition():
+    pipeline_run(pipeline="nse_bhavcopy", files=[str(SAMPLES / "cm06JAN2021bhav.csv")])
+
+    rows = rows_per_partition("stock_data_warehouse")
+    assert list(rows) == ["stock_data_warehouse_p2021_01"]
+    assert rows["stock_data_warehouse_p2021_01"] == StockData.objects.count() > 1000
+
+
+@requires_postgres
+def test_when_its_month_cannot_be_made_a_load_goes_to_the_default_and_maintenance_moves_it(monkeypatch, caplog):
+    def refused(*args, **kwargs):
+        raise DatabaseError("permission denied for schema public")
+
+    monkeypatch.setattr(partitions, "_partition_create", refused)
+    assert stock_rows_load(records=[stock_record(0, timestamp="2025-03-03T10:00:00+05:30")]).inserted == 1
+    assert social_rows_load(records=[social_record(0, timestamp="2025-03-04T10:00:00+05:30")]).inserted == 1
+    assert "could not create the partitions stock_data_warehouse_p2025_03" in caplog.text
+    assert rows_per_partition("stock_data_warehouse") == {"stock_data_warehouse_default": 1}
     stray_id = StockData.objects.get().pk
+    monkeypatch.undo()
 
     result = partitions_maintain(now=NOW)
 
@@ -82,6 +107,39 @@ def test_maintenance_moves_strays_into_their_own_month_and_keeps_their_ids():
     assert StockData.objects.count() == 1
     # A second pass has nothing left to do.
     assert partitions_maintain(now=NOW).as_dict() == {"created": [], "moved": {}, "dropped": []}
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_loads_making_the_same_month_at_once_both_land_in_it_without_a_warning(caplog):
+    """Both find the month missing and create it; the second CREATE fails once the first commits, and
+    its rows go to the partition the first made."""
+    month = "stock_data_warehouse_p2003_02"
+    barrier = threading.Barrier(2)
+    loaded: dict[int, object] = {}
+
+    def load(k: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            record = stock_record(k, ticker=f"LOAD{k}", timestamp=f"2003-02-0{k + 1}T10:00:00+05:30")
+            loaded[k] = stock_rows_load(records=[record]).inserted
+        except Exception as exc:
+            loaded[k] = repr(exc)
+        finally:
+            connections.close_all()
+
+    try:
+        threads = [threading.Thread(target=load, args=(k,)) for k in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert loaded == {0: 1, 1: 1}
+        assert rows_per_partition("stock_data_warehouse") == {month: 2}
+        assert "could not create" not in caplog.text
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP TABLE IF EXISTS "{month}"')
 
 
 @requires_postgres
@@ -105,14 +163,17 @@ def test_retention_drops_whole_partitions_older_than_the_setting_and_only_those(
             stock_record(2, timestamp="2026-12-01T10:00:00+05:30"),
         ]
     )
+    social_rows_load(records=[social_record(0, timestamp="2026-08-21T10:00:00+05:30")])
     partitions_maintain(now=NOW)  # retention off: everything stays
     assert StockData.objects.count() == 3
+    assert SocialMention.objects.count() == 1
 
     settings.WAREHOUSE_RETENTION_MONTHS = 3
     result = partitions_maintain(now=NOW)
 
     assert result.dropped == ["stock_data_warehouse_p2026_08", "social_mentions_warehouse_p2026_08"]
     assert sorted(StockData.objects.values_list("timestamp__month", flat=True)) == [9, 12]
+    assert not SocialMention.objects.exists()
     assert "stock_data_warehouse_p2026_08" not in {p.name for p in partitions_list("stock_data_warehouse")}
 
 

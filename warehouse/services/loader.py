@@ -11,6 +11,9 @@ PostgreSQL: the batch is cleaned and de-duplicated in pandas, then streamed with
    in chunks and a failing chunk row by row, each in a savepoint, so the good rows load and each bad
    row comes back in ``LoadResult.errors`` with the database's own message.
 
+Before the load, a partitioned table gets the monthly partitions of the batch's days it lacks
+(``partitions.partitions_for_load``), so rows of a past month land in their month, not the default.
+
 Other databases (the embedded SQLite): ``bulk_create(ignore_conflicts=True)`` in batches, with the
 same row-by-row fallback; inserted vs duplicate counts come from the connection's change counter.
 
@@ -35,6 +38,7 @@ from django.db import OperationalError as DjangoOperationalError
 
 from core.overlap import meanwhile_run
 from core.pgarray import pg_text_array
+from warehouse.services import partitions
 from warehouse.services.cleaning import (
     DAILY,
     SOCIAL,
@@ -147,9 +151,11 @@ def rows_load(
     frame = prepared.frame
     if len(frame):
         positions = frame["_pos"].tolist()
+        is_pg = connection.vendor == "postgresql"
         try:
+            if is_pg:
+                partitions.partitions_for_load(spec.table, prepared.dates)
             with transaction.atomic():
-                is_pg = connection.vendor == "postgresql"
                 loaded = _pg_load(spec, frame, rows) if is_pg else _generic_load(spec, rows)
         except (DjangoOperationalError, DjangoInterfaceError) as exc:
             raise _unavailable(exc) from exc

@@ -2,10 +2,12 @@
 
 ``stock_data_warehouse`` and ``social_mentions_warehouse`` are partitioned by month of their
 ``timestamp`` (months in India time, so one IST trading day lives in one partition), each with a
-DEFAULT partition that catches rows of months nobody created yet. ``partitions_maintain`` (the
-daily beat task and ``manage.py warehouse_partitions``) creates the coming months ahead, moves
-strays out of the default partition into their own month, and, when ``WAREHOUSE_RETENTION_MONTHS``
-is set, drops whole partitions older than that. The embedded SQLite keeps plain tables: every
+DEFAULT partition that catches rows no month was made for. ``partitions_maintain`` (the daily beat
+task and ``manage.py warehouse_partitions``) creates the coming months ahead, moves strays out of the
+default partition into their own month, and, when ``WAREHOUSE_RETENTION_MONTHS`` is set, drops whole
+partitions older than that. A load of rows of a past month (a historical file, a backfill) makes that
+month first (``partitions_for_load``, called by the loader), so its rows never wait in the default
+partition, where queries cannot prune, for the nightly pass to move them. The embedded SQLite keeps plain tables: every
 function here is a no-op there.
 
 Why the keys changed: PostgreSQL wants the partition key in every unique constraint of a partitioned
@@ -17,11 +19,12 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from warehouse.days import day_start, local_tz
@@ -32,6 +35,9 @@ logger = logging.getLogger(__name__)
 PARTITIONED = {"stock_data_warehouse": "timestamp", "social_mentions_warehouse": "timestamp"}
 # Months created ahead of the current one.
 DEFAULT_AHEAD = 3
+# The oldest month a load makes a partition for (validation refuses market data before 1990): a row
+# of an older month, only a direct load can write one, waits in the default partition.
+EARLIEST_MONTH = date(1990, 1, 1)
 _SUFFIX = re.compile(r"_p(\d{4})_(\d{2})$")
 
 
@@ -110,6 +116,53 @@ def partitions_ensure(*, months: list[date], tables: list[str] | None = None, cu
         for month in sorted({month_start(m) for m in months}):
             _partition_create(table, month, result, cursor=cursor)
     return result
+
+
+def partitions_for_load(table: str, days: Iterable[date], *, now: datetime | None = None) -> list[str]:
+    """Create the monthly partitions of ``table`` for the (IST) ``days`` a load is about to write, those it
+    lacks (one catalog query when it lacks none); returns the partitions created.
+
+    Only months from ``EARLIEST_MONTH`` to those kept ahead of the current one: a row outside (a direct
+    load's implausible time) goes to the default partition. Each month is created in a transaction of its
+    own, before the load's. A failure (a lock, a permission) is logged, not raised: the rows then land in
+    the default partition, and the nightly pass moves them. A month another load made meanwhile is no
+    failure."""
+    if connection.vendor != "postgresql" or table not in PARTITIONED:
+        return []
+    latest = month_add(month_start(now or timezone.now()), DEFAULT_AHEAD)
+    months = sorted({m for m in (d.replace(day=1) for d in days) if EARLIEST_MONTH <= m <= latest})
+    if not months:
+        return []
+    missing = _missing([partition_name(table, month) for month in months])
+    created, failed = [], []
+    for month in months:
+        if partition_name(table, month) not in missing:
+            continue
+        try:
+            created += partitions_ensure(months=[month], tables=[table]).created
+        except DatabaseError as exc:
+            failed.append(exc)
+    if created:
+        logger.info("warehouse partitions: created %s for a load", ", ".join(created))
+    # Another load may have made the same month at the same time (this one's CREATE then fails): its
+    # rows go to that partition all the same. Only the months still missing are worth a warning.
+    absent = _missing(missing) if failed else set()
+    if absent:
+        logger.warning(
+            "could not create the partitions %s before a load; its rows go to %s_default until the nightly "
+            "maintenance moves them",
+            ", ".join(sorted(absent)),
+            table,
+            exc_info=failed[0],
+        )
+    return created
+
+
+def _missing(names) -> set[str]:
+    """Which of the partitions ``names`` do not exist."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT n FROM unnest(%s::text[]) AS n WHERE to_regclass(n) IS NULL", [sorted(names)])
+        return {row[0] for row in cur.fetchall()}
 
 
 def partitions_maintain(*, ahead: int = DEFAULT_AHEAD, now: datetime | None = None) -> PartitionResult:
