@@ -399,10 +399,15 @@ def lake_objects_catalog(objects: list[LakeObject]) -> list[LakeObject]:
                 summaries_add(objects)
         except IntegrityError:
             _catalog_adopting(objects)
-    except DatabaseError:
+    except DatabaseError as exc:
         keys = ", ".join(obj.key for obj in objects[:3]) + (" …" if len(objects) > 3 else "")
         logger.warning(
-            "%s lake object(s) kept without a catalog row (%s): the database is unavailable", len(objects), keys
+            "%s lake object(s) kept without a catalog row (%s): the database refused the catalog write or is "
+            "unavailable (%s: %s); the scheduled replay catalogs and loads them",
+            len(objects),
+            keys,
+            type(exc).__name__,
+            str(exc).strip()[:300],
         )
         for obj in objects:
             obj.pk = None  # the rolled-back insert may have handed out ids
