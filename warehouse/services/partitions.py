@@ -7,8 +7,8 @@ task and ``manage.py warehouse_partitions``) creates the coming months ahead, mo
 default partition into their own month, and, when ``WAREHOUSE_RETENTION_MONTHS`` is set, drops whole
 partitions older than that. A load of rows of a past month (a historical file, a backfill) makes that
 month first (``partitions_for_load``, called by the loader), so its rows never wait in the default
-partition, where queries cannot prune, for the nightly pass to move them. The embedded SQLite keeps plain tables: every
-function here is a no-op there.
+partition, where queries cannot prune, for the nightly pass to move them. The embedded SQLite keeps
+plain tables: every function here is a no-op there.
 
 Why the keys changed: PostgreSQL wants the partition key in every unique constraint of a partitioned
 table, so the primary key is ``(id, timestamp)`` in the database (Django still sees ``id``) and the
@@ -123,10 +123,10 @@ def partitions_for_load(table: str, days: Iterable[date], *, now: datetime | Non
     lacks (one catalog query when it lacks none); returns the partitions created.
 
     Only months from ``EARLIEST_MONTH`` to those kept ahead of the current one: a row outside (a direct
-    load's implausible time) goes to the default partition. Each month is created in a transaction of its
-    own, before the load's. A failure (a lock, a permission) is logged, not raised: the rows then land in
-    the default partition, and the nightly pass moves them. A month another load made meanwhile is no
-    failure."""
+    load's implausible time) goes to the default partition. Each month is created before the load, in a
+    transaction of its own (a savepoint when the caller holds one). A failure (a lock, a permission) is
+    logged, not raised: the rows then land in the default partition, and the nightly pass moves them. A
+    month another load made meanwhile is no failure."""
     if connection.vendor != "postgresql" or table not in PARTITIONED:
         return []
     latest = month_add(month_start(now or timezone.now()), DEFAULT_AHEAD)
