@@ -2,9 +2,11 @@
 
 import re
 import threading
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, connections
@@ -140,6 +142,39 @@ def test_two_loads_making_the_same_month_at_once_both_land_in_it_without_a_warni
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f'DROP TABLE IF EXISTS "{month}"')
+
+
+@requires_postgres
+def test_a_load_does_not_queue_behind_a_long_read_of_the_default_partition(monkeypatch, caplog):
+    """ATTACH needs an ACCESS EXCLUSIVE lock on the default partition: while another session reads it, a
+    load gives up making its month after LOAD_LOCK_TIMEOUT and writes to the default partition instead of
+    waiting (and holding up every later reader behind its lock request)."""
+    monkeypatch.setattr(partitions, "LOAD_LOCK_TIMEOUT", "200ms")
+    db = connection.settings_dict
+    reader = psycopg.connect(
+        dbname=db["NAME"], user=db["USER"], host=db["HOST"] or None, port=db["PORT"] or None, password=db["PASSWORD"]
+    )
+    try:
+        reader.execute("SELECT count(*) FROM stock_data_warehouse_default")  # a long read: its lock is held
+        started = time.monotonic()
+        result = stock_rows_load(records=[stock_record(0, timestamp="2024-07-01T10:00:00+05:30")])
+        waited = time.monotonic() - started
+    finally:
+        reader.rollback()
+        reader.close()
+    assert result.inserted == 1
+    assert waited < 5
+    assert rows_per_partition("stock_data_warehouse") == {"stock_data_warehouse_default": 1}
+    assert "could not create the partitions stock_data_warehouse_p2024_07" in caplog.text
+    with connection.cursor() as cursor:  # the load's own setting is back to the server's
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "0"
+    # Once the read is over, the next load of that month makes it (moving the stray in).
+    stock_rows_load(records=[stock_record(1, timestamp="2024-07-02T10:00:00+05:30")])
+    assert rows_per_partition("stock_data_warehouse") == {"stock_data_warehouse_p2024_07": 2}
+    with connection.cursor() as cursor:  # (the test's transaction goes on: a success puts it back too)
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "0"
 
 
 @requires_postgres

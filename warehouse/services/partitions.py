@@ -38,6 +38,10 @@ DEFAULT_AHEAD = 3
 # The oldest month a load makes a partition for (validation refuses market data before 1990): a row
 # of an older month, only a direct load can write one, waits in the default partition.
 EARLIEST_MONTH = date(1990, 1, 1)
+# How long a load's partition creation waits for its locks (PostgreSQL's lock_timeout). ATTACH takes an
+# ACCESS EXCLUSIVE lock on the default partition: behind a long read of it, a waiting ATTACH would hold up
+# every later read and load of the table, so a load gives up after this and writes to the default partition.
+LOAD_LOCK_TIMEOUT = "2s"
 _SUFFIX = re.compile(r"_p(\d{4})_(\d{2})$")
 
 
@@ -105,8 +109,12 @@ def partitions_list(table: str) -> list[Partition]:
     return sorted(out, key=lambda p: (p.month is None, p.month or date.min))
 
 
-def partitions_ensure(*, months: list[date], tables: list[str] | None = None, cursor=None) -> PartitionResult:
-    """Create the monthly partitions covering ``months`` (idempotent), adopting rows from the default."""
+def partitions_ensure(
+    *, months: list[date], tables: list[str] | None = None, cursor=None, lock_timeout: str | None = None
+) -> PartitionResult:
+    """Create the monthly partitions covering ``months`` (idempotent), adopting rows from the default.
+    ``lock_timeout``: how long each creation may wait for its locks (PostgreSQL's syntax, "2s"); none by
+    default (the nightly pass waits its turn)."""
     result = PartitionResult()
     if connection.vendor != "postgresql":
         return result
@@ -114,7 +122,7 @@ def partitions_ensure(*, months: list[date], tables: list[str] | None = None, cu
         if not is_partitioned(table, cursor=cursor):
             continue
         for month in sorted({month_start(m) for m in months}):
-            _partition_create(table, month, result, cursor=cursor)
+            _partition_create(table, month, result, cursor=cursor, lock_timeout=lock_timeout)
     return result
 
 
@@ -124,8 +132,8 @@ def partitions_for_load(table: str, days: Iterable[date], *, now: datetime | Non
 
     Only months from ``EARLIEST_MONTH`` to those kept ahead of the current one: a row outside (a direct
     load's implausible time) goes to the default partition. Each month is created before the load, in a
-    transaction of its own (a savepoint when the caller holds one). A failure (a lock, a permission) is
-    logged, not raised: the rows then land in the default partition, and the nightly pass moves them. A
+    transaction of its own (a savepoint when the caller holds one), waiting at most ``LOAD_LOCK_TIMEOUT``
+    for its locks. A failure (a lock, a permission) is logged, not raised: the rows then land in the default partition, and the nightly pass moves them. A
     month another load made meanwhile is no failure."""
     if connection.vendor != "postgresql" or table not in PARTITIONED:
         return []
@@ -139,7 +147,7 @@ def partitions_for_load(table: str, days: Iterable[date], *, now: datetime | Non
         if partition_name(table, month) not in missing:
             continue
         try:
-            created += partitions_ensure(months=[month], tables=[table]).created
+            created += partitions_ensure(months=[month], tables=[table], lock_timeout=LOAD_LOCK_TIMEOUT).created
         except DatabaseError as exc:
             failed.append(exc)
     if created:
@@ -206,7 +214,9 @@ def _default_months(table: str) -> list[date]:
         return [row[0] for row in cur.fetchall()]
 
 
-def _partition_create(table: str, month: date, result: PartitionResult, *, cursor=None) -> None:
+def _partition_create(
+    table: str, month: date, result: PartitionResult, *, cursor=None, lock_timeout: str | None = None
+) -> None:
     name = partition_name(table, month)
     column = PARTITIONED[table]
     lo, hi = day_start(month), day_start(month_add(month, 1))
@@ -214,6 +224,12 @@ def _partition_create(table: str, month: date, result: PartitionResult, *, curso
         cur.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
         if cur.fetchone()[0]:
             return
+        if lock_timeout is not None:
+            # For this transaction only; put back below, since in a caller's transaction (a savepoint here)
+            # a success would leave it set for the rest of that transaction (a failure rolls it back).
+            cur.execute("SELECT current_setting('lock_timeout')")
+            previous = cur.fetchone()[0]
+            cur.execute("SELECT set_config('lock_timeout', %s, true)", [lock_timeout])
         # A month whose rows already sit in the default partition cannot simply be created (PostgreSQL
         # refuses a partition whose range the default holds): build it apart, move those rows into it,
         # then attach it. ATTACH re-checks the default partition, which no longer holds that range.
@@ -225,6 +241,8 @@ def _partition_create(table: str, month: date, result: PartitionResult, *, curso
         )
         moved = cur.rowcount
         cur.execute(f'ALTER TABLE "{table}" ATTACH PARTITION "{name}" FOR VALUES FROM (%s) TO (%s)', [lo, hi])
+        if lock_timeout is not None:
+            cur.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
     result.created.append(name)
     if moved:
         result.moved[name] = moved
