@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 from django.db import connection
 
@@ -13,6 +14,19 @@ T0 = datetime(2026, 11, 20, 4, 30, tzinfo=UTC)
 requires_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="PostgreSQL-only feature (COPY, pg_indexes, server-side errors)"
 )
+
+
+def own_connection(*, autocommit: bool = True) -> psycopg.Connection:
+    """A connection of our own to the test database (beside Django's): another session."""
+    s = connection.settings_dict
+    return psycopg.connect(
+        host=s["HOST"] or "127.0.0.1",
+        port=s["PORT"] or 5432,
+        user=s["USER"],
+        password=s["PASSWORD"] or None,
+        dbname=s["NAME"],
+        autocommit=autocommit,
+    )
 
 
 def rows_per_partition(table: str) -> dict[str, int]:

@@ -6,7 +6,6 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import psycopg
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, connections
@@ -14,7 +13,13 @@ from django.db.migrations.executor import MigrationExecutor
 from django_celery_beat.models import PeriodicTask
 
 from pipelines.services import pipeline_run
-from tests.warehouse.conftest import requires_postgres, rows_per_partition, social_record, stock_record
+from tests.warehouse.conftest import (
+    own_connection,
+    requires_postgres,
+    rows_per_partition,
+    social_record,
+    stock_record,
+)
 from warehouse.models import SocialMention, StockData
 from warehouse.services import partitions, social_rows_load, stock_rows_load
 from warehouse.services.partitions import partitions_list, partitions_maintain
@@ -150,10 +155,7 @@ def test_a_load_does_not_queue_behind_a_long_read_of_the_default_partition(monke
     load gives up making its month after LOAD_LOCK_TIMEOUT and writes to the default partition instead of
     waiting (and holding up every later reader behind its lock request)."""
     monkeypatch.setattr(partitions, "LOAD_LOCK_TIMEOUT", "200ms")
-    db = connection.settings_dict
-    reader = psycopg.connect(
-        dbname=db["NAME"], user=db["USER"], host=db["HOST"] or None, port=db["PORT"] or None, password=db["PASSWORD"]
-    )
+    reader = own_connection(autocommit=False)
     try:
         reader.execute("SELECT count(*) FROM stock_data_warehouse_default")  # a long read: its lock is held
         started = time.monotonic()

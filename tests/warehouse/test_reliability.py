@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 
 from tests.conftest import ROOT, worker_env
-from tests.warehouse.conftest import requires_postgres, stock_record
+from tests.warehouse.conftest import own_connection, requires_postgres, stock_record
 from warehouse.models import StockData
 from warehouse.services import WarehouseUnavailable, warehouse
 
@@ -42,19 +42,6 @@ print("loaded", flush=True)
 """
 
 
-def _admin_conn() -> psycopg.Connection:
-    """A connection of our own to the test database (beside Django's)."""
-    s = connection.settings_dict
-    return psycopg.connect(
-        host=s["HOST"] or "127.0.0.1",
-        port=s["PORT"] or 5432,
-        user=s["USER"],
-        password=s["PASSWORD"] or None,
-        dbname=s["NAME"],
-        autocommit=True,
-    )
-
-
 def _wait_for_copy(admin: psycopg.Connection, timeout: float = 60.0, exclude: int | None = None) -> int:
     """The pid of a backend of this database running a COPY into the stock table."""
     deadline = time.monotonic() + timeout
@@ -81,7 +68,7 @@ def _wait_gone(admin: psycopg.Connection, pid: int, timeout: float = 30.0) -> No
 
 def test_a_load_killed_mid_transaction_leaves_no_row(tmp_path):
     log = tmp_path / "child.log"
-    with _admin_conn() as admin, log.open("wb") as out:
+    with own_connection() as admin, log.open("wb") as out:
         child = subprocess.Popen(
             [sys.executable, "-c", CHILD], cwd=ROOT, env=worker_env(), stdout=out, stderr=subprocess.STDOUT
         )
@@ -147,7 +134,7 @@ def test_the_database_going_away_mid_load_raises_warehouse_unavailable():
     killed = []
 
     def terminate():
-        with _admin_conn() as admin:
+        with own_connection() as admin:
             pid = _wait_for_copy(admin)
             admin.execute("SELECT pg_terminate_backend(%s)", [pid])
             killed.append(pid)
