@@ -22,7 +22,18 @@ def pump_alerts_raise(*, dates) -> list[PumpAlert]:
         return []
     raised = []
     for day in sorted(set(dates)):
-        for row in pump_ticker_days(day=day, min_score=setting.threshold, limit=1000):
+        rows = pump_ticker_days(day=day, min_score=setting.threshold, limit=1000)
+        # Most of a day's tickers were alerted by an earlier run: skip them here rather than let each INSERT
+        # fail on the unique key (an ERROR line in PostgreSQL's log, and Django keeps the last rolled-back
+        # exception on the connection, with the frames of the whole run it was raised in).
+        alerted = set(
+            PumpAlert.objects.filter(date=day, ticker__in=[row["ticker"] for row in rows]).values_list(
+                "ticker", flat=True
+            )
+        )
+        for row in rows:
+            if row["ticker"] in alerted:
+                continue
             alert = _claim(day, row, setting.threshold)
             if alert is not None:
                 raised.append(alert)

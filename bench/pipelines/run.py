@@ -174,6 +174,10 @@ def run_pipeline(pipeline: str, *, batches=None, files=None, profile: bool = Fal
         seconds = time.perf_counter() - started
     finally:
         connectors.CONNECTORS[pipeline] = saved
+        if batches is not None:
+            # A live run's batches are gone with it. Whatever outlives the run (an exception Django keeps on the
+            # connection keeps the frames it passed through) must not keep every prepared answer alive.
+            upstream.batches = []
     return Measured(seconds, [run], profile_text(profiler) if profiler else "")
 
 

@@ -4,9 +4,11 @@ import datetime as dt
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from quality.models import PumpAlert, PumpAlertSetting
-from quality.pump_alerts import pump_alerts_raise
+from quality.pump_alerts import _claim, pump_alerts_raise
 from warehouse.models import DailySocial
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +51,30 @@ def test_each_ticker_day_over_the_threshold_alerts_once_on_every_channel(setting
     assert PumpAlert.objects.count() == 2
     assert len(mail.outbox) == 2
     assert len(webhook) == 2
+
+
+def test_a_recomputation_skips_the_tickers_already_alerted_without_trying_to_insert_them(webhook, scores):
+    PumpAlertSetting.objects.create(threshold=0.6)
+    assert len(pump_alerts_raise(dates=[DAY])) == 2
+    DailySocial.objects.create(ticker="RVNL", platform="telegram", date=DAY, mentions=9, pump_signals=5, pump_score=0.7)
+    with CaptureQueriesContext(connection) as queries:
+        raised = pump_alerts_raise(dates=[DAY])
+    # Only the ticker new over the threshold is claimed: no INSERT that fails on the unique key (an ERROR in
+    # PostgreSQL's log for every alerted ticker at every run, before).
+    assert [a.ticker for a in raised] == ["RVNL"]
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 1
+    assert "RVNL" in inserts[0]
+    assert [body["ticker"] for _, body in webhook] == ["IRFC", "SUZLON", "RVNL"]
+
+
+def test_an_alert_another_evaluation_claimed_a_moment_before_is_not_sent_again(webhook, scores):
+    PumpAlertSetting.objects.create(threshold=0.6)
+    pump_alerts_raise(dates=[DAY])
+    # The race the unique key settles: this evaluation read the day before the other one claimed IRFC.
+    assert _claim(DAY, {"ticker": "IRFC", "pump_score": 0.82, "mentions": 10, "pump_signals": 4}, 0.6) is None
+    assert PumpAlert.objects.filter(ticker="IRFC").count() == 1
+    assert [body["ticker"] for _, body in webhook] == ["IRFC", "SUZLON"]
 
 
 def test_the_threshold_is_the_one_set_in_admin(admin_client, scores):
