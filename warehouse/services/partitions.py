@@ -137,8 +137,9 @@ def partitions_for_load(table: str, days: Iterable[date], *, now: datetime | Non
     month another load made meanwhile is no failure."""
     if connection.vendor != "postgresql" or table not in PARTITIONED:
         return []
-    latest = month_add(month_start(now or timezone.now()), DEFAULT_AHEAD)
-    months = sorted({m for m in (d.replace(day=1) for d in days) if EARLIEST_MONTH <= m <= latest})
+    months = _plausible(
+        {d.replace(day=1) for d in days}, latest=month_add(month_start(now or timezone.now()), DEFAULT_AHEAD)
+    )
     if not months:
         return []
     missing = _missing([partition_name(table, month) for month in months])
@@ -166,6 +167,13 @@ def partitions_for_load(table: str, days: Iterable[date], *, now: datetime | Non
     return created
 
 
+def _plausible(months: Iterable[date], *, latest: date) -> list[date]:
+    """The ``months`` a partition is made for, in order: from ``EARLIEST_MONTH`` to ``latest``. A row of any
+    other month (an implausible time: 1970 from a zero timestamp, a year mistyped) stays in the default
+    partition rather than getting a partition of its own."""
+    return sorted(m for m in months if EARLIEST_MONTH <= m <= latest)
+
+
 def _missing(names) -> set[str]:
     """Which of the partitions ``names`` do not exist."""
     with connection.cursor() as cur:
@@ -174,12 +182,13 @@ def _missing(names) -> set[str]:
 
 
 def partitions_maintain(*, ahead: int = DEFAULT_AHEAD, now: datetime | None = None) -> PartitionResult:
-    """The daily pass: months ahead, strays out of the default partitions, optional retention."""
+    """The daily pass: months ahead, strays of plausible months (``_plausible``) out of the default partitions,
+    optional retention."""
     if connection.vendor != "postgresql":
         return PartitionResult()
     current = month_start(now or timezone.now())
     wanted = [month_add(current, k) for k in range(ahead + 1)]
-    strays = [month for table in PARTITIONED for month in _default_months(table)]
+    strays = _plausible({month for table in PARTITIONED for month in _default_months(table)}, latest=wanted[-1])
     result = partitions_ensure(months=wanted + strays)
     retention = getattr(settings, "WAREHOUSE_RETENTION_MONTHS", None)
     if retention:
