@@ -26,7 +26,7 @@ from lake.selectors import lake_objects_in_range as lake_objects_between
 from lake.services import lake_object_failed
 from lake.services.verify import lake_register_recent
 from warehouse.services import WarehouseUnavailable
-from warehouse.services.partitions import partitions_ensure
+from warehouse.services.partitions import LOAD_LOCK_TIMEOUT, partitions_ensure
 
 from .. import registry
 from ..models import PipelineRun
@@ -345,14 +345,15 @@ def _partitions_ready(plan: ReprocessPlan) -> list[str]:
     day either side (a row's India day, or an older post's, can be the storage day's neighbour), before
     anything loads: a backfill of past months then writes each row into its month, where queries prune,
     instead of into the default partition for the nightly maintenance to move. Returns the partitions
-    created. A failure is logged, not raised: those rows then land in the default partition, as before."""
+    created. A failure is logged, not raised (behind a long read of the table, after ``LOAD_LOCK_TIMEOUT``): the
+    loads then try each month again themselves, and its rows land in the default partition when they cannot."""
     spec = registry.PIPELINES.get(plan.source)
     table = SILVER_TABLES.get(spec.dataset) if spec is not None else None
     if table is None or not plan.object_ids:
         return []
     days = _range_days(plan, plan.object_ids[0], plan.object_ids[-1])
     try:
-        created = partitions_ensure(months=sorted(days), tables=[table]).created
+        created = partitions_ensure(months=sorted(days), tables=[table], lock_timeout=LOAD_LOCK_TIMEOUT).created
     except DatabaseError:
         logger.warning(
             "backfill of %s: could not create the partitions of its months; their rows go to the default "

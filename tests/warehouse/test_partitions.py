@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
-from django.db import DatabaseError, connection, connections
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, OperationalError, connection, connections
 from django.db.migrations.executor import MigrationExecutor
 from django_celery_beat.models import PeriodicTask
 
@@ -180,6 +180,58 @@ def test_a_load_does_not_queue_behind_a_long_read_of_the_default_partition(monke
     with connection.cursor() as cursor:  # (the test's transaction goes on: a success puts it back too)
         cursor.execute("SHOW lock_timeout")
         assert cursor.fetchone()[0] == "0"
+
+
+@requires_postgres
+def test_the_nightly_pass_gives_up_behind_a_long_read_instead_of_stalling_the_table(monkeypatch):
+    """The pass's ATTACH waits at most MAINTAIN_LOCK_TIMEOUT behind a reader of the table, then raises
+    OperationalError (the beat task retries it; the command says to run again) instead of queueing an ACCESS
+    EXCLUSIVE request that every later reader would wait behind for as long as the long query runs."""
+    monkeypatch.setattr(partitions, "MAINTAIN_LOCK_TIMEOUT", "200ms")
+    later = datetime(2031, 6, 10, tzinfo=UTC)  # months nobody has made
+    reader = own_connection(autocommit=False)
+    try:
+        reader.execute("SELECT count(*) FROM stock_data_warehouse")  # a long query: its locks are held
+        started = time.monotonic()
+        with pytest.raises(OperationalError) as raised:
+            partitions_maintain(now=later)
+        assert time.monotonic() - started < 5
+        with pytest.raises(CommandError, match="could not be changed within 200ms"):
+            call_command("warehouse_partitions", "--from", "2031-01", "--to", "2031-02")
+    finally:
+        reader.rollback()
+        reader.close()
+    assert partitions.lock_not_available(raised.value)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "0"
+    # With the read over, the next pass makes them.
+    assert "stock_data_warehouse_p2031_06" in partitions_maintain(now=later).created
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_retention_gives_up_behind_a_long_read_instead_of_stalling_the_table(monkeypatch, settings):
+    """DETACH locks the whole table outright: retention waits at most MAINTAIN_LOCK_TIMEOUT for it."""
+    monkeypatch.setattr(partitions, "MAINTAIN_LOCK_TIMEOUT", "200ms")
+    old = "stock_data_warehouse_p2004_03"
+    try:
+        stock_rows_load(records=[stock_record(0, timestamp="2004-03-03T10:00:00+05:30")])  # commits its month
+        reader = own_connection(autocommit=False)
+        try:
+            reader.execute("SELECT count(*) FROM stock_data_warehouse")
+            started = time.monotonic()
+            with pytest.raises(OperationalError):
+                partitions.partitions_retire(before=date(2005, 1, 1))
+            assert time.monotonic() - started < 5
+        finally:
+            reader.rollback()
+            reader.close()
+        assert old in {p.name for p in partitions_list("stock_data_warehouse")}
+        assert partitions.partitions_retire(before=date(2005, 1, 1)) == [old]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP TABLE IF EXISTS "{old}"')
 
 
 @requires_postgres

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -42,6 +43,11 @@ EARLIEST_MONTH = date(1990, 1, 1)
 # ACCESS EXCLUSIVE lock on the default partition: behind a long read of it, a waiting ATTACH would hold up
 # every later read and load of the table, so a load gives up after this and writes to the default partition.
 LOAD_LOCK_TIMEOUT = "2s"
+# The same for the nightly pass (and the command), for each month it creates and each partition retention
+# detaches (DETACH locks the whole table outright). A pass that cannot have its locks raises
+# OperationalError (LockNotAvailable) rather than stall every reader while a long query runs: the beat task
+# retries it later, and what it did before stays done (one transaction per partition).
+MAINTAIN_LOCK_TIMEOUT = "10s"
 _SUFFIX = re.compile(r"_p(\d{4})_(\d{2})$")
 
 
@@ -113,8 +119,8 @@ def partitions_ensure(
     *, months: list[date], tables: list[str] | None = None, cursor=None, lock_timeout: str | None = None
 ) -> PartitionResult:
     """Create the monthly partitions covering ``months`` (idempotent), adopting rows from the default.
-    ``lock_timeout``: how long each creation may wait for its locks (PostgreSQL's syntax, "2s"); none by
-    default (the nightly pass waits its turn)."""
+    ``lock_timeout``: how long each creation may wait for its locks (PostgreSQL's syntax, "2s"; none: as long as
+    it takes). Past it, PostgreSQL's LockNotAvailable (a Django OperationalError) is raised."""
     result = PartitionResult()
     if connection.vendor != "postgresql":
         return result
@@ -167,6 +173,11 @@ def partitions_for_load(table: str, days: Iterable[date], *, now: datetime | Non
     return created
 
 
+def lock_not_available(exc: BaseException) -> bool:
+    """Whether ``exc`` is PostgreSQL giving up on a lock after ``lock_timeout`` (SQLSTATE 55P03)."""
+    return getattr(exc.__cause__, "sqlstate", None) == "55P03" or getattr(exc, "sqlstate", None) == "55P03"
+
+
 def _plausible(months: Iterable[date], *, latest: date) -> list[date]:
     """The ``months`` a partition is made for, in order: from ``EARLIEST_MONTH`` to ``latest``. A row of any
     other month (an implausible time: 1970 from a zero timestamp, a year mistyped) stays in the default
@@ -183,13 +194,14 @@ def _missing(names) -> set[str]:
 
 def partitions_maintain(*, ahead: int = DEFAULT_AHEAD, now: datetime | None = None) -> PartitionResult:
     """The daily pass: months ahead, strays of plausible months (``_plausible``) out of the default partitions,
-    optional retention."""
+    optional retention. Each partition waits at most ``MAINTAIN_LOCK_TIMEOUT`` for its locks, else
+    OperationalError is raised (the task retries later; the partitions done before it stay done)."""
     if connection.vendor != "postgresql":
         return PartitionResult()
     current = month_start(now or timezone.now())
     wanted = [month_add(current, k) for k in range(ahead + 1)]
     strays = _plausible({month for table in PARTITIONED for month in _default_months(table)}, latest=wanted[-1])
-    result = partitions_ensure(months=wanted + strays)
+    result = partitions_ensure(months=wanted + strays, lock_timeout=MAINTAIN_LOCK_TIMEOUT)
     retention = getattr(settings, "WAREHOUSE_RETENTION_MONTHS", None)
     if retention:
         result.dropped = partitions_retire(before=month_add(current, -int(retention)))
@@ -202,7 +214,7 @@ def partitions_retire(*, before: date) -> list[str]:
     for table in PARTITIONED:
         for part in partitions_list(table):
             if part.month is not None and part.month < before:
-                with transaction.atomic(), connection.cursor() as cur:
+                with transaction.atomic(), connection.cursor() as cur, _lock_timeout(cur, MAINTAIN_LOCK_TIMEOUT):
                     cur.execute(f'ALTER TABLE "{table}" DETACH PARTITION "{part.name}"')
                     cur.execute(f'DROP TABLE "{part.name}"')
                 logger.info("warehouse retention: dropped partition %s", part.name)
@@ -233,29 +245,37 @@ def _partition_create(
         cur.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
         if cur.fetchone()[0]:
             return
-        if lock_timeout is not None:
-            # For this transaction only; put back below, since in a caller's transaction (a savepoint here)
-            # a success would leave it set for the rest of that transaction (a failure rolls it back).
-            cur.execute("SELECT current_setting('lock_timeout')")
-            previous = cur.fetchone()[0]
-            cur.execute("SELECT set_config('lock_timeout', %s, true)", [lock_timeout])
-        # A month whose rows already sit in the default partition cannot simply be created (PostgreSQL
-        # refuses a partition whose range the default holds): build it apart, move those rows into it,
-        # then attach it. ATTACH re-checks the default partition, which no longer holds that range.
-        cur.execute(f'CREATE TABLE "{name}" (LIKE "{table}" INCLUDING DEFAULTS INCLUDING STORAGE)')
-        cur.execute(
-            f'WITH moved AS (DELETE FROM "{table}_default" WHERE "{column}" >= %s AND "{column}" < %s RETURNING *) '
-            f'INSERT INTO "{name}" SELECT * FROM moved',
-            [lo, hi],
-        )
-        moved = cur.rowcount
-        cur.execute(f'ALTER TABLE "{table}" ATTACH PARTITION "{name}" FOR VALUES FROM (%s) TO (%s)', [lo, hi])
-        if lock_timeout is not None:
-            cur.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+        with _lock_timeout(cur, lock_timeout):
+            # A month whose rows already sit in the default partition cannot simply be created (PostgreSQL
+            # refuses a partition whose range the default holds): build it apart, move those rows into it,
+            # then attach it. ATTACH re-checks the default partition, which no longer holds that range.
+            cur.execute(f'CREATE TABLE "{name}" (LIKE "{table}" INCLUDING DEFAULTS INCLUDING STORAGE)')
+            cur.execute(
+                f'WITH moved AS (DELETE FROM "{table}_default" WHERE "{column}" >= %s AND "{column}" < %s '
+                f'RETURNING *) INSERT INTO "{name}" SELECT * FROM moved',
+                [lo, hi],
+            )
+            moved = cur.rowcount
+            cur.execute(f'ALTER TABLE "{table}" ATTACH PARTITION "{name}" FOR VALUES FROM (%s) TO (%s)', [lo, hi])
     result.created.append(name)
     if moved:
         result.moved[name] = moved
         logger.info("warehouse partitions: moved %d rows of %s out of %s_default", moved, name, table)
+
+
+@contextmanager
+def _lock_timeout(cur, value: str | None):
+    """PostgreSQL's ``lock_timeout`` at ``value`` inside the block (none: left as it is). Set for the transaction
+    only and put back after the block, since in a caller's transaction (a savepoint here) a success would leave
+    it set for the rest of that transaction (a failure rolls it back)."""
+    if value is None:
+        yield
+        return
+    cur.execute("SELECT current_setting('lock_timeout')")
+    previous = cur.fetchone()[0]
+    cur.execute("SELECT set_config('lock_timeout', %s, true)", [value])
+    yield
+    cur.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
 
 
 class _cursor:

@@ -3,11 +3,13 @@
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from warehouse.services.partitions import (
+    MAINTAIN_LOCK_TIMEOUT,
     PARTITIONED,
+    lock_not_available,
     month_add,
     month_start,
     partitions_ensure,
@@ -43,25 +45,16 @@ class Command(BaseCommand):
         if ahead < 0:
             raise CommandError("--ahead must be 0 or more")
         if not options["list"]:
-            if start:
-                first = _month(start)
-                last = _month(end) if end else month_start(timezone.now())
-                if last < first:
-                    raise CommandError("--to is before --from")
-                months, month = [], first
-                while month <= last:
-                    months.append(month)
-                    month = month_add(month, 1)
-                backfill = partitions_ensure(months=months)
-                self.stdout.write(f"backfill months: created {len(backfill.created)} partition(s)")
-            result = partitions_maintain(ahead=ahead)
-            for name in result.created:
-                moved = result.moved.get(name)
-                self.stdout.write(f"  created {name}" + (f" ({moved} stray rows moved in)" if moved else ""))
-            for name in result.dropped:
-                self.stdout.write(f"  dropped {name} (retention)")
-            if not (result.created or result.dropped):
-                self.stdout.write("  partitions are up to date")
+            try:
+                self._maintain(ahead, start, end)
+            except OperationalError as exc:
+                if not lock_not_available(exc):
+                    raise
+                raise CommandError(
+                    "another session holds the warehouse tables (a long query?): a partition could not be "
+                    f"changed within {MAINTAIN_LOCK_TIMEOUT}. What was done before it stays done; run the "
+                    "command again later."
+                ) from exc
         for table in PARTITIONED:
             parts = partitions_list(table)
             self.stdout.write(f"{table}: {len(parts)} partitions")
@@ -69,3 +62,24 @@ class Command(BaseCommand):
                 for part in parts:
                     rows = "?" if part.rows < 0 else f"~{part.rows:,}"
                     self.stdout.write(f"  {part.name}: {rows} rows")
+
+    def _maintain(self, ahead: int, start: str | None, end: str | None) -> None:
+        if start:
+            first = _month(start)
+            last = _month(end) if end else month_start(timezone.now())
+            if last < first:
+                raise CommandError("--to is before --from")
+            months, month = [], first
+            while month <= last:
+                months.append(month)
+                month = month_add(month, 1)
+            backfill = partitions_ensure(months=months, lock_timeout=MAINTAIN_LOCK_TIMEOUT)
+            self.stdout.write(f"backfill months: created {len(backfill.created)} partition(s)")
+        result = partitions_maintain(ahead=ahead)
+        for name in result.created:
+            moved = result.moved.get(name)
+            self.stdout.write(f"  created {name}" + (f" ({moved} stray rows moved in)" if moved else ""))
+        for name in result.dropped:
+            self.stdout.write(f"  dropped {name} (retention)")
+        if not (result.created or result.dropped):
+            self.stdout.write("  partitions are up to date")
