@@ -30,3 +30,16 @@ def _unpin_primary(task_id=None, **_):
     pin = _pins.pop(task_id, None)
     if pin is not None:
         pin.__exit__(None, None, None)
+
+
+@task_postrun.connect
+def _forget_rolled_back_errors(**_):
+    """Django keeps the last exception that an ORM write inside an atomic block rolled back on the connection
+    (``rollback_exc``: read only while that block still has to roll back, and never cleared), and with its
+    traceback every frame it passed through: whatever the task held (a run's batches) stayed alive in the worker
+    until the next such error. A finished task's is dropped."""
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:
+            conn.rollback_exc = None
