@@ -3,6 +3,7 @@
 import re
 import threading
 import time
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -34,6 +35,23 @@ def _one(sql: str, params=()):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
+
+
+@contextmanager
+def long_read(table: str):
+    """Another session in the middle of a long read of ``table``: it holds the read's locks until the block ends."""
+    reader = own_connection(autocommit=False)
+    try:
+        reader.execute(f'SELECT count(*) FROM "{table}"')
+        yield
+    finally:
+        reader.rollback()
+        reader.close()
+
+
+def lock_timeout_now() -> str:
+    """This session's lock_timeout (the server's "0" unless something left its own set)."""
+    return _one("SHOW lock_timeout")[0]
 
 
 @requires_postgres
@@ -158,28 +176,19 @@ def test_a_load_does_not_queue_behind_a_long_read_of_the_default_partition(monke
     load gives up making its month after LOAD_LOCK_TIMEOUT and writes to the default partition instead of
     waiting (and holding up every later reader behind its lock request)."""
     monkeypatch.setattr(partitions, "LOAD_LOCK_TIMEOUT", "200ms")
-    reader = own_connection(autocommit=False)
-    try:
-        reader.execute("SELECT count(*) FROM stock_data_warehouse_default")  # a long read: its lock is held
+    with long_read("stock_data_warehouse_default"):
         started = time.monotonic()
         result = stock_rows_load(records=[stock_record(0, timestamp="2024-07-01T10:00:00+05:30")])
         waited = time.monotonic() - started
-    finally:
-        reader.rollback()
-        reader.close()
     assert result.inserted == 1
     assert waited < 5
     assert rows_per_partition("stock_data_warehouse") == {"stock_data_warehouse_default": 1}
     assert "could not create the partitions stock_data_warehouse_p2024_07" in caplog.text
-    with connection.cursor() as cursor:  # the load's own setting is back to the server's
-        cursor.execute("SHOW lock_timeout")
-        assert cursor.fetchone()[0] == "0"
+    assert lock_timeout_now() == "0"  # the load's own setting is back to the server's
     # Once the read is over, the next load of that month makes it (moving the stray in).
     stock_rows_load(records=[stock_record(1, timestamp="2024-07-02T10:00:00+05:30")])
     assert rows_per_partition("stock_data_warehouse") == {"stock_data_warehouse_p2024_07": 2}
-    with connection.cursor() as cursor:  # (the test's transaction goes on: a success puts it back too)
-        cursor.execute("SHOW lock_timeout")
-        assert cursor.fetchone()[0] == "0"
+    assert lock_timeout_now() == "0"  # (the test's transaction goes on: a success puts it back too)
 
 
 @requires_postgres
@@ -189,22 +198,15 @@ def test_the_nightly_pass_gives_up_behind_a_long_read_instead_of_stalling_the_ta
     EXCLUSIVE request that every later reader would wait behind for as long as the long query runs."""
     monkeypatch.setattr(partitions, "MAINTAIN_LOCK_TIMEOUT", "200ms")
     later = datetime(2031, 6, 10, tzinfo=UTC)  # months nobody has made
-    reader = own_connection(autocommit=False)
-    try:
-        reader.execute("SELECT count(*) FROM stock_data_warehouse")  # a long query: its locks are held
+    with long_read("stock_data_warehouse"):
         started = time.monotonic()
         with pytest.raises(OperationalError) as raised:
             partitions_maintain(now=later)
         assert time.monotonic() - started < 5
         with pytest.raises(CommandError, match="could not be changed within 200ms"):
             call_command("warehouse_partitions", "--from", "2031-01", "--to", "2031-02")
-    finally:
-        reader.rollback()
-        reader.close()
     assert partitions.lock_not_available(raised.value)
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW lock_timeout")
-        assert cursor.fetchone()[0] == "0"
+    assert lock_timeout_now() == "0"
     # With the read over, the next pass makes them.
     assert "stock_data_warehouse_p2031_06" in partitions_maintain(now=later).created
 
@@ -217,16 +219,11 @@ def test_retention_gives_up_behind_a_long_read_instead_of_stalling_the_table(mon
     old = "stock_data_warehouse_p2004_03"
     try:
         stock_rows_load(records=[stock_record(0, timestamp="2004-03-03T10:00:00+05:30")])  # commits its month
-        reader = own_connection(autocommit=False)
-        try:
-            reader.execute("SELECT count(*) FROM stock_data_warehouse")
+        with long_read("stock_data_warehouse"):
             started = time.monotonic()
             with pytest.raises(OperationalError):
                 partitions.partitions_retire(before=date(2005, 1, 1))
             assert time.monotonic() - started < 5
-        finally:
-            reader.rollback()
-            reader.close()
         assert old in {p.name for p in partitions_list("stock_data_warehouse")}
         assert partitions.partitions_retire(before=date(2005, 1, 1)) == [old]
     finally:

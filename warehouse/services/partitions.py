@@ -139,8 +139,8 @@ def partitions_for_load(table: str, days: Iterable[date], *, now: datetime | Non
     Only months from ``EARLIEST_MONTH`` to those kept ahead of the current one: a row outside (a direct
     load's implausible time) goes to the default partition. Each month is created before the load, in a
     transaction of its own (a savepoint when the caller holds one), waiting at most ``LOAD_LOCK_TIMEOUT``
-    for its locks. A failure (a lock, a permission) is logged, not raised: the rows then land in the default partition, and the nightly pass moves them. A
-    month another load made meanwhile is no failure."""
+    for its locks. A failure (a lock, a permission) is logged, not raised: the rows then land in the default
+    partition, and the nightly pass moves them. A month another load made meanwhile is no failure."""
     if connection.vendor != "postgresql" or table not in PARTITIONED:
         return []
     months = _plausible(
