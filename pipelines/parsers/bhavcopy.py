@@ -76,12 +76,23 @@ MISSING_MARKS = ("", "-", "NA", "N/A", "NIL", "NULL", "NONE", "NAN")
 def _numbers(texts: list) -> np.ndarray:
     """A column's texts as floats (NaN where missing or no number); thousands separators dropped."""
     plain = [t.replace(",", "") if type(t) is str and "," in t else t for t in texts]
+    try:
+        # The usual column, every cell a plain number: numpy reads the texts four times as fast as
+        # to_numeric. It also takes "1_000" and non-ASCII digits, which to_numeric does not: those go there.
+        joined = "".join(plain)  # (TypeError: a short row's NaN)
+        if joined.isascii() and "_" not in joined:
+            return np.array(plain, dtype=np.float64)
+    except (TypeError, ValueError):  # (ValueError: a missing mark or a text that is no number)
+        pass
     return pd.to_numeric(np.array(plain, dtype=object), errors="coerce").astype("float64")
 
 
 def _stripped(values: list) -> list:
     """A column's texts without surrounding spaces (a short row's missing cells stay as pandas read them)."""
-    return [v.strip() if type(v) is str else v for v in values]
+    try:
+        return list(map(str.strip, values))  # every cell a text: the usual column, twice as fast
+    except TypeError:
+        return [v.strip() if type(v) is str else v for v in values]
 
 
 def _days(texts: list, date_format: str) -> list:

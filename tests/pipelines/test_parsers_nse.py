@@ -299,6 +299,21 @@ def test_bhavcopy_cells_are_read_as_nse_writes_them(samples):
     assert (marks["open"], marks["high"], marks["low"], marks["last"], marks["volume"]) == (None,) * 5
 
 
+def test_bhavcopy_numbers_only_in_the_digits_nse_writes(samples):
+    # Python's float() reads "1_000" and Arabic-Indic digits; NSE writes neither, so they stay as written
+    # (validation refuses them, naming the column) beside a column of plain numbers read as numbers.
+    result = _legacy_rows(
+        samples,
+        "PLAIN,EQ,12.5,2,1,1.5,1.5,1.4,10,15,06-JAN-2021,3,INE000000007,",
+        "UNDER,EQ,1_000,2,1,1.5,1.5,1.4,10,15,06-JAN-2021,3,INE000000008,",
+        "ARABIC,EQ,١٢,2,1,1.5,1.5,1.4,10,15,06-JAN-2021,3,INE000000009,",
+        "EXP,EQ,1e3,2.25,1,1.5,1.5,1.4,10,15,06-JAN-2021,3,INE000000010,",
+    )
+    assert [bar["open"] for bar in result.bars] == [12.5, "1_000", "١٢", 1000.0]
+    assert [bar["high"] for bar in result.bars] == [2.0, 2.0, 2.0, 2.25]
+    assert [bar["volume"] for bar in result.bars] == [10] * 4
+
+
 def test_empty_and_non_csv_payloads_are_errors():
     assert "is empty" in parse("nse_bhavcopy", {"format": "csv", "filename": "e.csv", "content": ""}).errors[0]
     assert parse("nse_bhavcopy", {"format": "text", "body": "<html>"}).errors == [
