@@ -215,9 +215,10 @@ def _value_lists(texts: dict[str, list], spec: dict) -> tuple[dict[str, list], l
 
 
 def _column(values: np.ndarray, as_int: bool = False, text: list | None = None) -> list:
-    """A numeric column as Python values: None where missing, ints when ``as_int``."""
+    """A numeric column as Python values: None where missing, ints when ``as_int``. An infinite value ("inf",
+    "1e400", 400 digits: Python reads them, NSE never writes one) counts as no number."""
     out = values.astype(object)
-    mask = np.isnan(values)
+    mask = ~np.isfinite(values)
     out[mask] = None
     if as_int:
         out = np.array([None if v is None else int(v) for v in out], dtype=object)

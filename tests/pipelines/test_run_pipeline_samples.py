@@ -297,3 +297,29 @@ def test_a_refused_bar_leaves_no_close_behind(samples, tmp_path):
     )
     assert "21STCENMGM" not in set(StockData.objects.values_list("ticker", flat=True))
     assert StockData.objects.count() == 2
+
+
+def test_a_bhavcopy_row_with_an_infinite_figure_is_quarantined_and_the_others_load(samples, tmp_path):
+    # Python's float reads "inf", "1e400" and a 400-digit number as infinity; no NSE figure is one. Such a
+    # cell makes its row refused, naming the column, and the rest of the day loads.
+    header = (samples / "nse" / "cm06JAN2021bhav.csv").read_text().splitlines()[0]
+    day = tmp_path / "cm06JAN2021bhav.csv"
+    day.write_text(
+        "\n".join(
+            [
+                header,
+                "VOLINF,EQ,1,2,1,1.5,1.5,1.4,inf,15,06-JAN-2021,3,INE000000011,",
+                "VOLBIG,EQ,1,2,1,1.5,1.5,1.4,1e400,15,06-JAN-2021,3,INE000000012,",
+                "OPENBIG,EQ," + "9" * 400 + ",2,1,1.5,1.5,1.4,10,15,06-JAN-2021,3,INE000000013,",
+                "GOOD,EQ,1,2,1,1.5,1.5,1.4,10,15,06-JAN-2021,3,INE000000014,",
+            ]
+        )
+        + "\n"
+    )
+    run = _run("nse_bhavcopy", day)
+    _accounted(run)
+    assert (run.fetched, run.inserted, run.rejected) == (4, 1, 3)
+    assert list(DailyBar.objects.values_list("ticker", "volume")) == [("GOOD", 10)]
+    assert list(StockData.objects.values_list("ticker", flat=True)) == ["GOOD"]
+    rejects = {r.record["ticker"]: r.rules for r in QuarantinedRecord.objects.all()}
+    assert rejects == {"VOLINF": ["volume_integer"], "VOLBIG": ["volume_integer"], "OPENBIG": ["open_number"]}
