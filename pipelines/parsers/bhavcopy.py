@@ -203,9 +203,11 @@ def _value_lists(texts: dict[str, list], spec: dict) -> tuple[dict[str, list], l
     for f in ("delivery_qty", "delivery_pct"):
         if f in cols:
             numbers[f] = _numbers(texts[cols[f]])
-    numbers["value"] = np.round(numbers["value"] * spec["value_scale"], 2)
     prev, close = numbers["prev_close"], numbers["close"]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # (A figure near float's limit, "1e308", may overflow to infinity here: no warning, ``_column`` takes it
+    # for no number.)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        numbers["value"] = np.round(numbers["value"] * spec["value_scale"], 2)
         change = np.where(prev > 0, np.round((close - prev) / prev * 100, 2), np.nan)
     as_lists = {
         f: _column(v, as_int=f in ("volume", "trades", "delivery_qty"), text=texts[cols[f]] if f in cols else None)

@@ -1,6 +1,7 @@
 """NSE quote and bhavcopy parsers on the real sample files, quirks included."""
 
 import json
+import warnings
 from datetime import UTC, date, datetime
 
 import pytest
@@ -312,6 +313,21 @@ def test_bhavcopy_numbers_only_in_the_digits_nse_writes(samples):
     assert [bar["open"] for bar in result.bars] == [12.5, "1_000", "١٢", 1000.0]
     assert [bar["high"] for bar in result.bars] == [2.0, 2.0, 2.0, 2.25]
     assert [bar["volume"] for bar in result.bars] == [10] * 4
+
+
+def test_a_bhavcopy_figure_at_floats_limit_gives_no_warning():
+    # A turnover of 1e308 overflows when scaled to rupees, and a change from a previous close of 1e-307
+    # overflows too: the cell is no number (validation refuses it), and numpy says nothing in the log.
+    header = "SYMBOL,SERIES,DATE1,PREV_CLOSE,OPEN_PRICE,HIGH_PRICE,LOW_PRICE,LAST_PRICE,CLOSE_PRICE,AVG_PRICE,"
+    header += "TTL_TRD_QNTY,TURNOVER_LACS,NO_OF_TRADES,DELIV_QTY,DELIV_PER"
+    row = "BIG, EQ, 30-Dec-2024, 1e-307, 1, 2, 1, 1.5, 1.5, 1.4, 10, 1e308, 3, -, -"
+    payload = {"format": "csv", "filename": "sec_bhavdata_full_30122024.csv", "content": f"{header}\n{row}\n"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = parse("nse_bhavcopy", payload)
+    assert result.errors == []
+    [bar] = result.bars
+    assert (bar["value"], result.stock_rows[0]["change_percent"]) == ("1e308", None)
 
 
 def test_empty_and_non_csv_payloads_are_errors():
