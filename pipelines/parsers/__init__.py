@@ -16,7 +16,10 @@ Contract
 - ``errors``: a record (or the whole payload) that could not be parsed, with the reason.
 - ``skipped``: items that are not records (Telegram service messages, photos without text).
 
-``parse`` never raises: an unexpected failure becomes one entry in ``errors``.
+``parse`` never raises: an unexpected failure becomes one entry in ``errors``. The parsers of payloads of
+many records (X pages and JSON lines, getUpdates answers, Telegram exports and scraped lists) read each
+record through ``common.record_guarded``: a record that fails in a way nobody foresaw is that record's
+error, and the payload's other records are still read.
 ``fetched_at``: the batch's fetch time, used for tweets that carry no time of their own.
 
 Parsers are pure: no database. What a bhavcopy teaches the ticker master is written by the warehouse

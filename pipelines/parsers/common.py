@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -16,6 +18,8 @@ CASHTAG_RE = re.compile(r"(?<![\w$])\$([A-Za-z][A-Za-z0-9&_\-]{0,19})(?![\w&])")
 HASHTAG_RE = re.compile(r"(?<![\w#&])#(\w{1,100})", re.UNICODE)
 URL_RE = re.compile(r"https?://[^\s<>\"')\]]+")
 MENTION_RE = re.compile(r"(?<![\w@])@(\w{1,32})")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -47,6 +51,20 @@ class ParseResult:
         self.errors += other.errors
         self.skipped += other.skipped
         self.layout = self.layout or other.layout
+
+
+def record_guarded(result: ParseResult, source: str, where: str, parse_one: Callable, /, *args, **kwargs) -> None:
+    """``parse_one(*args, **kwargs)``: the parsing of one record of a payload into ``result``. A failure its
+    parser did not foresee (a field of a type no upstream sends) becomes that record's error, with the
+    reason, and what it had added is taken back: the payload's other records are still read (``parse``
+    would otherwise refuse the whole payload for it)."""
+    kept = len(result.stock_rows), len(result.bars), len(result.messages)
+    try:
+        parse_one(*args, **kwargs)
+    except Exception as exc:
+        logger.warning("%s: %s could not be read", source, where, exc_info=True)
+        del result.stock_rows[kept[0] :], result.bars[kept[1] :], result.messages[kept[2] :]
+        result.errors.append(f"{source}: {where}: could not be read: {type(exc).__name__}: {str(exc)[:200]}")
 
 
 def to_float(value) -> float | None:

@@ -19,6 +19,7 @@ from pipelines.parsers.common import (
     ParseResult,
     epoch_datetime,
     iso_datetime,
+    record_guarded,
     text_entities,
     text_payload_error,
     to_int,
@@ -51,6 +52,11 @@ def bot_chat_id(raw_id, chat_type: str | None) -> int | None:
     return value
 
 
+def _obj(value) -> dict:
+    """A sub-object of a message (its chat, sender, forward origin …), or {} when it is missing or no object."""
+    return value if isinstance(value, dict) else {}
+
+
 def utf16_slice(text: str, offset: int, length: int) -> str:
     encoded = text.encode("utf-16-le")
     return encoded[offset * 2 : (offset + length) * 2].decode("utf-16-le", errors="replace")
@@ -78,12 +84,12 @@ def _forward(msg: dict) -> dict:
     """Where a forwarded message came from, in the Bot API's newer (forward_origin) or older fields."""
     origin = msg.get("forward_origin")
     if isinstance(origin, dict):
-        chat = origin.get("chat") or origin.get("sender_chat") or {}
-        user = origin.get("sender_user") or {}
+        chat = _obj(origin.get("chat")) or _obj(origin.get("sender_chat"))
+        user = _obj(origin.get("sender_user"))
         name = chat.get("title") or chat.get("username") or user.get("username") or origin.get("sender_user_name")
         return {"forwarded_from": name, "chat_id": chat.get("id"), "message_id": origin.get("message_id")}
-    chat = msg.get("forward_from_chat") or {}
-    user = msg.get("forward_from") or {}
+    chat = _obj(msg.get("forward_from_chat"))
+    user = _obj(msg.get("forward_from"))
     name = chat.get("title") or chat.get("username") or user.get("username") or msg.get("forward_sender_name")
     if not (name or chat or user or msg.get("forward_date")):
         return {}
@@ -121,7 +127,7 @@ def parse_bot_update(update, result: ParseResult) -> None:
         result.skipped += 1  # callback queries, member changes …: not posts
         return
     msg = update[kind]
-    chat = msg.get("chat") or {}
+    chat = _obj(msg.get("chat"))
     chat_id, message_id = chat.get("id"), msg.get("message_id")
     if chat_id is None or message_id is None or msg.get("date") is None:
         result.errors.append(
@@ -137,8 +143,8 @@ def parse_bot_update(update, result: ParseResult) -> None:
     except (TypeError, ValueError, OverflowError):
         result.errors.append(f"{SOURCE}: update {update.get('update_id')}: date {msg.get('date')!r} is not a Unix time")
         return
-    sender = msg.get("from") or {}
-    sender_chat = msg.get("sender_chat") or {}
+    sender = _obj(msg.get("from"))
+    sender_chat = _obj(msg.get("sender_chat"))
     author = (
         msg.get("author_signature")
         or sender.get("username")
@@ -159,7 +165,7 @@ def parse_bot_update(update, result: ParseResult) -> None:
         repost_of=f"{forward['chat_id']}:{forward['message_id']}"
         if forward.get("chat_id") and forward.get("message_id")
         else None,
-        reply_to=(msg.get("reply_to_message") or {}).get("message_id"),
+        reply_to=_obj(msg.get("reply_to_message")).get("message_id"),
     )
     _message(
         result=result,
@@ -217,56 +223,64 @@ def parse_export_chat(chat: dict, result: ParseResult) -> None:
     if not isinstance(messages, list):
         result.drift.append(f"{SOURCE}: export of {name or chat.get('id')}: no messages list")
         return
-    for msg in messages:
-        if not isinstance(msg, dict):
-            result.errors.append(f"{SOURCE}: export of {name}: a message that is a {type(msg).__name__}")
-            continue
-        if msg.get("type", "message") != "message":
-            result.skipped += 1  # service messages: pins, joins, title changes
-            continue
-        text = _export_text(msg.get("text"))
-        if not text.strip():
-            result.skipped += 1
-            continue
-        metadata: dict = {}
-        try:
-            if msg.get("date_unixtime"):
-                timestamp = epoch_datetime(msg["date_unixtime"])
-                metadata["timestamp_source"] = "date_unixtime"
-            else:
-                # Older exports write the exporting computer's local time without a zone.
-                local = datetime.fromisoformat(str(msg["date"]))
-                zone = local.tzinfo or _local_zone()
-                timestamp = local.replace(tzinfo=zone) if local.tzinfo is None else local
-                metadata["timestamp_source"] = f"date (assumed {zone})"
-        except (KeyError, TypeError, ValueError, OverflowError):
-            result.errors.append(f"{SOURCE}: export of {name}: message {msg.get('id')}: no readable date")
-            continue
-        if msg.get("id") is None:
-            result.errors.append(f"{SOURCE}: export of {name}: a message without id")
-            continue
-        metadata.update(_export_entities(msg.get("text_entities")) or _entity_metadata(text, None))
-        forwarded = msg.get("forwarded_from")
-        metadata.update(
-            chat_id=chat_id,
-            chat_type=chat_type,
-            chat_title=name or None,
-            is_repost=bool(forwarded),
-            forwarded_from=forwarded,
-            reply_to=msg.get("reply_to_message_id"),
-            edited=bool(msg.get("edited")) or None,
+    for number, msg in enumerate(messages, start=1):
+        where = f"export of {name}: message {number} of {len(messages)}"
+        record_guarded(
+            result, SOURCE, where, _export_message, msg, result, chat_id=chat_id, chat_type=chat_type, name=name
         )
-        _message(
-            result=result,
-            chat_id=chat_id,
-            message_id=msg["id"],
-            text=text,
-            timestamp=timestamp.astimezone(UTC),
-            author=str(msg.get("from") or msg.get("author") or name),
-            channel=name or str(chat_id),
-            views=msg.get("views"),
-            metadata=metadata,
-        )
+
+
+def _export_message(msg, result: ParseResult, *, chat_id, chat_type, name: str) -> None:
+    """One message of a Desktop export."""
+    if not isinstance(msg, dict):
+        result.errors.append(f"{SOURCE}: export of {name}: a message that is a {type(msg).__name__}")
+        return
+    if msg.get("type", "message") != "message":
+        result.skipped += 1  # service messages: pins, joins, title changes
+        return
+    text = _export_text(msg.get("text"))
+    if not text.strip():
+        result.skipped += 1
+        return
+    metadata: dict = {}
+    try:
+        if msg.get("date_unixtime"):
+            timestamp = epoch_datetime(msg["date_unixtime"])
+            metadata["timestamp_source"] = "date_unixtime"
+        else:
+            # Older exports write the exporting computer's local time without a zone.
+            local = datetime.fromisoformat(str(msg["date"]))
+            zone = local.tzinfo or _local_zone()
+            timestamp = local.replace(tzinfo=zone) if local.tzinfo is None else local
+            metadata["timestamp_source"] = f"date (assumed {zone})"
+    except (KeyError, TypeError, ValueError, OverflowError):
+        result.errors.append(f"{SOURCE}: export of {name}: message {msg.get('id')}: no readable date")
+        return
+    if msg.get("id") is None:
+        result.errors.append(f"{SOURCE}: export of {name}: a message without id")
+        return
+    metadata.update(_export_entities(msg.get("text_entities")) or _entity_metadata(text, None))
+    forwarded = msg.get("forwarded_from")
+    metadata.update(
+        chat_id=chat_id,
+        chat_type=chat_type,
+        chat_title=name or None,
+        is_repost=bool(forwarded),
+        forwarded_from=forwarded,
+        reply_to=msg.get("reply_to_message_id"),
+        edited=bool(msg.get("edited")) or None,
+    )
+    _message(
+        result=result,
+        chat_id=chat_id,
+        message_id=msg["id"],
+        text=text,
+        timestamp=timestamp.astimezone(UTC),
+        author=str(msg.get("from") or msg.get("author") or name),
+        channel=name or str(chat_id),
+        views=msg.get("views"),
+        metadata=metadata,
+    )
 
 
 def _local_zone():
@@ -276,44 +290,49 @@ def _local_zone():
 def parse_scraped(rows: list, result: ParseResult, *, where: str) -> None:
     """Scraped channel messages: ``{id, date: "2024-11-06 17:01:36 UTC", channel_id, message, views, image}``."""
     for number, row in enumerate(rows, start=1):
-        if not isinstance(row, dict) or not set(row) >= SCRAPED_KEYS:
-            keys = ", ".join(sorted(row))[:100] if isinstance(row, dict) else type(row).__name__
-            result.errors.append(
-                f"{SOURCE}: {where} item {number}: not a scraped message (has {keys}; needs id, date, message)"
-            )
-            continue
-        text = row.get("message")
-        if not isinstance(text, str) or not text.strip():
-            result.skipped += 1
-            continue
-        try:
-            timestamp = iso_datetime(row["date"])
-        except (TypeError, ValueError) as exc:
-            result.errors.append(
-                f"{SOURCE}: {where} item {number} (message {row.get('id')}): date {row.get('date')!r}: {exc}"
-            )
-            continue
-        chat_id = bot_chat_id(row.get("channel_id"), None)
-        metadata = _entity_metadata(text, None)
-        views = row.get("views")
-        metadata.update(
-            chat_id=chat_id,
-            scraped_channel_id=row.get("channel_id"),
-            image=row.get("image") or None,
-            label=row.get("label") or None,
-            is_repost=False,
+        record_guarded(result, SOURCE, f"{where} item {number}", _scraped_row, row, result, number=number, where=where)
+
+
+def _scraped_row(row, result: ParseResult, *, number: int, where: str) -> None:
+    """One scraped message (item ``number`` of ``where``)."""
+    if not isinstance(row, dict) or not set(row) >= SCRAPED_KEYS:
+        keys = ", ".join(sorted(row))[:100] if isinstance(row, dict) else type(row).__name__
+        result.errors.append(
+            f"{SOURCE}: {where} item {number}: not a scraped message (has {keys}; needs id, date, message)"
         )
-        _message(
-            result=result,
-            chat_id=chat_id,
-            message_id=row["id"],
-            text=text,
-            timestamp=timestamp,
-            author="",
-            channel=str(chat_id) if chat_id is not None else "",
-            views=to_int(views),
-            metadata=metadata,
+        return
+    text = row.get("message")
+    if not isinstance(text, str) or not text.strip():
+        result.skipped += 1
+        return
+    try:
+        timestamp = iso_datetime(row["date"])
+    except (TypeError, ValueError) as exc:
+        result.errors.append(
+            f"{SOURCE}: {where} item {number} (message {row.get('id')}): date {row.get('date')!r}: {exc}"
         )
+        return
+    chat_id = bot_chat_id(row.get("channel_id"), None)
+    metadata = _entity_metadata(text, None)
+    views = row.get("views")
+    metadata.update(
+        chat_id=chat_id,
+        scraped_channel_id=row.get("channel_id"),
+        image=row.get("image") or None,
+        label=row.get("label") or None,
+        is_repost=False,
+    )
+    _message(
+        result=result,
+        chat_id=chat_id,
+        message_id=row["id"],
+        text=text,
+        timestamp=timestamp,
+        author="",
+        channel=str(chat_id) if chat_id is not None else "",
+        views=to_int(views),
+        metadata=metadata,
+    )
 
 
 def parse_telegram(payload) -> ParseResult:
@@ -345,8 +364,10 @@ def parse_telegram(payload) -> ParseResult:
         elif not isinstance(payload.get("result"), list):
             result.drift.append(f"{SOURCE}: getUpdates result is a {type(payload.get('result')).__name__}, not a list")
         else:
-            for update in payload["result"]:
-                parse_bot_update(update, result)
+            for number, update in enumerate(payload["result"], start=1):
+                record_guarded(
+                    result, SOURCE, f"update {number} of {len(payload['result'])}", parse_bot_update, update, result
+                )
     elif isinstance(payload, dict) and isinstance(payload.get("messages"), list):
         result.layout = "desktop-export"
         parse_export_chat(payload, result)

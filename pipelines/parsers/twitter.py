@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from pipelines.parsers.common import ParseResult, iso_datetime, text_entities, text_payload_error
+from pipelines.parsers.common import ParseResult, iso_datetime, record_guarded, text_entities, text_payload_error
 
 V1_TIME = "%a %b %d %H:%M:%S %z %Y"
 
@@ -39,7 +39,10 @@ def snowflake_time(tweet_id: str) -> datetime | None:
         return None
     if value < FIRST_SNOWFLAKE:
         return None
-    return datetime.fromtimestamp(((value >> 22) + TWITTER_EPOCH_MS) / 1000, tz=UTC)
+    try:
+        return datetime.fromtimestamp(((value >> 22) + TWITTER_EPOCH_MS) / 1000, tz=UTC)
+    except (OverflowError, ValueError, OSError):  # an id too large to be a snowflake: it carries no time
+        return None
 
 
 def _tags(entities: dict, kind: str, key: str) -> list[str]:
@@ -164,7 +167,8 @@ def parse_response(body, fetched_at: datetime | None, result: ParseResult, *, wh
     if isinstance(body.get("statuses"), list):
         for tweet in body["statuses"]:  # a v1.1 search page
             if isinstance(tweet, dict):
-                parse_v1_tweet(tweet, result, where=where)
+                label = f"{where}: tweet {str(tweet.get('id_str') or tweet.get('id'))[:40]}"
+                record_guarded(result, SOURCE, label, parse_v1_tweet, tweet, result, where=where)
             else:
                 result.errors.append(f"{SOURCE}: {where}: a status that is a {type(tweet).__name__}")
         return
@@ -190,7 +194,8 @@ def parse_response(body, fetched_at: datetime | None, result: ParseResult, *, wh
     originals = {t.get("id"): t for t in includes.get("tweets") or [] if isinstance(t, dict)}
     for tweet in tweets:
         if isinstance(tweet, dict):
-            parse_tweet(tweet, users, originals, fetched_at, result)
+            label = f"{where}: tweet {str(tweet.get('id'))[:40]}"
+            record_guarded(result, SOURCE, label, parse_tweet, tweet, users, originals, fetched_at, result)
         else:
             result.errors.append(f"{SOURCE}: {where}: a tweet that is a {type(tweet).__name__}")
 
@@ -293,7 +298,7 @@ def parse_lines(payload: list, fetched_at: datetime | None, result: ParseResult)
     failing: dict[tuple[str, bool], list[tuple[int, str]]] = {}
     for number, body in enumerate(payload, start=1):
         line = ParseResult()
-        parse_response(body, fetched_at, line, where="line")
+        record_guarded(line, SOURCE, "line", parse_response, body, fetched_at, line, where="line")
         result.messages += line.messages
         result.skipped += line.skipped
         for is_drift, messages in ((True, line.drift), (False, line.errors)):

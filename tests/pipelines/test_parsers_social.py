@@ -239,3 +239,80 @@ def test_telegram_errors_and_unknown_shapes_are_reported_not_raised():
     assert bad.errors == [
         "telegram: scraped messages item 1 (message 1): date 'yesterday': Invalid isoformat string: 'yesterday'"
     ]
+
+
+# ---- one odd record does not cost its page ---------------------------------------------------------
+
+
+def test_a_get_updates_page_reads_its_other_posts_when_one_has_fields_of_odd_types(samples):
+    page = read(samples, "telegram", "telegram/getUpdates_channel_post.json")
+    page["result"][0]["channel_post"]["chat"] = "VVV talk"  # a text where the Bot API sends an object
+    page["result"][1]["channel_post"]["sender_chat"] = ["x"]
+    page["result"][1]["channel_post"]["reply_to_message"] = 7
+    result = parse("telegram", page)
+    # The first has no chat id to name it by: refused with the reason; the second reads without those fields.
+    assert [m["external_id"] for m in result.messages] == ["-1001241558182:19", "-1001241558182:20"]
+    assert result.errors == [
+        f"telegram: update {page['result'][0]['update_id']}: a channel_post without chat id, message id or date"
+    ]
+    assert result.messages[0]["metadata"].get("reply_to") is None
+
+
+def test_a_record_that_fails_unforeseen_is_its_own_error_and_the_page_goes_on(samples, monkeypatch):
+    from pipelines.parsers import telegram
+
+    def entity_metadata(text, entities):
+        if "NES" in text:
+            raise KeyError("something no upstream sends")
+        return real(text, entities)
+
+    real = telegram._entity_metadata
+    monkeypatch.setattr(telegram, "_entity_metadata", entity_metadata)
+    result = parse("telegram", read(samples, "telegram", "telegram/getUpdates_channel_post.json"))
+    assert [m["external_id"] for m in result.messages] == ["-1001241558182:18", "-1001241558182:19"]
+    assert result.errors == ["telegram: update 3 of 3: could not be read: KeyError: 'something no upstream sends'"]
+    # The same for the other shapes: a scraped list, an export, X pages and X JSON lines.
+    scraped = [
+        {"id": n, "date": "2024-11-06 17:01:36 UTC", "message": t, "channel_id": 3} for n, t in ((1, "ok"), (2, "NES"))
+    ]
+    assert len(parse("telegram", scraped).messages) == 1
+    assert (
+        parse("telegram", scraped)
+        .errors[0]
+        .startswith("telegram: scraped messages item 2: could not be read: KeyError")
+    )
+    messages = [
+        {"id": n, "type": "message", "date_unixtime": "1730867736", "text": t} for n, t in ((1, "ok"), (2, "NES"))
+    ]
+    export = parse("telegram", {"name": "Tips", "type": "public_channel", "id": 5, "messages": messages})
+    assert [m["external_id"] for m in export.messages] == ["-1005:1"]
+    assert export.errors[0].startswith("telegram: export of Tips: message 2 of 2: could not be read: KeyError")
+
+
+def test_a_tweet_id_too_large_for_a_snowflake_falls_back_to_the_fetch_time():
+    page = {"data": [{"id": 10**30, "text": "$INFY to the moon"}, {"id": "1578522194770296832", "text": "$TCS"}]}
+    result = parse("twitter", page, fetched_at=FETCHED)
+    assert result.errors == []
+    huge, normal = result.messages
+    assert (huge["timestamp"], huge["metadata"]["timestamp_source"]) == (FETCHED, "fetched_at")
+    assert normal["metadata"]["timestamp_source"] == "tweet_id"
+
+
+def test_an_x_page_reads_its_other_tweets_when_one_fails_unforeseen(monkeypatch):
+    from pipelines.parsers import twitter
+
+    def references(tweet, text, originals, metadata):
+        if "$TCS" in text:
+            raise TypeError("an odd field")
+        return real(tweet, text, originals, metadata)
+
+    real = twitter._references
+    monkeypatch.setattr(twitter, "_references", references)
+    page = {"data": [{"id": "1", "text": "$TCS up"}, {"id": "2", "text": "$INFY up"}], "meta": {"result_count": 2}}
+    result = parse("twitter", page, fetched_at=FETCHED)
+    assert [m["external_id"] for m in result.messages] == ["2"]
+    assert result.errors == ["twitter: answer: tweet 1: could not be read: TypeError: an odd field"]
+    lines = parse("twitter", [page, {"data": [{"id": "3", "text": "$TCS again"}]}], fetched_at=FETCHED)
+    assert [m["external_id"] for m in lines.messages] == ["2"]
+    # JSON lines: the failing lines said once per kind of failure, as any other failure of a line.
+    assert lines.errors == ["twitter: 2 of 2 lines: could not be read (first at line 1: keys data, meta)"]
