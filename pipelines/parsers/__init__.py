@@ -17,7 +17,7 @@ Contract
 - ``skipped``: items that are not records (Telegram service messages, photos without text).
 
 ``parse`` never raises: an unexpected failure becomes one entry in ``errors``. The parsers of payloads of
-many records (X pages and JSON lines, getUpdates answers, Telegram exports and scraped lists) read each
+many records (X pages and JSON lines, getUpdates answers, Telegram exports, scraped lists and t.me/s/ pages) read each
 record through ``common.record_guarded``: a record that fails in a way nobody foresaw is that record's
 error, and the payload's other records are still read.
 ``fetched_at``: the batch's fetch time, used for tweets that carry no time of their own.

@@ -26,7 +26,7 @@ from datetime import UTC
 
 import lxml.html
 
-from pipelines.parsers.common import ParseResult, iso_datetime, text_entities
+from pipelines.parsers.common import ParseResult, iso_datetime, record_guarded, text_entities
 
 SOURCE = "telegram"
 POST_LINK = re.compile(r"^https?://t\.me/(?:s/)?([A-Za-z0-9_]{3,64})/(\d+)")
@@ -48,8 +48,12 @@ def views_count(text: str | None) -> int | None:
     match = COUNT.match((text or "").strip().replace(" ", ""))
     if not match:
         return None
-    number = float(match.group(1).replace(",", "")) if "." in match.group(1) else int(match.group(1).replace(",", ""))
-    return round(number * SCALE[match.group(2).upper()])
+    digits = match.group(1).replace(",", "")
+    try:
+        number = float(digits) if "." in digits else int(digits)
+        return round(number * SCALE[match.group(2).upper()])
+    except (ValueError, OverflowError):  # "1.2.3K", or more digits than a float holds: no count
+        return None
 
 
 def _text(post) -> str | None:
@@ -164,5 +168,5 @@ def parse_preview_page(page: dict, result: ParseResult) -> None:
             f"{SOURCE}: t.me/s/{name}: no public posts (Telegram shows a contact page: a private or missing channel)"
         )
         return
-    for post in posts:
-        parse_post(post, page, result)
+    for number, post in enumerate(posts, start=1):
+        record_guarded(result, SOURCE, f"t.me/s/{name}: post {number} of {len(posts)}", parse_post, post, page, result)

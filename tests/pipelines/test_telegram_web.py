@@ -2,6 +2,7 @@
 the page parser, the connector against a local server speaking the preview's HTML, and whole runs on
 the simulated upstream (tickers, sentiment and pump signals on the posts)."""
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -99,6 +100,32 @@ def test_a_private_or_missing_channel_page_is_one_error_not_an_empty_success(sam
 )
 def test_view_counts_read_like_telegram_writes_them(text, count):
     assert views_count(text) == count
+
+
+def test_an_unreadable_view_count_is_no_count_and_the_page_reads_on(page_html, monkeypatch):
+    # "1.2.3K" and more digits than a float holds raised, and the whole page went to quarantine.
+    assert (views_count("1.2.3K"), views_count("9" * 400 + ".5K"), views_count("9" * 30)) == (None, None, 10**30 - 1)
+    views = re.findall(r'<span class="tgme_widget_message_views">[^<]*</span>', page_html)
+    odd = page_html.replace(views[0], '<span class="tgme_widget_message_views">1.2.3K</span>', 1)
+    odd = odd.replace(views[1], f'<span class="tgme_widget_message_views">{"9" * 400}.5K</span>', 1)
+    whole, result = parse("telegram", preview(page_html)), parse("telegram", preview(odd))
+    assert result.errors == []
+    assert [m["external_id"] for m in result.messages] == [m["external_id"] for m in whole.messages]
+    assert [m["views"] for m in result.messages][:2] == [None, None]
+    # And a post that fails in a way nobody foresaw is that post's error; the others read.
+    from pipelines.parsers import telegram_web
+
+    real = telegram_web._post_metadata
+
+    def post_metadata(post, text, channel, post_id, chat_id):
+        if post_id == int(whole.messages[0]["external_id"].rsplit(":", 1)[1]):
+            raise LookupError("odd markup")
+        return real(post, text, channel, post_id, chat_id)
+
+    monkeypatch.setattr(telegram_web, "_post_metadata", post_metadata)
+    guarded = parse("telegram", preview(page_html))
+    assert len(guarded.messages) == len(whole.messages) - 1
+    assert guarded.errors[0].endswith(": could not be read: LookupError: odd markup")
 
 
 # ---- the connector against a local t.me -------------------------------------------------------
