@@ -82,6 +82,15 @@ def month_add(month: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def month_range(first: date, last: date) -> list[date]:
+    """The months from ``first`` to ``last`` (first days of months), both included; [] when ``last`` is before."""
+    months, month = [], first
+    while month <= last:
+        months.append(month)
+        month = month_add(month, 1)
+    return months
+
+
 def partition_name(table: str, month: date) -> str:
     return f"{table}_p{month:%Y_%m}"
 
@@ -375,10 +384,7 @@ def _months_held(cursor, table: str, old: str, *, ahead: int, now: datetime | No
     current = month_start(now or timezone.now())
     months = [month_add(current, k) for k in range(ahead + 1)]
     if first is not None:
-        month = first
-        while month <= last:
-            months.append(month)
-            month = month_add(month, 1)
+        months += month_range(first, last)
     return sorted(set(months))
 
 

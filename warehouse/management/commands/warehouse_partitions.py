@@ -10,7 +10,7 @@ from warehouse.services.partitions import (
     MAINTAIN_LOCK_TIMEOUT,
     PARTITIONED,
     lock_not_available,
-    month_add,
+    month_range,
     month_start,
     partitions_ensure,
     partitions_list,
@@ -69,11 +69,7 @@ class Command(BaseCommand):
             last = _month(end) if end else month_start(timezone.now())
             if last < first:
                 raise CommandError("--to is before --from")
-            months, month = [], first
-            while month <= last:
-                months.append(month)
-                month = month_add(month, 1)
-            backfill = partitions_ensure(months=months, lock_timeout=MAINTAIN_LOCK_TIMEOUT)
+            backfill = partitions_ensure(months=month_range(first, last), lock_timeout=MAINTAIN_LOCK_TIMEOUT)
             self.stdout.write(f"backfill months: created {len(backfill.created)} partition(s)")
         result = partitions_maintain(ahead=ahead)
         for name in result.created:
