@@ -45,8 +45,6 @@ def bot_chat_id(raw_id, chat_type: str | None) -> int | None:
         value = int(str(raw_id).removeprefix("channel").removeprefix("chat").removeprefix("user"))
     except (TypeError, ValueError):
         return None
-    if not isinstance(chat_type, str):
-        chat_type = None  # (a type that is no text says nothing)
     if value > 0 and (chat_type is None or chat_type in CHANNEL_TYPES):
         return int(f"-100{value}")
     if value > 0 and chat_type == "private_group":
@@ -218,7 +216,7 @@ def _entity_add(found: dict, kind, piece: str, *, link) -> None:
 
 
 def parse_export_chat(chat: dict, result: ParseResult) -> None:
-    chat_type = chat.get("type") if isinstance(chat.get("type"), str) else None
+    chat_type = chat.get("type") if isinstance(chat.get("type"), str) else None  # (a type that is no text says nothing)
     chat_id = bot_chat_id(chat.get("id"), chat_type)
     name = chat.get("name") or ""
     messages = chat.get("messages")
