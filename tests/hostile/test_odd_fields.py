@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pipelines.parsers import parse
+from tests.pipelines.test_parsers_nse import _legacy_rows
 
 FETCHED = datetime(2024, 1, 1, tzinfo=UTC)
 ODD = [None, True, 0, -1, 2**63, 10**30, 1e308, -1e308, float("nan"), "", " ", "x" * 100_000, "\x00", [], {},
@@ -104,15 +105,12 @@ def test_an_odd_field_is_at_most_its_records_error(samples, kind):
 
 
 def test_an_odd_bhavcopy_cell_is_at_most_its_rows_error(samples):
-    header = (samples / "nse" / "cm06JAN2021bhav.csv").read_text().splitlines()[0]
     good = ["GOOD", "EQ", "1", "2", "1", "1.5", "1.5", "1.4", "10", "15", "06-JAN-2021", "3", "INE000000014", ""]
     texts = [str(v) for v in ODD if not isinstance(v, list | dict)] + ["1,2", '"', "1.2.3", "१२", "-0", "1e5", "0x1F"]
     for column in range(len(good) - 1):
         for text in texts:
             cells = list(good)
             cells[column] = '"' + text.replace('"', '""') + '"'
-            other = ",".join(good).replace("GOOD", "OTHER")
-            payload = {"format": "csv", "filename": "cm.csv", "content": f"{header}\n{','.join(cells)}\n{other}\n"}
-            result = parse("nse_bhavcopy", payload)
+            result = _legacy_rows(samples, ",".join(cells), ",".join(good).replace("GOOD", "OTHER"))
             assert not [e for e in result.errors if "the parser failed" in e], (column, text)
             assert "OTHER" in [bar["ticker"] for bar in result.bars], (column, text)
