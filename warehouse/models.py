@@ -101,13 +101,14 @@ class SocialMention(models.Model):
         db_table = "social_mentions_warehouse"
         verbose_name = "social mention"
         # The timestamp is in the key because PostgreSQL partitions this table by it (a message keeps its time).
+        # Led by the ticker and the time, the key is also the index of a ticker's mentions in a window (as
+        # on the stock table; a separate (ticker, timestamp DESC) index until 2026-12-06, migration 0012).
         constraints = [
             models.UniqueConstraint(
-                fields=["platform", "external_id", "ticker", "timestamp"], name="social_natural_key"
+                fields=["ticker", "timestamp", "platform", "external_id"], name="social_natural_key"
             )
         ]
         indexes = [
-            models.Index(fields=["ticker", "-timestamp"], name="idx_social_ticker_timestamp"),
             models.Index(fields=["-processed_at"], name="idx_social_processed_at"),
             models.Index(fields=["platform", "-timestamp"], name="idx_social_platform_timestamp"),
         ]
@@ -143,10 +144,10 @@ class DailyBar(models.Model):
 
     class Meta:
         db_table = "daily_bars"
+        # The key, led by the ticker and the date, is also the index of a ticker's bars (migration 0012).
         constraints = [
-            models.UniqueConstraint(fields=["ticker", "series", "exchange", "date", "source"], name="daily_bar_key")
+            models.UniqueConstraint(fields=["ticker", "date", "series", "exchange", "source"], name="daily_bar_key")
         ]
-        indexes = [models.Index(fields=["ticker", "-date"], name="idx_daily_ticker_date")]
 
     def __str__(self) -> str:
         return f"{self.ticker} {self.series} {self.date} ({self.source})"
@@ -168,8 +169,8 @@ class DailySocial(models.Model):
 
     class Meta:
         db_table = "daily_social"
-        constraints = [models.UniqueConstraint(fields=["ticker", "platform", "date"], name="daily_social_key")]
-        indexes = [models.Index(fields=["ticker", "-date"], name="idx_dsocial_ticker_date")]
+        # The key, led by the ticker and the date, is also the index of a ticker's days (migration 0012).
+        constraints = [models.UniqueConstraint(fields=["ticker", "date", "platform"], name="daily_social_key")]
 
     def __str__(self) -> str:
         return f"{self.ticker} {self.platform} {self.date}"

@@ -214,7 +214,7 @@ class Bench:
 
         with connection.cursor() as cur:
             # What autovacuum does after a load (insert-triggered since PostgreSQL 13): statistics, and
-            # the visibility map that lets the historical query read the covering index alone.
+            # the visibility map that lets the historical query read the stock key (its INCLUDE columns) alone.
             cur.execute("VACUUM (ANALYZE) stock_data_warehouse")
         label = f"{size / 1e6:g}M"
         tickers = [f"SC{k:04d}" for k in random.Random(size).sample(range(TICKERS), 100)]

@@ -28,4 +28,4 @@ def test_readers_see_the_time_column_first_and_no_bookkeeping(table):
 def test_the_loader_writes_the_declared_columns_and_dedupes_on_the_models_key():
     assert (STOCK.columns, STOCK.key) == (schema.STOCK.stored, ["ticker", "timestamp", "series", "exchange", "source"])
     assert (SOCIAL.columns, SOCIAL.key) == (schema.SOCIAL.stored, ["platform", "external_id", "ticker"])
-    assert (DAILY.columns, DAILY.key) == (schema.DAILY_BAR.stored, ["ticker", "series", "exchange", "date", "source"])
+    assert (DAILY.columns, DAILY.key) == (schema.DAILY_BAR.stored, ["ticker", "date", "series", "exchange", "source"])

@@ -27,9 +27,9 @@ def _frame(rows, columns: list[str]) -> pd.DataFrame:
 def historical_prices(*, ticker: str, days: int = 30, start=None, end=None) -> pd.DataFrame:
     """Price rows of one ticker as a DataFrame ordered by time (oldest first), times in IST.
 
-    Prices come back as floats, volume as a nullable integer. The columns read are all in the covering
-    (ticker, timestamp) index, so PostgreSQL answers from the index alone (an index-only scan) however
-    large the table; times come as integer microseconds (no datetime object per row) and the rows
+    Prices come back as floats, volume as a nullable integer. The columns read are all in the stock
+    table's natural key (ticker, timestamp, …) INCLUDE (…), so PostgreSQL answers from that index alone
+    (an index-only scan, in the key's order) however large the table; times come as integer microseconds (no datetime object per row) and the rows
     become columns in one pass. The cyclic collector is paused meanwhile: the ~10^4 short-lived tuples
     of a 30-day answer would otherwise start collections that walk every live object of the process
     (measured: p99 34-42 ms with it, 19 ms without, on 3M rows).

@@ -70,7 +70,7 @@ def bar_rows(
 def ticker_overview(*, active: bool | None = None, search: str | None = None) -> QuerySet[Ticker]:
     """The ticker master with each symbol's latest price and today's mentions, in one query.
 
-    Correlated subqueries walk the (ticker, timestamp DESC) indexes: one index probe per ticker.
+    Correlated subqueries walk the natural keys, led by (ticker, timestamp): one index probe per ticker.
     """
     latest = StockData.objects.filter(ticker=OuterRef("symbol")).order_by("-timestamp")
     today = SocialMention.objects.filter(ticker=OuterRef("symbol"), timestamp__gte=day_start(timezone.localdate()))
