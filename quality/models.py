@@ -1,10 +1,11 @@
 """Quality: rule sets, quarantine, stored metrics, checks, incidents and learned payload schemas."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from .rules import DATASETS, KINDS, SEVERITIES, Rule
+from .rules import DATASETS, KINDS, SEVERITIES, Rule, rule_problems
 
 DATASET_CHOICES = [(d, d.replace("_", " ")) for d in DATASETS]
 
@@ -45,6 +46,13 @@ class ValidationRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dataset}: {self.name}"
+
+    def clean(self) -> None:
+        """A rule the validator cannot apply is refused where it is written (admin), naming what is wrong."""
+        super().clean()
+        problems = rule_problems(kind=self.kind, columns=self.columns, params=self.params)
+        if problems:
+            raise ValidationError(problems)
 
     def to_rule(self) -> Rule:
         return Rule(

@@ -20,6 +20,8 @@ Rule kinds (each is one vectorised mask over the batch, see ``quality.validation
 Null values pass every rule but ``required`` (optional fields stay optional).
 """
 
+import math
+import re
 from dataclasses import dataclass, field
 
 from core.errors import InvalidInput, echo
@@ -257,3 +259,105 @@ def default_rules(dataset: str) -> list[Rule]:
     if dataset in ("bhavcopy_rows", "daily_bars"):
         return _bar_rules()
     raise InvalidInput(f"dataset: unknown {echo(dataset)}; expected one of {', '.join(DATASETS)}")
+
+
+# What each kind reads from ``params`` (anything else is most likely a typo: {"mx": 100} would check nothing)
+# and how many columns it takes (at least, at most).
+PARAMS = {
+    "required": (),
+    "type": ("type",),
+    "range": ("min", "max", "exclusive_min"),
+    "allowed": ("values",),
+    "pattern": ("regex",),
+    "max_length": ("max",),
+    "timestamp": ("future_minutes", "min_year"),
+    "compare": ("op",),
+    "change": ("tolerance", "max_move_percent"),
+    "unique": (),
+}
+COLUMNS = {"compare": (2, 2), "change": (2, 3), "unique": (1, None)}
+TYPES = ("number", "integer", "datetime", "date", "bool", "text")
+COMPARE_OPS = (">=", "<=", ">", "<")
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def rule_problems(*, kind, columns, params) -> dict[str, list[str]]:
+    """What is wrong with a rule as an admin wrote it, by field (``kind``, ``columns``, ``params``); empty
+    when the validator can apply it. Checked when a rule is saved, and before a run applies a stored one:
+    a rule the validator cannot apply would otherwise fail every run of its dataset with a Python error."""
+    problems: dict[str, list[str]] = {}
+
+    def add(where: str, message: str) -> None:
+        problems.setdefault(where, []).append(message)
+
+    if kind not in KINDS:
+        add("kind", f"unknown kind {echo(kind)}; expected one of {', '.join(KINDS)}")
+        return problems
+    if not isinstance(columns, list | tuple) or not all(isinstance(c, str) and c.strip() for c in columns):
+        add("columns", f'a list of column names, e.g. ["price"]; got {echo(columns)}')
+    else:
+        least, most = COLUMNS.get(kind, (1, 1))
+        if len(columns) < least or (most is not None and len(columns) > most):
+            wanted = f"{least}" if least == most else f"{least} to {most}" if most else f"at least {least}"
+            add("columns", f"a {kind} rule takes {wanted} column(s); got {len(columns)}")
+    if not isinstance(params, dict):
+        add("params", f'an object of parameters, e.g. {{"min": 0}}; got {echo(params)}')
+        return problems
+    known = PARAMS[kind]
+    for name in params:
+        if name not in known:
+            expected = f"expected {', '.join(known)}" if known else "it takes none"
+            add("params", f"{echo(name)} is no parameter of a {kind} rule ({expected})")
+
+    def number(name: str, *, low: float | None = None) -> None:
+        value = params.get(name)
+        if value is None:
+            return
+        if not _number(value):
+            add("params", f"{name}: a number; got {echo(value)}")
+        elif low is not None and value < low:
+            add("params", f"{name}: at least {low:g}; got {value:g}")
+
+    if kind == "type" and params.get("type", "number") not in TYPES:
+        add("params", f"type: one of {', '.join(TYPES)}; got {echo(params.get('type'))}")
+    elif kind == "range":
+        number("min")
+        number("max")
+        low, high = params.get("min"), params.get("max")
+        if low is None and high is None:
+            add("params", 'a range rule needs "min", "max" or both')
+        elif _number(low) and _number(high) and low > high:
+            add("params", f"min ({low:g}) is above max ({high:g})")
+        if not isinstance(params.get("exclusive_min", False), bool):
+            add("params", f"exclusive_min: true or false; got {echo(params['exclusive_min'])}")
+    elif kind == "allowed":
+        values = params.get("values")
+        if not isinstance(values, list) or not values or any(isinstance(v, dict | list) for v in values):
+            add("params", f'values: a list of the allowed values, e.g. ["EQ", "BE"]; got {echo(values)}')
+    elif kind == "pattern":
+        regex = params.get("regex")
+        if not isinstance(regex, str) or not regex:
+            add("params", f'regex: a regular expression, e.g. "[A-Z]+"; got {echo(regex)}')
+        else:
+            try:
+                re.compile(regex)
+            except re.error as exc:
+                add("params", f"regex: does not compile: {exc}")
+    elif kind == "max_length":
+        limit = params.get("max")
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+            add("params", f"max: a whole number of characters, 0 or more; got {echo(limit)}")
+    elif kind == "timestamp":
+        number("future_minutes", low=0)
+        year = params.get("min_year")
+        if year is not None and (not isinstance(year, int) or isinstance(year, bool) or not 1 <= year <= 9999):
+            add("params", f"min_year: a year, e.g. 1990; got {echo(year)}")
+    elif kind == "compare" and params.get("op", ">=") not in COMPARE_OPS:
+        add("params", f"op: one of {', '.join(COMPARE_OPS)}; got {echo(params.get('op'))}")
+    elif kind == "change":
+        number("tolerance", low=0)
+        number("max_move_percent", low=0)
+    return problems

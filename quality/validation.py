@@ -24,7 +24,7 @@ import pandas as pd
 from core.errors import InvalidInput, echo
 
 from .batch import BOOL_VALUES, Batch
-from .rules import DATASETS, ERROR, Rule, default_rules
+from .rules import DATASETS, ERROR, Rule, default_rules, rule_problems
 
 
 @dataclass
@@ -91,7 +91,18 @@ def rules_for(dataset: str) -> list[Rule]:
     rows = list(ValidationRule.objects.filter(dataset=dataset))
     if not rows:
         return default_rules(dataset)
-    return [row.to_rule() for row in rows if row.enabled]
+    rows = [row for row in rows if row.enabled]
+    for row in rows:
+        # Admin refuses such a rule; one written another way (the shell, SQL, a fixture) stops the run here,
+        # in one line, rather than as a Python error from inside the validator (or a check that checks nothing).
+        problems = rule_problems(kind=row.kind, columns=row.columns, params=row.params)
+        if problems:
+            said = "; ".join(f"{field}: {message}" for field, messages in problems.items() for message in messages)
+            raise InvalidInput(
+                f"validation rule {echo(row.name)} of {dataset} cannot be applied ({said}): "
+                "fix or disable it in admin (Quality, Validation rules)"
+            )
+    return [row.to_rule() for row in rows]
 
 
 def _describe(rule: Rule) -> str:

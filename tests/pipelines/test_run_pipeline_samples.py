@@ -1,9 +1,11 @@
 """Every real sample file through `run_pipeline --file`: extract → lake → transform → load → quality."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from lake.models import LakeObject
 from pipelines.models import PipelineRun
@@ -323,3 +325,32 @@ def test_a_bhavcopy_row_with_an_infinite_figure_is_quarantined_and_the_others_lo
     assert list(StockData.objects.values_list("ticker", flat=True)) == ["GOOD"]
     rejects = {r.record["ticker"]: r.rules for r in QuarantinedRecord.objects.all()}
     assert rejects == {"VOLINF": ["volume_integer"], "VOLBIG": ["volume_integer"], "OPENBIG": ["open_number"]}
+
+
+def test_a_rule_that_cannot_be_applied_fails_the_run_in_one_line_and_the_file_loads_once_it_is_fixed(samples):
+    from pipelines.services.replay import replay_unloaded
+    from quality.models import ValidationRule
+
+    # Written past admin's check (the shell, SQL): a max_length rule whose limit is no number (the validator
+    # raised "ValueError: invalid literal for int()" from inside, on every run of the dataset).
+    rule = ValidationRule.objects.create(
+        dataset="bhavcopy_rows", name="isin_short", kind="max_length", columns=["isin"], params={"max": "twelve"}
+    )
+    with pytest.raises(CommandError):
+        _run("nse_bhavcopy", samples / "nse" / "cm06JAN2021bhav.csv")
+    run = PipelineRun.objects.latest("pk")
+    assert run.status == PipelineRun.Status.FAILED
+    assert "validation rule 'isin_short' of bhavcopy_rows cannot be applied (params: max: a whole number" in run.error
+    assert DailyBar.objects.count() == 0
+    obj = LakeObject.objects.get(run_id=run.pk)  # the file is in the lake, waiting
+    assert obj.status != LakeObject.Status.LOADED
+
+    rule.params = {"max": 12}
+    rule.full_clean()
+    rule.save()
+    # Later (the replay leaves the last minutes' objects to the runs that may still load them):
+    LakeObject.objects.filter(pk=obj.pk).update(created=timezone.now() - timedelta(hours=1))
+    replay_unloaded()
+    obj.refresh_from_db()
+    assert obj.status == LakeObject.Status.LOADED
+    assert DailyBar.objects.count() == 2057

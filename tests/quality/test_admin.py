@@ -34,3 +34,58 @@ def test_an_incident_resolved_in_admin_is_closed_by_that_user(admin_client):
     assert response.status_code == 302
     incident.refresh_from_db()
     assert (incident.status, incident.resolved_by) == ("resolved", "root")
+
+
+def _rule_form(**fields) -> dict:
+    form = {"dataset": "stock_quotes", "name": "my_rule", "kind": "range", "columns": '["price"]'}
+    form |= {"params": '{"min": 0}', "severity": "error", "enabled": "on", "description": ""}
+    return form | fields
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ({"kind": "pattern", "params": '{"regex": "[A-Z"}'}, "regex: does not compile"),
+        ({"params": '{"min": "zero"}'}, "min: a number; got &#x27;zero&#x27;"),
+        ({"params": '{"min": 10, "max": 5}'}, "min (10) is above max (5)"),
+        ({"params": '{"mni": 0}'}, "&#x27;mni&#x27; is no parameter of a range rule"),
+        ({"params": "{}"}, "a range rule needs"),
+        ({"kind": "compare", "columns": '["high"]', "params": '{"op": "=="}'}, "op: one of &gt;=, &lt;=, &gt;, &lt;"),
+        ({"columns": '"price"'}, "a list of column names"),
+        ({"kind": "max_length", "params": '{"max": -1}'}, "max: a whole number of characters"),
+        ({"kind": "allowed", "params": '{"values": "EQ"}'}, "values: a list of the allowed values"),
+    ],
+    ids=["regex", "min-text", "min-above-max", "typo", "no-bound", "compare-op", "columns-text", "length", "values"],
+)
+def test_a_rule_the_validator_cannot_apply_is_refused_in_admin_naming_why(admin_client, fields, said):
+    from quality.models import ValidationRule
+
+    before = ValidationRule.objects.count()
+    response = admin_client.post("/admin/quality/validationrule/add/", _rule_form(**fields))
+    assert response.status_code == 200  # the form again, with its errors
+    assert said in response.content.decode()
+    assert ValidationRule.objects.count() == before
+
+
+def test_a_rule_the_validator_can_apply_is_saved_in_admin(admin_client):
+    from quality.models import ValidationRule
+
+    response = admin_client.post("/admin/quality/validationrule/add/", _rule_form(params='{"min": 0, "max": 5e5}'))
+    assert response.status_code == 302
+    assert ValidationRule.objects.get(name="my_rule").params == {"min": 0, "max": 500000.0}
+
+
+def test_a_threshold_edited_in_the_rule_list_is_checked_too(admin_client):
+    from quality.models import ValidationRule
+
+    rule = ValidationRule.objects.get(dataset="stock_quotes", name="price_range")
+    form = {
+        "form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1", "form-MIN_NUM_FORMS": "0", "form-MAX_NUM_FORMS": "1000",
+        "form-0-id": str(rule.pk), "form-0-params": '{"min": "0", "max": 10}', "form-0-severity": "error",
+        "form-0-enabled": "on", "_save": "Save",
+    }  # fmt: skip
+    response = admin_client.post("/admin/quality/validationrule/", form)
+    assert response.status_code == 200
+    assert "min: a number; got &#x27;0&#x27;" in response.content.decode()
+    rule.refresh_from_db()
+    assert rule.params["max"] == 10_000_000

@@ -4,6 +4,9 @@ import json
 import pandas as pd
 import pytest
 
+from core.errors import InvalidInput
+from quality.models import ValidationRule
+from quality.rules import DATASETS, default_rules, rule_problems
 from quality.validation import DataValidator
 
 from .conftest import bar, bars_from_full, bars_from_legacy, bars_from_udiff, mention, quote, quote_from_infy
@@ -220,3 +223,25 @@ def test_bar_dates_come_out_as_calendar_dates_whatever_they_came_as(validator):
     assert mixed.valid["date"].tolist() == [dt.date(2026, 5, 19), dt.date(2026, 5, 18), dt.date(2026, 5, 17)]
     assert all(type(d) is dt.date for d in mixed.valid["date"])
     assert "date_valid" in _rules_of(mixed)
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_every_shipped_rule_passes_the_check_admin_applies(dataset):
+    for rule in default_rules(dataset):
+        assert rule_problems(kind=rule.kind, columns=list(rule.columns), params=rule.params) == {}, rule.name
+
+
+@pytest.mark.django_db
+def test_a_stored_rule_the_validator_cannot_apply_stops_validation_in_one_line_naming_it():
+    # Written past admin's check (the shell, SQL): the run says which rule and why, not a Python error.
+    ValidationRule.objects.create(
+        dataset="stock_quotes", name="odd_symbols", kind="pattern", columns=["ticker"], params={"regex": "(["}
+    )
+    with pytest.raises(InvalidInput) as caught:
+        DataValidator("stock_quotes")
+    said = str(caught.value)
+    assert said.startswith("validation rule 'odd_symbols' of stock_quotes cannot be applied (params: regex: does")
+    assert said.endswith("fix or disable it in admin (Quality, Validation rules)")
+    assert "\n" not in said
+    ValidationRule.objects.filter(name="odd_symbols").update(enabled=False)
+    assert DataValidator("stock_quotes").validate([quote()]).rejected == []  # disabled: the others apply
