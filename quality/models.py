@@ -1,14 +1,36 @@
 """Quality: rule sets, quarantine, stored metrics, checks, incidents and learned payload schemas."""
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from core.errors import echo
 
 from .rules import DATASETS, KINDS, SEVERITIES, Rule, rule_problems
 
 DATASET_CHOICES = [(d, d.replace("_", " ")) for d in DATASETS]
 
+
+# The metrics the quality passes measure (quality.metrics, and schema_drift from the drift check): what a
+# QualityCheck can watch. A check of any other name would never be evaluated. A run's own counts are
+# metrics too (a check can watch a run that fetched too little).
+METRICS = (
+    "valid_ratio",
+    "duplicate_ratio",
+    "completeness",
+    "row_count",
+    "freshness",
+    "volume_zscore",
+    "reconciliation_gap",
+    "schema_drift",
+    "fetched",
+    "valid",
+    "rejected",
+    "inserted",
+    "duplicates",
+)
 
 # What a dataset's freshness counts: NSE trading time for quotes, the clock for social chatter.
 # What each dataset's freshness counts (``DataQualityMetrics.freshness``): session minutes for quotes
@@ -177,6 +199,30 @@ class QualityCheck(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """Refuse a check that would never evaluate (a metric no pass measures) or never warn (a warning
+        level past the failing one), naming why on the admin form."""
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.metric not in METRICS:
+            errors["metric"] = f"no metric is called {echo(self.metric)}; the measured ones: {', '.join(METRICS)}"
+        warn, fail = self.warn_threshold, self.fail_threshold
+        if self.direction == self.Direction.ABS_ABOVE:
+            for name, value in (("warn_threshold", warn), ("fail_threshold", fail)):
+                if value is not None and value < 0:
+                    errors[name] = f"a size (either sign) is never below 0; got {value:g}"
+        if warn is not None and fail is not None and "warn_threshold" not in errors:
+            if self.direction == self.Direction.BELOW and warn < fail:
+                errors["warn_threshold"] = (
+                    f"a check that fails below {fail:g} warns first, at {fail:g} or above; got {warn:g}"
+                )
+            elif self.direction != self.Direction.BELOW and warn > fail:
+                errors["warn_threshold"] = (
+                    f"a check that fails above {fail:g} warns first, at {fail:g} or below; got {warn:g}"
+                )
+        if errors:
+            raise ValidationError(errors)
+
     def status_for(self, value: float | None) -> str:
         """ok / warn / fail for ``value`` (unknown when there is no value)."""
         if value is None:
@@ -258,7 +304,9 @@ class PumpAlertSetting(models.Model):
     """The threshold of the daily pump score above which a ticker-day alerts (one row, edited in admin)."""
 
     threshold = models.FloatField(
-        default=0.6, help_text="a ticker-day whose pump score (0 to 1) reaches this alerts once (log, email, webhook)"
+        default=0.6,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],  # a score is 0 to 1: beyond, never or always
+        help_text="a ticker-day whose pump score (0 to 1) reaches this alerts once (log, email, webhook)",
     )
     enabled = models.BooleanField(default=True)
     updated = models.DateTimeField(auto_now=True)

@@ -1,6 +1,6 @@
 import pytest
 
-from quality.models import QualityIncident
+from quality.models import PumpAlertSetting, QualityCheck, QualityIncident
 from quality.services import quality_evaluate
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +89,48 @@ def test_a_threshold_edited_in_the_rule_list_is_checked_too(admin_client):
     assert "min: a number; got &#x27;0&#x27;" in response.content.decode()
     rule.refresh_from_db()
     assert rule.params["max"] == 10_000_000
+
+
+def _check_form(**fields) -> dict:
+    form = {"name": "my check", "dataset": "stock_quotes", "metric": "valid_ratio", "direction": "below"}
+    form |= {"unit": "percent", "warn_threshold": "99", "fail_threshold": "95", "enabled": "on", "description": ""}
+    form |= {"last_status": "unknown"}
+    return form | fields
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ({"metric": "valid_ratoi"}, "no metric is called &#x27;valid_ratoi&#x27;; the measured ones: valid_ratio,"),
+        ({"warn_threshold": "90"}, "a check that fails below 95 warns first, at 95 or above; got 90"),
+        (
+            {"metric": "freshness", "direction": "above", "warn_threshold": "90", "fail_threshold": "60"},
+            "a check that fails above 60 warns first, at 60 or below; got 90",
+        ),
+        (
+            {"metric": "volume_zscore", "direction": "abs_above", "warn_threshold": "", "fail_threshold": "-3"},
+            "a size (either sign) is never below 0; got -3",
+        ),
+    ],
+    ids=["metric-typo", "warn-below-fail", "warn-above-fail", "negative-size"],
+)
+def test_a_check_that_would_never_evaluate_or_never_warn_is_refused_in_admin(admin_client, fields, said):
+    before = QualityCheck.objects.count()
+    response = admin_client.post("/admin/quality/qualitycheck/add/", _check_form(**fields))
+    assert response.status_code == 200
+    assert said in response.content.decode()
+    assert QualityCheck.objects.count() == before
+
+
+def test_a_sound_check_is_saved_and_every_seeded_check_is_sound(admin_client):
+    assert admin_client.post("/admin/quality/qualitycheck/add/", _check_form()).status_code == 302
+    for check in QualityCheck.objects.all():
+        check.full_clean()  # raises on any seeded check admin would refuse
+
+
+@pytest.mark.parametrize("threshold", ["1.5", "-0.1"])
+def test_a_pump_alert_threshold_outside_the_scores_range_is_refused_in_admin(admin_client, threshold):
+    response = admin_client.post("/admin/quality/pumpalertsetting/add/", {"threshold": threshold, "enabled": "on"})
+    assert response.status_code == 200
+    assert "Ensure this value is" in response.content.decode()
+    assert not PumpAlertSetting.objects.exists()

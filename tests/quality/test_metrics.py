@@ -182,3 +182,17 @@ def test_reconciliation_recounts_each_lake_objects_rows_quarantine_and_duplicate
     ratios = {m.metric: m.value for m in metrics}
     assert ratios["valid_ratio"] == 95.0
     assert ratios["duplicate_ratio"] == 10.0
+
+
+def test_every_metric_a_quality_pass_measures_is_one_a_check_can_watch():
+    from quality.models import METRICS
+    from quality.services import quality_evaluate, schema_drift_check
+
+    result = quality_evaluate(run_id=1, dataset="stock_quotes", counts={"fetched": 10, "valid": 9, "rejected": 1})
+    measured = {m.metric for m in result.metrics}
+    for dataset in ("social_mentions", "bhavcopy_rows", "daily_bars"):
+        measured |= {m.metric for m in quality_evaluate(dataset=dataset).metrics}
+    schema_drift_check(source="nse_api", records=[{"symbol": "TCS"}], run_id=1)
+    measured |= set(QualityMetric.objects.values_list("metric", flat=True))
+    assert measured <= set(METRICS), measured - set(METRICS)
+    assert {"valid_ratio", "completeness", "freshness", "duplicate_ratio", "row_count"} <= measured
