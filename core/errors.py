@@ -5,6 +5,7 @@
 """
 
 import datetime as dt
+import json
 import re
 
 # Every date a caller may ask about: earlier or later is a typo or a probe, answered 400, never 500.
@@ -26,6 +27,12 @@ def echo(value) -> str:
     cut = text[:ECHO_CHARS]
     shown = repr(cut)
     return shown + (" …" if len(text) > ECHO_CHARS else "")
+
+
+def echo_json(value) -> str:
+    """A refused JSON value as JSON (``-1``, ``"abc"``, ``[1, 2]``: its type shows), cut like ``echo``."""
+    text = one_line(json.dumps(value, ensure_ascii=False, default=str))
+    return text[:ECHO_CHARS] + (" …" if len(text) > ECHO_CHARS else "")
 
 
 def one_line(text, *, limit: int | None = None) -> str:

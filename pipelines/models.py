@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -78,6 +79,15 @@ class ConnectorState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}/{self.key}"
+
+    def clean(self) -> None:
+        """A state its connector could not resume from is refused where it is written (admin), saying why."""
+        from pipelines.connectors.state import connector_state_problems
+
+        super().clean()
+        problems = connector_state_problems(self.source, self.value)
+        if problems:
+            raise ValidationError(problems)
 
 
 class TelegramChannel(models.Model):

@@ -24,7 +24,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from core.errors import InvalidInput, echo
+from core.errors import InvalidInput, echo, echo_json
 
 ERROR = "error"
 WARN = "warn"
@@ -297,14 +297,14 @@ def rule_problems(*, kind, columns, params) -> dict[str, list[str]]:
         add("kind", f"unknown kind {echo(kind)}; expected one of {', '.join(KINDS)}")
         return problems
     if not isinstance(columns, list | tuple) or not all(isinstance(c, str) and c.strip() for c in columns):
-        add("columns", f'a list of column names, e.g. ["price"]; got {echo(columns)}')
+        add("columns", f'a list of column names, e.g. ["price"]; got {echo_json(columns)}')
     else:
         least, most = COLUMNS.get(kind, (1, 1))
         if len(columns) < least or (most is not None and len(columns) > most):
             wanted = f"{least}" if least == most else f"{least} to {most}" if most else f"at least {least}"
             add("columns", f"a {kind} rule takes {wanted} column(s); got {len(columns)}")
     if not isinstance(params, dict):
-        add("params", f'an object of parameters, e.g. {{"min": 0}}; got {echo(params)}')
+        add("params", f'an object of parameters, e.g. {{"min": 0}}; got {echo_json(params)}')
         return problems
     known = PARAMS[kind]
     for name in params:
@@ -317,12 +317,12 @@ def rule_problems(*, kind, columns, params) -> dict[str, list[str]]:
         if value is None:
             return
         if not _number(value):
-            add("params", f"{name}: a number; got {echo(value)}")
+            add("params", f"{name}: a number; got {echo_json(value)}")
         elif low is not None and value < low:
             add("params", f"{name}: at least {low:g}; got {value:g}")
 
     if kind == "type" and params.get("type", "number") not in TYPES:
-        add("params", f"type: one of {', '.join(TYPES)}; got {echo(params.get('type'))}")
+        add("params", f"type: one of {', '.join(TYPES)}; got {echo_json(params.get('type'))}")
     elif kind == "range":
         number("min")
         number("max")
@@ -332,15 +332,15 @@ def rule_problems(*, kind, columns, params) -> dict[str, list[str]]:
         elif _number(low) and _number(high) and low > high:
             add("params", f"min ({low:g}) is above max ({high:g})")
         if not isinstance(params.get("exclusive_min", False), bool):
-            add("params", f"exclusive_min: true or false; got {echo(params['exclusive_min'])}")
+            add("params", f"exclusive_min: true or false; got {echo_json(params['exclusive_min'])}")
     elif kind == "allowed":
         values = params.get("values")
         if not isinstance(values, list) or not values or any(isinstance(v, dict | list) for v in values):
-            add("params", f'values: a list of the allowed values, e.g. ["EQ", "BE"]; got {echo(values)}')
+            add("params", f'values: a list of the allowed values, e.g. ["EQ", "BE"]; got {echo_json(values)}')
     elif kind == "pattern":
         regex = params.get("regex")
         if not isinstance(regex, str) or not regex:
-            add("params", f'regex: a regular expression, e.g. "[A-Z]+"; got {echo(regex)}')
+            add("params", f'regex: a regular expression, e.g. "[A-Z]+"; got {echo_json(regex)}')
         else:
             try:
                 re.compile(regex)
@@ -349,14 +349,14 @@ def rule_problems(*, kind, columns, params) -> dict[str, list[str]]:
     elif kind == "max_length":
         limit = params.get("max")
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
-            add("params", f"max: a whole number of characters, 0 or more; got {echo(limit)}")
+            add("params", f"max: a whole number of characters, 0 or more; got {echo_json(limit)}")
     elif kind == "timestamp":
         number("future_minutes", low=0)
         year = params.get("min_year")
         if year is not None and (not isinstance(year, int) or isinstance(year, bool) or not 1 <= year <= 9999):
-            add("params", f"min_year: a year, e.g. 1990; got {echo(year)}")
+            add("params", f"min_year: a year, e.g. 1990; got {echo_json(year)}")
     elif kind == "compare" and params.get("op", ">=") not in COMPARE_OPS:
-        add("params", f"op: one of {', '.join(COMPARE_OPS)}; got {echo(params.get('op'))}")
+        add("params", f"op: one of {', '.join(COMPARE_OPS)}; got {echo_json(params.get('op'))}")
     elif kind == "change":
         number("tolerance", low=0)
         number("max_move_percent", low=0)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from pipelines.connectors.base import Connector, ConnectorError, FetchedBatch, answer_body
 from pipelines.connectors.nse import active_symbols
-from pipelines.connectors.state import connector_state_get
+from pipelines.connectors.state import connector_state_get, tweet_id_valid
 from pipelines.simulator.universe import universe_symbols
 
 SEARCH_PATH = "/2/tweets/search/recent"
@@ -114,7 +114,8 @@ class TwitterConnector(Connector):
                     raise ConnectorError(f"twitter: {error}", failures=failures)
                 break
             meta = (body.get("meta") or {}) if isinstance(body, dict) else {}
-            newest = newest or meta.get("newest_id")
+            # Only an id X could have meant moves since_id: junk here would be sent back to X on every run.
+            newest = newest or (meta.get("newest_id") if tweet_id_valid(meta.get("newest_id")) else None)
             next_token = meta.get("next_token")
             last = not next_token or page == self.max_pages
             if last and newest:

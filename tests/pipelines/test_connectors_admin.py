@@ -35,3 +35,32 @@ def test_a_non_staff_user_cannot_see_the_channels(client, user):
     response = client.get("/admin/pipelines/telegramchannel/")
     assert response.status_code == 302
     assert TelegramChannel.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("source", "value", "said"),
+    [
+        ("twitter", '{"since_id": "1897162513242390533"}', "since_id: an object of search query to the newest"),
+        ("twitter", '{"since_id": {"($INFY)": "1897"}, "offset": 3}', "&#x27;offset&#x27; is nothing twitter keeps"),
+        ("telegram", '{"offset": 14.5}', "offset: a whole number (the last update_id + 1); got 14.5"),
+        ("telegram", "[]", "an object, e.g. {} to start afresh; got []"),
+        ("twiter", "{}", "no connector is called &#x27;twiter&#x27;"),
+    ],
+    ids=["since-text", "twitter-offset", "offset-fraction", "list", "source-typo"],
+)
+def test_a_state_its_connector_could_not_resume_from_is_refused_in_admin(admin_client, source, value, said):
+    response = admin_client.post(
+        "/admin/pipelines/connectorstate/add/", {"source": source, "key": "default", "value": value}
+    )
+    assert response.status_code == 200
+    assert said in response.content.decode()
+    assert not ConnectorState.objects.exists()
+
+
+def test_resetting_a_twitter_query_in_admin_is_saved(admin_client):
+    value = '{"since_id": {"($INFY)": "1897162513242390533", "($TCS)": 1897162513242390999}}'
+    response = admin_client.post(
+        "/admin/pipelines/connectorstate/add/", {"source": "twitter", "key": "default", "value": value}
+    )
+    assert response.status_code == 302
+    assert ConnectorState.objects.get().value["since_id"]["($TCS)"] == 1897162513242390999

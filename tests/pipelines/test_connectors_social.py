@@ -72,6 +72,16 @@ def test_it_pages_with_next_token_and_keeps_the_newest_id_as_since_id(upstream):
     assert [len(parse("twitter", b.payload, fetched_at=b.fetched_at).messages) for b in batches] == [2, 1]
 
 
+def test_a_newest_id_that_is_no_tweet_id_leaves_since_id_where_it_was(upstream):
+    page = tweet_page([43, 42])
+    page["meta"]["newest_id"] = "43; DROP"  # not an id X writes: sent back as since_id on every later run
+    upstream.script(SEARCH, Reply(200, json=page))
+    batches, error = run("twitter", tickers=["INFY"], since={"since_id": {"($INFY)": "41"}})
+    assert error is None
+    assert batches[0].meta["state"] == {"since_id": {"($INFY)": "41"}}
+    assert len(parse("twitter", batches[0].payload, fetched_at=batches[0].fetched_at).messages) == 2
+
+
 def test_a_run_without_state_resumes_from_the_since_id_the_last_run_saved(upstream):
     connector_state_set("twitter", {"since_id": {"($INFY)": "41"}})
     upstream.script(SEARCH, Reply(200, json=tweet_page([43, 42])))
@@ -286,3 +296,29 @@ def test_json_lines_with_a_bad_line_keep_the_good_ones(tmp_path):
     assert result.errors == [
         "telegram: scraped messages item 2: not a scraped message (has body, error, format, line; needs id, date, message)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("source", "value", "said"),
+    [
+        ("twitter", {"since_id": "1897162513242390533"}, "since_id: an object of search query to the newest tweet id"),
+        ("twitter", {"since_id": {"($INFY)": "latest"}}, "since_id of '($INFY)': a tweet id (digits); got \"latest\""),
+        ("telegram", {"offset": "15"}, 'offset: a whole number (the last update_id + 1); got "15"'),
+        (
+            "telegram",
+            {"preview": {"nseupdates": None}},
+            "preview of 'nseupdates': a post id (a whole number); got null",
+        ),
+    ],
+    ids=["twitter-since-text", "twitter-id-word", "telegram-offset-text", "telegram-preview-null"],
+)
+def test_a_saved_state_no_connector_wrote_fails_the_fetch_in_one_line(upstream, source, value, said):
+    # Edited past admin's check (the shell, SQL): before, the connector raised from inside (dict("1897…"),
+    # "15" + 1) or sent Telegram an offset of text.
+    ConnectorState.objects.create(source=source, value=value)
+    batches, error = run(source, tickers=["INFY"])
+    assert batches == []
+    assert upstream.requests == []  # nothing asked upstream from a state it cannot resume from
+    assert str(error).startswith(f"{source}: the state saved in admin (Connector states) cannot be resumed from (")
+    assert said in str(error)
+    assert str(error).endswith("): fix or delete it")

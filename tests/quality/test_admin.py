@@ -46,7 +46,7 @@ def _rule_form(**fields) -> dict:
     ("fields", "said"),
     [
         ({"kind": "pattern", "params": '{"regex": "[A-Z"}'}, "regex: does not compile"),
-        ({"params": '{"min": "zero"}'}, "min: a number; got &#x27;zero&#x27;"),
+        ({"params": '{"min": "zero"}'}, "min: a number; got &quot;zero&quot;"),
         ({"params": '{"min": 10, "max": 5}'}, "min (10) is above max (5)"),
         ({"params": '{"mni": 0}'}, "&#x27;mni&#x27; is no parameter of a range rule"),
         ({"params": "{}"}, "a range rule needs"),
@@ -86,7 +86,7 @@ def test_a_threshold_edited_in_the_rule_list_is_checked_too(admin_client):
     }  # fmt: skip
     response = admin_client.post("/admin/quality/validationrule/", form)
     assert response.status_code == 200
-    assert "min: a number; got &#x27;0&#x27;" in response.content.decode()
+    assert "min: a number; got &quot;0&quot;" in response.content.decode()
     rule.refresh_from_db()
     assert rule.params["max"] == 10_000_000
 
