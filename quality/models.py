@@ -217,8 +217,9 @@ class QualityCheck(models.Model):
                     f"a check that fails below {fail:g} warns first, at {fail:g} or above; got {warn:g}"
                 )
             elif self.direction != self.Direction.BELOW and warn > fail:
+                beyond = "beyond ±" if self.direction == self.Direction.ABS_ABOVE else "above "
                 errors["warn_threshold"] = (
-                    f"a check that fails above {fail:g} warns first, at {fail:g} or below; got {warn:g}"
+                    f"a check that fails {beyond}{fail:g} warns first, at {fail:g} or below; got {warn:g}"
                 )
         if errors:
             raise ValidationError(errors)

@@ -111,8 +111,12 @@ def _check_form(**fields) -> dict:
             {"metric": "volume_zscore", "direction": "abs_above", "warn_threshold": "", "fail_threshold": "-3"},
             "a size (either sign) is never below 0; got -3",
         ),
+        (
+            {"metric": "volume_zscore", "direction": "abs_above", "warn_threshold": "6", "fail_threshold": "5"},
+            "a check that fails beyond ±5 warns first, at 5 or below; got 6",
+        ),
     ],
-    ids=["metric-typo", "warn-below-fail", "warn-above-fail", "negative-size"],
+    ids=["metric-typo", "warn-below-fail", "warn-above-fail", "negative-size", "warn-beyond-fail"],
 )
 def test_a_check_that_would_never_evaluate_or_never_warn_is_refused_in_admin(admin_client, fields, said):
     before = QualityCheck.objects.count()
