@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from core.errors import echo, echo_json
 from pipelines.connectors.base import ConnectorError
+from pipelines.models import ConnectorState
 
 
 def connector_state_get(source: str, *, key: str = "default") -> dict:
     """The saved state of ``source`` (an empty dict when there is none yet); a ConnectorError, in one line,
     when it is none the connector could have written (edited past admin's check)."""
-    from pipelines.models import ConnectorState
-
     row = ConnectorState.objects.filter(source=source, key=key).values_list("value", flat=True).first()
     problems = connector_state_problems(source, row or {})
     if problems:
@@ -23,8 +22,6 @@ def connector_state_get(source: str, *, key: str = "default") -> dict:
 
 def connector_state_set(source: str, value: dict, *, key: str = "default") -> None:
     """Save ``value`` as the state of ``source``: call it once the batch carrying it is in the lake."""
-    from pipelines.models import ConnectorState
-
     ConnectorState.objects.update_or_create(source=source, key=key, defaults={"value": value})
 
 
