@@ -69,10 +69,9 @@ def checks_evaluate(*, values: dict, run_id: int | None = None) -> list[CheckOut
 
 
 def _describe(check: QualityCheck, value: float, details) -> str:
-    direction = {"below": "below ", "above": "above ", "abs_above": "beyond ±"}[check.direction]
     return (
         f"{check.name}: {check.dataset} {check.metric} is {value:g} {check.unit_label}, "
-        f"{direction}{check.fail_threshold:g} (the failing threshold). {check.description}".strip()
+        f"{check.breach_words}{check.fail_threshold:g} (the failing threshold). {check.description}".strip()
     )
 
 

@@ -212,17 +212,19 @@ class QualityCheck(models.Model):
                 if value is not None and value < 0:
                     errors[name] = f"a size (either sign) is never below 0; got {value:g}"
         if warn is not None and fail is not None and "warn_threshold" not in errors:
-            if self.direction == self.Direction.BELOW and warn < fail:
+            below = self.direction == self.Direction.BELOW
+            if (warn < fail) if below else (warn > fail):
                 errors["warn_threshold"] = (
-                    f"a check that fails below {fail:g} warns first, at {fail:g} or above; got {warn:g}"
-                )
-            elif self.direction != self.Direction.BELOW and warn > fail:
-                beyond = "beyond ±" if self.direction == self.Direction.ABS_ABOVE else "above "
-                errors["warn_threshold"] = (
-                    f"a check that fails {beyond}{fail:g} warns first, at {fail:g} or below; got {warn:g}"
+                    f"a check that fails {self.breach_words}{fail:g} warns first, at {fail:g} or "
+                    f"{'above' if below else 'below'}; got {warn:g}"
                 )
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def breach_words(self) -> str:
+        """How the value breaches a threshold, before it: "below ", "above ", "beyond ±"."""
+        return {"below": "below ", "above": "above ", "abs_above": "beyond ±"}[self.direction]
 
     def status_for(self, value: float | None) -> str:
         """ok / warn / fail for ``value`` (unknown when there is no value)."""
