@@ -29,6 +29,12 @@ def echo(value) -> str:
     return shown + (" …" if len(text) > ECHO_CHARS else "")
 
 
+def whole_number(value, *, least: int | None = None) -> bool:
+    """Whether a decoded JSON value is a whole number (not a bool, which Python counts as one), at least
+    ``least`` when given."""
+    return isinstance(value, int) and not isinstance(value, bool) and (least is None or value >= least)
+
+
 def echo_json(value) -> str:
     """A refused JSON value as JSON (``-1``, ``"abc"``, ``[1, 2]``: its type shows), cut like ``echo``."""
     text = one_line(json.dumps(value, ensure_ascii=False, default=str))

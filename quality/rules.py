@@ -24,7 +24,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from core.errors import InvalidInput, echo, echo_json
+from core.errors import InvalidInput, echo, echo_json, whole_number
 
 ERROR = "error"
 WARN = "warn"
@@ -348,12 +348,12 @@ def rule_problems(*, kind, columns, params) -> dict[str, list[str]]:
                 add("params", f"regex: does not compile: {exc}")
     elif kind == "max_length":
         limit = params.get("max")
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+        if not whole_number(limit, least=0):
             add("params", f"max: a whole number of characters, 0 or more; got {echo_json(limit)}")
     elif kind == "timestamp":
         number("future_minutes", low=0)
         year = params.get("min_year")
-        if year is not None and (not isinstance(year, int) or isinstance(year, bool) or not 1 <= year <= 9999):
+        if year is not None and not (whole_number(year, least=1) and year <= 9999):
             add("params", f"min_year: a year, e.g. 1990; got {echo_json(year)}")
     elif kind == "compare" and params.get("op", ">=") not in COMPARE_OPS:
         add("params", f"op: one of {', '.join(COMPARE_OPS)}; got {echo_json(params.get('op'))}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import echo, echo_json
+from core.errors import echo, echo_json, whole_number
 from pipelines.connectors.base import ConnectorError
 from pipelines.models import ConnectorState
 
@@ -25,13 +25,9 @@ def connector_state_set(source: str, value: dict, *, key: str = "default") -> No
     ConnectorState.objects.update_or_create(source=source, key=key, defaults={"value": value})
 
 
-def _whole(value, *, least: int | None = None) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and (least is None or value >= least)
-
-
 def tweet_id_valid(value) -> bool:
     """Whether ``value`` can be an X tweet id (``since_id``): digits, as X writes them, or a whole number."""
-    return _whole(value, least=1) or (isinstance(value, str) and value.isascii() and value.isdigit())
+    return whole_number(value, least=1) or (isinstance(value, str) and value.isascii() and value.isdigit())
 
 
 def _twitter_problems(value: dict) -> list[str]:
@@ -49,7 +45,7 @@ def _twitter_problems(value: dict) -> list[str]:
 
 def _telegram_problems(value: dict) -> list[str]:
     problems = []
-    if "offset" in value and not _whole(value["offset"]):
+    if "offset" in value and not whole_number(value["offset"]):
         problems.append(f"offset: a whole number (the last update_id + 1); got {echo_json(value['offset'])}")
     preview = value.get("preview", {})
     if not isinstance(preview, dict):
@@ -60,7 +56,7 @@ def _telegram_problems(value: dict) -> list[str]:
         problems += [
             f"preview of {echo(channel)}: a post id (a whole number); got {echo_json(post)}"
             for channel, post in preview.items()
-            if not _whole(post, least=0)
+            if not whole_number(post, least=0)
         ]
     return problems
 

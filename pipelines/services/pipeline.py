@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
 
 from core.collector import gc_held
+from core.errors import whole_number
 from core.overlap import meanwhile
 from lake.models import LakeObject
 from lake.services import lake_objects_catalog, lake_objects_mark, raw_batch_store, raw_batch_write
@@ -303,7 +304,7 @@ class _Extraction:
 def _batch_records(batch) -> int:
     """The records of a batch: what its connector counted, else what its payload holds (``records_in``)."""
     records = (batch.meta or {}).get("records")
-    if isinstance(records, int) and not isinstance(records, bool) and records >= 0:
+    if whole_number(records, least=0):
         return records
     return records_in(batch.payload)
 
