@@ -17,6 +17,7 @@ import orjson
 from django.db import OperationalError
 
 from core.collector import gc_paused
+from core.commits import commits_unflushed
 from lake.models import LakeObject
 from lake.services import (
     envelope_json_data,
@@ -104,7 +105,9 @@ def lake_objects_process(
     """
     if not objects:
         return Outcome()
-    with gc_paused():  # a group builds ~10^5 small objects: collections would walk them over and over
+    # A group builds ~10^5 small objects (collections would walk them over and over); its commits need not
+    # wait for the disk, as every one of them can be replayed from the lake (``core.commits``).
+    with gc_paused(), commits_unflushed():
         return _objects_process(objects, payloads=payloads, run_id=run_id, refresh_gold=refresh_gold, read=read)
 
 
