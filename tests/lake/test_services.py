@@ -115,6 +115,14 @@ def test_nan_which_json_cannot_hold_is_stored_as_null(isolated_lake):
     assert stored["data"] == {"price": None, "change": None}
 
 
+def test_keys_that_are_no_strings_are_stored_as_text(isolated_lake):
+    # JSON parsed from an upstream has string keys only; a payload built in Python may not (core.jsontext).
+    data = {"prices": {1: 10.5, dt.date(2025, 3, 5): 11.0}, "rows": [{"x": {2: "b"}}]}
+    data_lake.store_raw_data("nse_api", data, T0)
+    [stored] = data_lake.retrieve_raw_data("nse_api", T0.date().isoformat())
+    assert stored["data"] == {"prices": {"1": 10.5, "2025-03-05": 11.0}, "rows": [{"x": {"2": "b"}}]}
+
+
 def test_retrieve_returns_the_days_objects_oldest_first_with_the_exact_data(lake_backend):
     later = data_lake.store_raw_data("nse_api", [{"p": 2.5}], T0 + dt.timedelta(hours=1))
     earlier = data_lake.store_raw_data("nse_api", {"nested": {"list": [1, None, True, "x"]}}, T0)

@@ -26,6 +26,12 @@ def test_it_loads_records_and_counts_each_row():
     assert row.processed_at is not None
 
 
+def test_raw_data_with_keys_that_are_no_strings_is_kept_with_text_keys():
+    record = {**stock_record(0), "raw_data": {"lastPrice": 2500.0, "depth": {1: 2499.5, 2: 2499.0}}}
+    assert warehouse.insert_stock_data([record]).inserted == 1
+    assert StockData.objects.get().raw_data == {"lastPrice": 2500.0, "depth": {"1": 2499.5, "2": 2499.0}}
+
+
 def test_loading_the_same_batch_twice_changes_nothing():
     batch = [stock_record(i) for i in range(4)]
     warehouse.insert_stock_data(batch)

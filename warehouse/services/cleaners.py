@@ -15,10 +15,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
-import orjson
 import pandas as pd
 
 from core.errors import nul_strip
+from core.jsontext import json_dumps
 from warehouse.days import local_tz
 from warehouse.models import SocialMention
 from warehouse.tickers import ticker_normalize
@@ -220,9 +220,9 @@ def _json_text(value: Any) -> str | None:
     if isinstance(value, str):
         return value.replace("\\u0000", "") if "\\u0000" in value else value
     # orjson: several times faster than json.dumps, and NaN becomes null (jsonb has no NaN).
-    text = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    text = json_dumps(value, default=str).decode()
     if "\\u0000" in text:  # jsonb refuses \u0000: encode a copy without NULs
-        text = orjson.dumps(nul_strip(value), default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        text = json_dumps(nul_strip(value), default=str).decode()
     return text
 
 
