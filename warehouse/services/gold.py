@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.contrib.postgres.aggregates import ArrayAgg
+from django.contrib.postgres.fields import ArrayField
 from django.db import connections, transaction
-from django.db.models import Avg, Count, F, Func, IntegerField, Max, Min, Q, Sum, Window
+from django.db.models import Avg, Count, DecimalField, F, Func, IntegerField, Max, Min, Q, Sum, Window
 from django.db.models.functions import Cast, FirstValue, TruncDate
 from django.utils import timezone
 
@@ -172,25 +172,46 @@ def _quote_days(dates: set[date], symbols: list[str] | None) -> list[dict]:
     return [b for b in bars if b["day"] in dates]
 
 
-class _First(Func):
-    """The first element of an array (PostgreSQL arrays count from 1)."""
+class _Stamped(Func):
+    """PostgreSQL: a quote as ``ARRAY[epoch of its timestamp, id, price, change %]``. Arrays compare element by
+    element, so a group's MIN of them is its first quote and its MAX its last (the timestamp first, the id
+    breaking ties, as the window functions order them)."""
 
-    template = "(%(expressions)s)[1]"
+    output_field = ArrayField(DecimalField())
+
+    def __init__(self):
+        super().__init__(F("timestamp"), F("id"), F("price"), F("change_percent"))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        parts, params = [], []
+        for expression in self.get_source_expressions():
+            sql, more = compiler.compile(expression)
+            parts.append(sql)
+            params.extend(more)
+        return f"ARRAY[EXTRACT(EPOCH FROM {parts[0]}), {', '.join(parts[1:])}]", params
+
+
+class _Element(Func):
+    """An element of an array (PostgreSQL arrays count from 1)."""
+
+    template = "(%(expressions)s)[%(index)s]"
 
 
 def _quote_days_grouped(rows, day):
-    """PostgreSQL: one GROUP BY, the first and last quote of each group taken by ordered ``array_agg``.
-    On 375,000 quotes (5 days of 1,000 tickers) 0.35 s, against 5 s for the window functions."""
-    first, last = (F("timestamp").asc(), F("id").asc()), (F("timestamp").desc(), F("id").desc())
+    """PostgreSQL: one GROUP BY; the first and last quote of each group are the MIN and MAX of ``_Stamped``.
+    Plain aggregates: PostgreSQL may hash the groups instead of sorting them, where the ordered ``array_agg``s
+    this replaced sorted each group once per figure (100,000 quotes of one week: 184 to 290 ms → 101 ms with the
+    table's statistics; 196 to 205 → 171 ms without)."""
     price, change = rows.model._meta.get_field("price"), rows.model._meta.get_field("change_percent")
+    first, last = Min(_Stamped()), Max(_Stamped())
     return (
         rows.annotate(day=day)
         .values("ticker", "series", "exchange", "day")
         .annotate(
-            open_=_First(ArrayAgg("price", order_by=first), output_field=price),
-            close_=_First(ArrayAgg("price", order_by=last), output_field=price),
-            change_=_First(ArrayAgg("change_percent", order_by=last), output_field=change),
-            last_id_=_First(ArrayAgg("id", order_by=last), output_field=rows.model._meta.pk),
+            open_=_Element(first, index=3, output_field=price),
+            close_=_Element(last, index=3, output_field=price),
+            change_=_Element(last, index=4, output_field=change),
+            last_id_=Cast(_Element(last, index=2, output_field=DecimalField()), rows.model._meta.pk),
             high_=Max("price"),
             low_=Min("price"),
             # NSE's quote volume is the day's running total: the day's volume is its largest value.
