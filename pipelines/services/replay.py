@@ -369,6 +369,8 @@ def _partitions_ready(plan: ReprocessPlan) -> list[str]:
 
 def reprocess_ranges(ids: list[int], chunk: int) -> list[tuple[int, int, int]]:
     """(first pk, last pk, objects) of each chunk of ``chunk`` consecutive objects (ids sorted)."""
+    if chunk < 1:
+        raise ValueError(f"chunk: at least 1 object per range, got {chunk}")
     return [(ids[i], ids[min(i + chunk, len(ids)) - 1], min(chunk, len(ids) - i)) for i in range(0, len(ids), chunk)]
 
 

@@ -4,7 +4,7 @@ import os
 from datetime import date, datetime, timedelta
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from lake.models import LakeObject
@@ -229,6 +229,17 @@ def test_a_gold_refresh_that_fails_is_the_replays_error_and_its_loads_stand(monk
 
 def test_the_plan_splits_into_ranges_of_consecutive_objects():
     assert replay_module.reprocess_ranges([3, 5, 8, 9, 12], 2) == [(3, 5, 2), (8, 9, 2), (12, 12, 1)]
+
+
+@pytest.mark.parametrize("chunk", ["0", "-5", "ten"])
+def test_a_chunk_that_is_no_positive_number_is_refused_before_anything_runs(chunk):
+    # Fanned out with a chunk of 0 or less, no range task was sent and the run said "success" with nothing loaded.
+    _store_quotes(2)
+    with pytest.raises(CommandError, match=r"argument --chunk: (at least 1 object per task|a whole number)"):
+        call_command("reprocess", "nse_api", "--from", str(DAY), "--to", str(DAY), "--chunk", chunk)
+    assert not PipelineRun.objects.filter(trigger="backfill").exists()
+    with pytest.raises(ValueError, match="at least 1 object per range"):
+        replay_module.reprocess_ranges([3, 5], 0)
 
 
 @pytest.mark.worker

@@ -1,5 +1,6 @@
 """python manage.py reprocess SOURCE --from DATE --to DATE [--dry-run]: replay lake objects (idempotent)."""
 
+import argparse
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
@@ -9,6 +10,17 @@ from lake.services import lake_objects_reset
 from pipelines.registry import PIPELINES
 from pipelines.selectors import run_summary_lines
 from pipelines.services import reprocess_execute, reprocess_plan, workers_available
+
+
+def _chunk(value: str) -> int:
+    """--chunk: a whole number of objects, 1 or more (0 or less had fanned out no task, and said success)."""
+    try:
+        chunk = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number of objects, got {value!r}") from None
+    if chunk < 1:
+        raise argparse.ArgumentTypeError(f"at least 1 object per task, got {chunk}")
+    return chunk
 
 
 def _date(value: str, name: str) -> date:
@@ -29,7 +41,7 @@ class Command(BaseCommand):
         parser.add_argument("--local", action="store_true", help="do not fan out to Celery workers")
         parser.add_argument(
             "--chunk",
-            type=int,
+            type=_chunk,
             default=200,
             help="objects per worker task (a range of the catalog); a task reads its next group of 25 while "
             "loading one, so a chunk of several groups loads faster than one of a single group",
