@@ -1,15 +1,20 @@
 """Admin for the pipelines app.
 
 Connector state and the Telegram channels to follow live here; the PipelineRun admin goes in the
-marked section below.
+marked section below. The beat schedules (django-celery-beat's Periodic tasks) get their arguments checked
+(``pipelines.schedules``).
 """
 
+from django import forms
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from django_celery_beat.admin import PeriodicTaskAdmin, PeriodicTaskForm
+from django_celery_beat.models import PeriodicTask
 
 from core.admin import ReadOnlyAdmin
 from pipelines.models import ConnectorState, PipelineLock, PipelineRun, TelegramChannel
+from pipelines.schedules import schedule_problems
 
 # --- PipelineRun admin -------------------------------------------------------------------------
 
@@ -73,3 +78,26 @@ class ConnectorStateAdmin(admin.ModelAdmin):
     list_filter = ("source",)
     search_fields = ("source", "key")
     readonly_fields = ("updated",)
+
+
+# --- Beat schedules ------------------------------------------------------------------------------
+
+
+class ScheduleForm(PeriodicTaskForm):
+    """django-celery-beat's form, which checks that args and kwargs are JSON, and then what the task takes."""
+
+    def clean(self):
+        data = super().clean()
+        if "args" in data and "kwargs" in data:  # (else the form already says why they are no JSON)
+            problems = schedule_problems(data.get("task") or "", data["args"], data["kwargs"])
+            if problems:
+                raise forms.ValidationError(problems)
+        return data
+
+
+admin.site.unregister(PeriodicTask)
+
+
+@admin.register(PeriodicTask)
+class ScheduleAdmin(PeriodicTaskAdmin):
+    form = ScheduleForm

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import OperationalError
 
 from .models import PipelineRun
+from .schedules import limit_problem, mode_problem, trigger_problem
 from .services import (
     lake_objects_reprocess,
     lake_objects_reprocess_range,
@@ -42,6 +43,8 @@ def pipeline_run_task(
     """
     task_id = self.request.id or ""
     blocked = _mode_blocked(pipeline, mode)
+    if problem := trigger_problem(trigger):  # a schedule stored past admin's check (pipelines.schedules)
+        blocked, trigger = f"this schedule's trigger must be {problem}", PipelineRun.Trigger.SCHEDULE
     if blocked:
         run = run_create(
             pipeline=pipeline, trigger=trigger, status=PipelineRun.Status.SKIPPED, error=blocked, celery_task_id=task_id
@@ -60,6 +63,8 @@ def pipeline_run_task(
 
 def _mode_blocked(pipeline: str, mode: str | None) -> str:
     """Why a scheduled run must not go ahead ("" when it may)."""
+    if problem := mode_problem(mode):
+        return f"this schedule's mode must be {problem}"
     simulate = settings.SIMULATE_UPSTREAMS
     if mode == "simulated" and not simulate:
         return "simulated schedule, but SIMULATE_UPSTREAMS is off"
@@ -75,6 +80,8 @@ def _mode_blocked(pipeline: str, mode: str | None) -> str:
 @shared_task(bind=True, name="pipelines.replay_unloaded", acks_late=True, **RETRY)
 def replay_unloaded_task(self, limit: int = 500) -> dict:
     """Load lake objects that never reached the warehouse (database down, worker killed)."""
+    if problem := limit_problem(limit):
+        raise ValueError(f"limit: {problem}")
     run = replay_unloaded(limit=limit, task_id=self.request.id or "")
     return {"run": run.pk if run else None}
 

@@ -28,14 +28,17 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from core.errors import echo_json, whole_number
 from warehouse.days import day_start, local_tz
 
 logger = logging.getLogger(__name__)
 
 # table -> its partition column
 PARTITIONED = {"stock_data_warehouse": "timestamp", "social_mentions_warehouse": "timestamp"}
-# Months created ahead of the current one.
+# Months created ahead of the current one, and the most a schedule or the command may ask for (ten years:
+# 240 tables; a typo of 1000 would have made 2,000 of them).
 DEFAULT_AHEAD = 3
+MAX_AHEAD = 120
 # The oldest month a load makes a partition for (validation refuses market data before 1990): a row
 # of an older month, only a direct load can write one, waits in the default partition.
 EARLIEST_MONTH = date(1990, 1, 1)
@@ -205,6 +208,8 @@ def partitions_maintain(*, ahead: int = DEFAULT_AHEAD, now: datetime | None = No
     """The daily pass: months ahead, strays of plausible months (``_plausible``) out of the default partitions,
     optional retention. Each partition waits at most ``MAINTAIN_LOCK_TIMEOUT`` for its locks, else
     OperationalError is raised (the task retries later; the partitions done before it stay done)."""
+    if not whole_number(ahead, least=0) or ahead > MAX_AHEAD:
+        raise ValueError(f"ahead: a whole number of months, 0 to {MAX_AHEAD}; got {echo_json(ahead)}")
     if connection.vendor != "postgresql":
         return PartitionResult()
     current = month_start(now or timezone.now())

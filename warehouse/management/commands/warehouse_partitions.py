@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from warehouse.services.partitions import (
     MAINTAIN_LOCK_TIMEOUT,
+    MAX_AHEAD,
     PARTITIONED,
     lock_not_available,
     month_range,
@@ -39,11 +40,11 @@ class Command(BaseCommand):
         parser.add_argument("--list", action="store_true", help="only list the partitions and their rows")
 
     def handle(self, *args, ahead=3, start=None, end=None, **options):
+        if not 0 <= ahead <= MAX_AHEAD:
+            raise CommandError(f"--ahead must be 0 to {MAX_AHEAD} months, got {ahead}")
         if connection.vendor != "postgresql":
             self.stdout.write(f"{connection.vendor}: the warehouse tables are not partitioned; nothing to do.")
             return
-        if ahead < 0:
-            raise CommandError("--ahead must be 0 or more")
         if not options["list"]:
             try:
                 self._maintain(ahead, start, end)
