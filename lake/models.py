@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -94,3 +95,19 @@ class LakeRetentionOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}: {self.days} days"
+
+    def clean(self) -> None:
+        """A source no pipeline stores and the lake holds none of is a typo: the source meant would keep
+        LAKE_RETENTION_DAYS (a bhavcopy meant to be kept for years deleted after the default)."""
+        super().clean()
+        from pipelines.registry import PIPELINES  # (lazy: the lake sits below the pipelines)
+
+        if not self.source:
+            return
+        known = {spec.source for spec in PIPELINES.values()}
+        known |= set(LakeSourceDay.objects.values_list("source", flat=True).distinct())
+        if self.source not in known:
+            raise ValidationError(
+                {"source": f"no pipeline stores {self.source!r} and the lake holds none of it; sources: "
+                 f"{', '.join(sorted(known))}"}
+            )  # fmt: skip

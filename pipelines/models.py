@@ -1,6 +1,14 @@
+import re
+
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+
+# A public Telegram username (an optional "@" before it): it becomes a path, t.me/s/<username>, so nothing else
+# may pass ("../", "?", "/", spaces). Telegram's own rule is 5 to 32 characters; auctioned ones have 4.
+TELEGRAM_USERNAME = re.compile(r"@?([A-Za-z][A-Za-z0-9_]{3,31})")
+TELEGRAM_USERNAME_RULE = "a Telegram username: 4 to 32 letters, digits and underscores, starting with a letter"
 
 
 class PipelineRun(models.Model):
@@ -100,7 +108,12 @@ class TelegramChannel(models.Model):
     """
 
     chat_id = models.BigIntegerField(null=True, blank=True, unique=True, help_text="e.g. -1001241558182")
-    username = models.CharField(max_length=64, blank=True, help_text="public @username, without the @")
+    username = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[RegexValidator(rf"\A{TELEGRAM_USERNAME.pattern}\Z", TELEGRAM_USERNAME_RULE)],
+        help_text="public @username, without the @",
+    )
     title = models.CharField(max_length=255, blank=True)
     active = models.BooleanField(default=True)
     web_preview = models.BooleanField(

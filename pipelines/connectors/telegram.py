@@ -33,7 +33,7 @@ from pipelines.connectors.base import (
     decode_text,
     describe_status,
 )
-from pipelines.models import TelegramChannel
+from pipelines.models import TELEGRAM_USERNAME, TELEGRAM_USERNAME_RULE, TelegramChannel
 
 OLDER_LINK = re.compile(r'data-before="(\d+)"')
 POST_ID = re.compile(r'data-post="[A-Za-z0-9_]+/(\d+)"')
@@ -56,12 +56,15 @@ def followed_channels() -> tuple[set[int], set[str]] | None:
     return ids, names
 
 
-def preview_channels() -> list[tuple[str, int | None]]:
-    """(username, chat id) of the active channels listed for reading through their public web preview."""
-    from pipelines.models import TelegramChannel
-
+def preview_channels() -> list[tuple[str | None, int | None]]:
+    """(username, chat id) of the active channels listed for reading through their public web preview; the
+    username is None when it is no Telegram username (``TELEGRAM_USERNAME``)."""
     rows = TelegramChannel.objects.filter(active=True, web_preview=True).exclude(username="")
-    return [(username.lstrip("@"), chat_id) for username, chat_id in rows.values_list("username", "chat_id")]
+    out = []
+    for username, chat_id in rows.values_list("username", "chat_id"):
+        match = TELEGRAM_USERNAME.fullmatch(username)
+        out.append((match.group(1) if match else None, chat_id))
+    return out
 
 
 def update_chat(update: dict) -> dict:
@@ -111,6 +114,9 @@ class TelegramConnector(Connector):
                     raise
                 failures.append(exc.message)
         for username, chat_id in public:
+            if username is None:  # stored past admin's check (the model's validator): never made into a path
+                failures.append(f"a listed channel's username is not {TELEGRAM_USERNAME_RULE}: fix it in admin")
+                continue
             stop = yield from self._preview(username, chat_id, state, failures)
             if stop:
                 break

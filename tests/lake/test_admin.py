@@ -66,3 +66,25 @@ def test_a_retention_override_is_added_in_admin(admin_client):
     bad = admin_client.post("/admin/lake/lakeretentionoverride/add/", {"source": "Twitter!", "days": "0", "note": ""})
     assert bad.status_code == 200
     assert LakeRetentionOverride.objects.count() == 1
+
+
+def test_a_retention_override_for_a_source_nothing_stores_is_refused(admin_client):
+    # A typo kept the meant source at LAKE_RETENTION_DAYS: a bhavcopy meant to be kept for years was not.
+    response = admin_client.post(
+        "/admin/lake/lakeretentionoverride/add/", {"source": "nse_bhavcopi", "days": "3650", "note": ""}
+    )
+    assert response.status_code == 200
+    assert (
+        "no pipeline stores &#x27;nse_bhavcopi&#x27; and the lake holds none of it; sources: "
+        in response.content.decode()
+    )
+    assert not LakeRetentionOverride.objects.exists()
+
+
+def test_a_retention_override_for_a_source_only_the_lake_holds_is_saved(admin_client):
+    raw_batch_store(source="nse_archive", data={"a": 1}, timestamp=T0)
+    response = admin_client.post(
+        "/admin/lake/lakeretentionoverride/add/", {"source": "nse_archive", "days": "9", "note": ""}
+    )
+    assert response.status_code == 302
+    assert LakeRetentionOverride.objects.get().days == 9

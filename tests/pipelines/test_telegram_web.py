@@ -216,6 +216,19 @@ def test_a_private_channel_is_a_one_line_error_and_its_page_is_kept(tme, samples
     assert connector_state_get("telegram") == {}
 
 
+def test_a_username_stored_past_admin_is_never_made_into_a_path(tme, page_html):
+    # The username becomes t.me/s/<username>: one with "/", "?" or ".." would have asked another address.
+    TelegramChannel.objects.create(username="../bot123/getUpdates?offset=1", title="Typo")
+    tme.script(CHANNEL, Reply(200, body=page_html, content_type="text/html"), Reply(200, body=older_page(page_html)))
+    batches, error = fetch()
+    assert {r.path for r in tme.requests} == {CHANNEL}  # the listed good channel is still read
+    assert len(batches) == 2
+    assert error.message == (
+        "telegram: a listed channel's username is not a Telegram username: 4 to 32 letters, digits and "
+        "underscores, starting with a letter: fix it in admin"
+    )
+
+
 def test_without_a_bot_token_or_a_public_channel_there_is_nothing_to_read(upstream, settings):
     settings.TELEGRAM_BOT_TOKEN = ""
     batches, error = fetch()
