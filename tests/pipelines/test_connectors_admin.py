@@ -23,19 +23,16 @@ def test_staff_list_and_add_telegram_channels_in_admin(admin_client, django_asse
     assert (added.username, added.active) == ("multibagger_calls_india", True)
 
 
+def _add_channel(admin_client, username: str):
+    fields = {"username": username, "title": "x", "active": "on", "web_preview": "on"}
+    return admin_client.post(
+        "/admin/pipelines/telegramchannel/add/", {**fields, "created_0": "2026-12-06", "created_1": "10:00:00"}
+    )
+
+
 @pytest.mark.parametrize("username", ["../bot123/getUpdates", "tips?before=1", "nse tips", "abc", "1tips", "a" * 33])
 def test_a_channel_username_that_telegram_could_not_have_is_refused(admin_client, username):
-    response = admin_client.post(
-        "/admin/pipelines/telegramchannel/add/",
-        {
-            "username": username,
-            "title": "x",
-            "active": "on",
-            "web_preview": "on",
-            "created_0": "2026-12-06",
-            "created_1": "10:00:00",
-        },
-    )
+    response = _add_channel(admin_client, username)
     assert response.status_code == 200
     assert "a Telegram username: 4 to 32 letters, digits and underscores" in response.content.decode()
     assert not TelegramChannel.objects.exists()
@@ -43,17 +40,7 @@ def test_a_channel_username_that_telegram_could_not_have_is_refused(admin_client
 
 @pytest.mark.parametrize("username", ["@PumpKing_2024", "abcd", "nse_tips_demo"])
 def test_a_channel_username_telegram_allows_is_saved(admin_client, username):
-    response = admin_client.post(
-        "/admin/pipelines/telegramchannel/add/",
-        {
-            "username": username,
-            "title": "x",
-            "active": "on",
-            "web_preview": "on",
-            "created_0": "2026-12-06",
-            "created_1": "10:00:00",
-        },
-    )
+    response = _add_channel(admin_client, username)
     assert response.status_code == 302
     assert TelegramChannel.objects.get().username == username
 
