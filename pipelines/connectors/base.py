@@ -166,7 +166,8 @@ class Connector:
             path = Path(raw_path)
             fetched_at = now_utc()
             if not path.is_file():
-                raise ConnectorError(f"{path}: no such file")
+                # (a folder, a device or a pipe is no saved payload: /dev/zero would be read for ever)
+                raise ConnectorError(f"{path}: {'not a regular file' if path.exists() else 'no such file'}")
             data = read_file_bytes(path, max_bytes=self.max_file_bytes)
             for number, batch in enumerate(self.file_batches(path, data, fetched_at)):
                 if number == 0:  # the file's bytes are kept once, with its first batch

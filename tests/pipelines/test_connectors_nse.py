@@ -2,6 +2,7 @@
 the Akamai 403 page at the retired quote-equity route, the bhavcopy archives)."""
 
 import json
+import os
 import time
 from datetime import date
 
@@ -324,6 +325,13 @@ def test_a_zip_without_a_csv_is_an_error_batch(tmp_path):
 def test_a_missing_file_is_a_connector_error(tmp_path):
     with pytest.raises(ConnectorError, match="no such file"):
         list(get_connector("nse_bhavcopy").read_files([tmp_path / "nope.csv"]))
+
+
+def test_a_pipe_is_no_saved_file(tmp_path):
+    fifo = tmp_path / "bhav.csv"
+    os.mkfifo(fifo)  # read to its end, it would wait for a writer for ever
+    with pytest.raises(ConnectorError, match=r"bhav\.csv: not a regular file"):
+        list(get_connector("nse_bhavcopy").read_files([fifo]))
 
 
 def test_the_archive_urls_are_nseindiaapis_udiff_from_8_july_2024_legacy_before_and_the_full_file():

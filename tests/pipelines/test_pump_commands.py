@@ -4,6 +4,8 @@ import csv
 import gzip
 import io
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -123,6 +125,15 @@ def test_a_bad_file_is_one_line_error_and_no_output(tmp_path, master, name, body
     assert str(exc.value) == f"{tmp_path}/{error}"
     assert "\n" not in str(exc.value)
     assert out.getvalue() == ""
+
+
+def test_a_pipe_or_a_device_is_refused_before_it_is_read(tmp_path, master):
+    # Read to their end, a FIFO waits for a writer for ever and /dev/zero fills the memory.
+    fifo = tmp_path / "messages.csv"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero")):
+        with pytest.raises(CommandError, match=rf"^{path}: not a regular file$"):
+            call_command("score_messages", str(path), stdout=io.StringIO())
 
 
 def _model(path) -> dict:

@@ -22,6 +22,9 @@ PROGRESS_FROM = 5000  # rows: smaller files get no progress bar
 
 def rows_read(path: Path, column: str) -> tuple[list[str], list[dict]]:
     """(column names, rows) of a CSV or JSON Lines file; ``CommandError`` with one line when it is unusable."""
+    if path.exists() and not path.is_dir() and not path.is_file():
+        # A device or a pipe (/dev/zero, a FIFO): read to its end, it never ends (or fills the memory).
+        raise CommandError(f"{path}: not a regular file")
     try:
         with path.open(encoding="utf-8-sig", newline="") as f:
             if path.suffix.lower() in JSON_LINES:
