@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from tests.warehouse.conftest import bar_record, social_record, stock_record
+from tests.warehouse.conftest import bar_record, requires_postgres, social_record, stock_record
 from warehouse.models import DailyBar, DailySocial, Ticker
-from warehouse.services import gold_refresh, warehouse
+from warehouse.services import gold, gold_refresh, warehouse
 
 pytestmark = pytest.mark.django_db
 DAY = date(2026, 11, 20)
@@ -52,6 +52,25 @@ def test_a_refresh_limited_to_tickers_leaves_the_others_alone():
     warehouse.insert_social_data([social_record(0), social_record(1, ticker="TCS")])
     gold_refresh(dates={DAY}, tickers=["$tcs"])
     assert list(DailySocial.objects.values_list("ticker", flat=True)) == ["TCS"]
+
+
+@requires_postgres
+def test_the_refresh_groups_with_more_memory_inside_its_own_transaction_only(monkeypatch):
+    from django.db import connection
+
+    def work_mem() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW work_mem")
+            return cursor.fetchone()[0]
+
+    seen, quote_days = [], gold._quote_days
+    monkeypatch.setattr(gold, "_quote_days", lambda *args: seen.append(work_mem()) or quote_days(*args))
+    before = work_mem()
+    warehouse.insert_stock_data([stock_record(0, price=100.0)])
+    gold_refresh(dates={DAY})
+    assert seen == [gold.GOLD_WORK_MEM]  # (4 MB, the default, sorted 22 days of quotes on disk: bench/scale)
+    assert work_mem() == before
+    assert DailyBar.objects.get(ticker="RELIANCE", date=DAY).close == Decimal("100")
 
 
 def test_it_builds_daily_bars_from_the_days_quotes():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -21,6 +22,10 @@ from warehouse.tickers import ticker_normalize
 
 # Quote-derived bars carry the quote source's name, so a bhavcopy bar of the same day stays apart.
 QUOTE_SOURCE = "nse_api"
+# PostgreSQL's memory for a refresh's sorts and hashes (work_mem, for the refresh's transaction only). At the
+# server's default of 4 MB the quotes of 22 trading days of 1,000 tickers (1.65M rows) were grouped by a sort on
+# disk; from 32 MB they are hashed in memory: 1.66 s -> 0.98 s for that query (bench/scale's table at 5M rows).
+GOLD_WORK_MEM = "64MB"
 
 
 @dataclass
@@ -60,10 +65,26 @@ def gold_refresh(*, dates: Iterable[date], tickers: Iterable[str] | None = None)
     if not dates:
         return GoldResult(0, 0, 0)
     symbols = sorted({ticker_normalize(t) for t in tickers}) if tickers is not None else None
-    with transaction.atomic():
+    with transaction.atomic(), _work_mem_raised():
         social, removed_social = _refresh_social(dates, symbols)
         bars, removed_bars = _refresh_bars(dates, symbols)
     return GoldResult(daily_social=social, daily_bars=bars, removed=removed_social + removed_bars)
+
+
+@contextmanager
+def _work_mem_raised():
+    """PostgreSQL: ``GOLD_WORK_MEM`` for the refresh's aggregates, inside the refresh only (also when it runs
+    inside a caller's transaction; should it fail, rolling the refresh back puts the setting back)."""
+    db = connections[DailyBar.objects.db]
+    if db.vendor != "postgresql":
+        yield
+        return
+    with db.cursor() as cursor:
+        cursor.execute("SELECT current_setting('work_mem'), set_config('work_mem', %s, true)", [GOLD_WORK_MEM])
+        before = cursor.fetchone()[0]
+    yield
+    with db.cursor() as cursor:
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [before])
 
 
 def _refresh_social(dates: set[date], symbols: list[str] | None) -> tuple[int, int]:
