@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 from core.errors import echo_json, whole_number
 
+from .models import PipelineRun
+
 # Task names of this project: one of them that no worker knows is a typo, not some other project's task.
 OWN_PREFIXES = ("pipelines.", "lake.", "warehouse.", "quality.", "core.")
 MODES = ("simulated", "live")  # pipelines.run's ``mode`` (None: any upstream)
@@ -29,8 +31,6 @@ def mode_problem(mode) -> str:
 
 
 def trigger_problem(trigger) -> str:
-    from .models import PipelineRun
-
     if trigger in PipelineRun.Trigger.values:
         return ""
     return f"one of {', '.join(PipelineRun.Trigger.values)}; got {echo_json(trigger)}"

@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import OperationalError, connection
 from django.utils import timezone
 
+from warehouse.services import partitions
 from warehouse.services.partitions import (
-    MAINTAIN_LOCK_TIMEOUT,
     MAX_AHEAD,
     PARTITIONED,
     lock_not_available,
@@ -53,7 +53,7 @@ class Command(BaseCommand):
                     raise
                 raise CommandError(
                     "another session holds the warehouse tables (a long query?): a partition could not be "
-                    f"changed within {MAINTAIN_LOCK_TIMEOUT}. What was done before it stays done; run the "
+                    f"changed within {partitions.MAINTAIN_LOCK_TIMEOUT}. What was done before it stays done; run the "
                     "command again later."
                 ) from exc
         for table in PARTITIONED:
@@ -70,7 +70,7 @@ class Command(BaseCommand):
             last = _month(end) if end else month_start(timezone.now())
             if last < first:
                 raise CommandError("--to is before --from")
-            backfill = partitions_ensure(months=month_range(first, last), lock_timeout=MAINTAIN_LOCK_TIMEOUT)
+            backfill = partitions_ensure(months=month_range(first, last), lock_timeout=partitions.MAINTAIN_LOCK_TIMEOUT)
             self.stdout.write(f"backfill months: created {len(backfill.created)} partition(s)")
         result = partitions_maintain(ahead=ahead)
         for name in result.created:
