@@ -4,12 +4,14 @@ Every integration has one switch (an environment variable). With nothing set, th
 SQLite, a local lake under ``var/`` and an embedded (filesystem) Celery broker.
 """
 
+import math
 import os
 import secrets
 import sys
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Everything a run keeps (the SQLite database, the lake, the embedded broker, the cache, the generated
@@ -30,6 +32,37 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_int(name: str, default: int, *, least: int | None = None) -> int:
+    """A whole number from the environment, at least ``least``; ImproperlyConfigured naming the variable
+    otherwise (``int()`` had said only "invalid literal", and a negative retention dropped every partition)."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or (least is not None and value < least):
+        bounds = f", {least} or more" if least is not None else ""
+        raise ImproperlyConfigured(f"{name}: a whole number{bounds}; got {text!r}")
+    return value
+
+
+def env_float(name: str, default: float, *, least: float = 0.0, positive: bool = False) -> float:
+    """A finite number from the environment, at least ``least`` (above 0 when ``positive``)."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < least or (positive and value <= 0):
+        bounds = "more than 0" if positive else f"{least:g} or more"
+        raise ImproperlyConfigured(f"{name}: a number, {bounds}; got {text!r}")
+    return value
 
 
 # Off unless asked for: `make run` serves production pages (static files through WhiteNoise);
@@ -101,13 +134,13 @@ AUTHENTICATION_BACKENDS = [
 ]
 # AXES_FAILURE_LIMIT wrong passwords lock that username, and (separately) that IP, for AXES_COOLOFF_MINUTES.
 AXES_ENABLED = env_bool("AXES_ENABLED", not TESTING)  # tests that log in by API turn it on themselves
-AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_MINUTES", "15")) / 60  # hours
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, least=1)
+AXES_COOLOFF_TIME = env_float("AXES_COOLOFF_MINUTES", 15.0) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 # Wrong API tokens one IP may send in ten minutes before it is answered 429 (core.auth).
-API_BAD_TOKEN_LIMIT = int(os.environ.get("API_BAD_TOKEN_LIMIT", "20"))
+API_BAD_TOKEN_LIMIT = env_int("API_BAD_TOKEN_LIMIT", 20, least=1)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -132,7 +165,7 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{RUN_DIR / 'tickerlake.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, least=0),
         conn_health_checks=True,
     )
 }
@@ -156,11 +189,11 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 # A streaming replica (optional): read APIs, pages and the seed's read entry points read from it,
 # writes and pipelines use the primary, and reads fall back to the primary while it is down (core/db.py).
 # https://docs.djangoproject.com/en/5.2/topics/db/multi-db/
-DATABASE_REPLICA_RETRY = float(os.environ.get("DATABASE_REPLICA_RETRY", "5"))
+DATABASE_REPLICA_RETRY = env_float("DATABASE_REPLICA_RETRY", 5.0)
 if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES["replica"] = dj_database_url.parse(
         os.environ["DATABASE_REPLICA_URL"],
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, least=0),
         conn_health_checks=True,
     )
     # A replica that does not answer must not hold up a page: give up quickly and read the primary.
@@ -209,7 +242,7 @@ BEHIND_TLS = env_bool("DJANGO_BEHIND_TLS", False)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = BEHIND_TLS
 if BEHIND_TLS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 365 * 24 * 3600, least=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
 # Debug pages (DJANGO_DEBUG=1) mask settings named like URL, WEBHOOK, BROKER, OPTIONS, TOKEN, KEY.
@@ -282,7 +315,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # How long an idle worker waits before it looks at the folder again (kombu's default: 1 s). With
         # one prefetched task at a time, a worker would otherwise idle up to that long between two tasks
         # of a fanned-out backfill; an empty folder costs ~10 µs to list.
-        "polling_interval": max(0.01, float(os.environ.get("CELERY_BROKER_POLLING_INTERVAL", "0.05"))),
+        "polling_interval": max(0.01, env_float("CELERY_BROKER_POLLING_INTERVAL", 0.05)),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
@@ -294,11 +327,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "540"))
-CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "600"))
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 540, least=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 600, least=1)
 # How long a pipeline's lock outlives a run that never released it (a killed worker): longer than
 # the task's hard time limit, so a live run never loses it.
-PIPELINE_LOCK_TTL = int(os.environ.get("PIPELINE_LOCK_TTL", str(CELERY_TASK_TIME_LIMIT + 300)))
+PIPELINE_LOCK_TTL = env_int("PIPELINE_LOCK_TTL", CELERY_TASK_TIME_LIMIT + 300, least=1)
 CELERY_TASK_TRACK_STARTED = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -309,17 +342,16 @@ CELERY_MAX_RETRY_COUNTDOWN = 600
 
 # The data lake: any fsspec URL (a local folder by default, s3://bucket/prefix in production).
 LAKE_URL = os.environ.get("LAKE_URL", str(RUN_DIR / "data_lake"))
-LAKE_RETENTION_DAYS = int(os.environ.get("LAKE_RETENTION_DAYS", "90"))
+LAKE_RETENTION_DAYS = env_int("LAKE_RETENTION_DAYS", 90, least=1)
 # Drop whole monthly warehouse partitions older than this many months (PostgreSQL; off when unset).
-WAREHOUSE_RETENTION_MONTHS = (
-    int(os.environ["WAREHOUSE_RETENTION_MONTHS"]) if os.environ.get("WAREHOUSE_RETENTION_MONTHS") else None
-)
+# (0 or unset: off. A negative number had dropped every partition up to next month's: now refused.)
+WAREHOUSE_RETENTION_MONTHS = env_int("WAREHOUSE_RETENTION_MONTHS", 0, least=0) or None
 # Hostile input: the most decompressed bytes one input (a file, a zip's CSVs, an answer) may hold;
 # failed processings before a lake object is "failed" (out of replay until reset); the largest decoded
 # object the API shows inline (larger ones answer their metadata and a download_url).
-MAX_PAYLOAD_BYTES = int(os.environ.get("MAX_PAYLOAD_BYTES", str(256 * 1024 * 1024)))
-LAKE_MAX_ATTEMPTS = int(os.environ.get("LAKE_MAX_ATTEMPTS", "3"))
-LAKE_INLINE_MAX_BYTES = int(os.environ.get("LAKE_INLINE_MAX_BYTES", str(5 * 1024 * 1024)))
+MAX_PAYLOAD_BYTES = env_int("MAX_PAYLOAD_BYTES", 256 * 1024 * 1024, least=1)
+LAKE_MAX_ATTEMPTS = env_int("LAKE_MAX_ATTEMPTS", 3, least=1)
+LAKE_INLINE_MAX_BYTES = env_int("LAKE_INLINE_MAX_BYTES", 5 * 1024 * 1024, least=0)
 # Extra fsspec options for the lake filesystem, e.g. an S3 endpoint (JSON), read only from the env.
 LAKE_STORAGE_OPTIONS_JSON = os.environ.get("LAKE_STORAGE_OPTIONS", "")
 
@@ -332,29 +364,29 @@ TWITTER_BASE_URL = os.environ.get("TWITTER_BASE_URL", "https://api.x.com")
 TWITTER_BEARER_TOKEN = os.environ.get("TWITTER_BEARER_TOKEN", "")
 TELEGRAM_BASE_URL = os.environ.get("TELEGRAM_BASE_URL", "https://api.telegram.org")
 TELEGRAM_BOT_TOKEN = os.environ.get("TELEGRAM_BOT_TOKEN", "")
-UPSTREAM_TIMEOUT = float(os.environ.get("UPSTREAM_TIMEOUT", "10"))
+UPSTREAM_TIMEOUT = env_float("UPSTREAM_TIMEOUT", 10.0, positive=True)
 # Wall-clock seconds for one whole request: UPSTREAM_TIMEOUT bounds each socket read only, so a peer
 # trickling a byte every few seconds would hold a fetch forever (requests' docs, "Timeouts").
-UPSTREAM_REQUEST_DEADLINE = float(os.environ.get("UPSTREAM_REQUEST_DEADLINE", "30"))
-UPSTREAM_MAX_ATTEMPTS = int(os.environ.get("UPSTREAM_MAX_ATTEMPTS", "3"))
-UPSTREAM_BACKOFF = float(os.environ.get("UPSTREAM_BACKOFF", "0.5"))
+UPSTREAM_REQUEST_DEADLINE = env_float("UPSTREAM_REQUEST_DEADLINE", 30.0, positive=True)
+UPSTREAM_MAX_ATTEMPTS = env_int("UPSTREAM_MAX_ATTEMPTS", 3, least=1)
+UPSTREAM_BACKOFF = env_float("UPSTREAM_BACKOFF", 0.5)
 # An upstream asking to wait longer than this (Retry-After, X rate-limit reset) is an error, not a wait.
-UPSTREAM_RETRY_WAIT_CAP = float(os.environ.get("UPSTREAM_RETRY_WAIT_CAP", "30"))
-UPSTREAM_MAX_BYTES = int(os.environ.get("UPSTREAM_MAX_BYTES", str(8 * 1024 * 1024)))
-TWITTER_MAX_PAGES = int(os.environ.get("TWITTER_MAX_PAGES", "5"))
-TELEGRAM_MAX_PAGES = int(os.environ.get("TELEGRAM_MAX_PAGES", "10"))
+UPSTREAM_RETRY_WAIT_CAP = env_float("UPSTREAM_RETRY_WAIT_CAP", 30.0)
+UPSTREAM_MAX_BYTES = env_int("UPSTREAM_MAX_BYTES", 8 * 1024 * 1024, least=1)
+TWITTER_MAX_PAGES = env_int("TWITTER_MAX_PAGES", 5, least=1)
+TELEGRAM_MAX_PAGES = env_int("TELEGRAM_MAX_PAGES", 10, least=1)
 # Public channels read through t.me/s/<channel>: how many pages (about 20 posts each) a first run reads back.
 TELEGRAM_PREVIEW_URL = os.environ.get("TELEGRAM_PREVIEW_URL", "https://t.me")
-TELEGRAM_PREVIEW_FIRST_PAGES = int(os.environ.get("TELEGRAM_PREVIEW_FIRST_PAGES", "5"))
+TELEGRAM_PREVIEW_FIRST_PAGES = env_int("TELEGRAM_PREVIEW_FIRST_PAGES", 5, least=1)
 # Seconds between two calls to one upstream (the real ones; the simulated upstream is never throttled).
 # NSE blocks clients faster than about 3 calls a second.
-NSE_API_MIN_INTERVAL = float(os.environ.get("NSE_API_MIN_INTERVAL", "0.35"))
-NSE_BHAVCOPY_MIN_INTERVAL = float(os.environ.get("NSE_BHAVCOPY_MIN_INTERVAL", "0.5"))
-NSE_HOLIDAYS_MIN_INTERVAL = float(os.environ.get("NSE_HOLIDAYS_MIN_INTERVAL", "0.35"))
-TWITTER_MIN_INTERVAL = float(os.environ.get("TWITTER_MIN_INTERVAL", "0"))
-TELEGRAM_MIN_INTERVAL = float(os.environ.get("TELEGRAM_MIN_INTERVAL", "0"))
+NSE_API_MIN_INTERVAL = env_float("NSE_API_MIN_INTERVAL", 0.35)
+NSE_BHAVCOPY_MIN_INTERVAL = env_float("NSE_BHAVCOPY_MIN_INTERVAL", 0.5)
+NSE_HOLIDAYS_MIN_INTERVAL = env_float("NSE_HOLIDAYS_MIN_INTERVAL", 0.35)
+TWITTER_MIN_INTERVAL = env_float("TWITTER_MIN_INTERVAL", 0.0)
+TELEGRAM_MIN_INTERVAL = env_float("TELEGRAM_MIN_INTERVAL", 0.0)
 # The simulated market: a fixed seed makes the same world every time; SIMULATOR_NOW (ISO) fixes its clock.
-SIMULATOR_SEED = int(os.environ.get("SIMULATOR_SEED", "42"))
+SIMULATOR_SEED = env_int("SIMULATOR_SEED", 42)
 SIMULATOR_NOW = os.environ.get("SIMULATOR_NOW", "")
 
 # Alerts: log always; email and a webhook when configured.

@@ -25,6 +25,40 @@ def test_a_production_settings_load_without_a_secret_key_fails_clearly():
     assert "DJANGO_SECRET_KEY must be set in production (DJANGO_BEHIND_TLS=1)." in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        # A sign typo dropped every warehouse partition up to next month's at the nightly pass.
+        ("WAREHOUSE_RETENTION_MONTHS", "-1", "WAREHOUSE_RETENTION_MONTHS: a whole number, 0 or more; got '-1'"),
+        ("LAKE_RETENTION_DAYS", "90d", "LAKE_RETENTION_DAYS: a whole number, 1 or more; got '90d'"),
+        ("UPSTREAM_TIMEOUT", "0", "UPSTREAM_TIMEOUT: a number, more than 0; got '0'"),
+        ("NSE_API_MIN_INTERVAL", "nan", "NSE_API_MIN_INTERVAL: a number, 0 or more; got 'nan'"),
+    ],
+)
+def test_a_setting_that_is_no_number_of_its_kind_stops_the_start_naming_the_variable(name, value, said):
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; from django.conf import settings; settings.DEBUG"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", name: value},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == f"django.core.exceptions.ImproperlyConfigured: {said}"
+
+
+def test_numbers_in_the_environment_are_read_as_before(monkeypatch):
+    from config import settings as module
+
+    monkeypatch.setenv("LAKE_RETENTION_DAYS", " 30 ")
+    monkeypatch.setenv("UPSTREAM_BACKOFF", "0")
+    monkeypatch.setenv("WAREHOUSE_RETENTION_MONTHS", "")
+    assert module.env_int("LAKE_RETENTION_DAYS", 90, least=1) == 30
+    assert module.env_float("UPSTREAM_BACKOFF", 0.5) == 0.0
+    assert module.env_int("WAREHOUSE_RETENTION_MONTHS", 0, least=0) == 0  # unset or empty: the default
+    assert module.env_int("NOT_SET_ANYWHERE", 7) == 7
+
+
 def test_tickerlake_var_dir_moves_everything_a_run_keeps(tmp_path):
     moved = {"DATABASE_URL", "LAKE_URL", "CELERY_BROKER_DIR", "CACHE_URL", "DJANGO_SECRET_KEY", "TICKERLAKE_VAR_DIR"}
     env = {k: v for k, v in os.environ.items() if k not in moved}

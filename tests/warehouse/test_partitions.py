@@ -267,6 +267,15 @@ def test_retention_drops_whole_partitions_older_than_the_setting_and_only_those(
 
 
 @requires_postgres
+def test_a_retention_that_is_no_count_of_months_drops_nothing(settings):
+    stock_rows_load(records=[stock_record(0, timestamp="2026-12-01T10:00:00+05:30")])
+    settings.WAREHOUSE_RETENTION_MONTHS = -1  # (refused at start-up; set past it, e.g. by a test or a shell)
+    with pytest.raises(ValueError, match="WAREHOUSE_RETENTION_MONTHS: a whole number of months, 1 or more; got -1"):
+        partitions_maintain(now=NOW)
+    assert StockData.objects.count() == 1
+
+
+@requires_postgres
 def test_a_query_for_30_days_reads_only_the_partitions_in_its_range():
     partitions_maintain(now=NOW)
     call_command("warehouse_partitions", "--from", "2025-01", "--to", "2026-11", "--ahead", "0")

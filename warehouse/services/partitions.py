@@ -218,7 +218,9 @@ def partitions_maintain(*, ahead: int = DEFAULT_AHEAD, now: datetime | None = No
     result = partitions_ensure(months=wanted + strays, lock_timeout=MAINTAIN_LOCK_TIMEOUT)
     retention = getattr(settings, "WAREHOUSE_RETENTION_MONTHS", None)
     if retention:
-        result.dropped = partitions_retire(before=month_add(current, -int(retention)))
+        if not whole_number(retention, least=1):  # -1 would drop every partition before next month's
+            raise ValueError(f"WAREHOUSE_RETENTION_MONTHS: a whole number of months, 1 or more; got {retention!r}")
+        result.dropped = partitions_retire(before=month_add(current, -retention))
     return result
 
 
