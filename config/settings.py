@@ -37,31 +37,32 @@ def env_list(name: str, default: str) -> list[str]:
 def env_int(name: str, default: int, *, least: int | None = None) -> int:
     """A whole number from the environment, at least ``least``; ImproperlyConfigured naming the variable
     otherwise (``int()`` had said only "invalid literal", and a negative retention dropped every partition)."""
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or (least is not None and value < least):
-        bounds = f", {least} or more" if least is not None else ""
-        raise ImproperlyConfigured(f"{name}: a whole number{bounds}; got {text!r}")
-    return value
+    rule = "a whole number" + (f", {least} or more" if least is not None else "")
+    return _env_number(name, default, int, lambda value: least is None or value >= least, rule)
 
 
 def env_float(name: str, default: float, *, least: float = 0.0, positive: bool = False) -> float:
     """A finite number from the environment, at least ``least`` (above 0 when ``positive``)."""
+    rule = "a number, " + ("more than 0" if positive else f"{least:g} or more")
+    return _env_number(
+        name,
+        default,
+        float,
+        lambda value: math.isfinite(value) and value >= least and (value > 0 or not positive),
+        rule,
+    )
+
+
+def _env_number(name: str, default, parse, ok, rule: str):
     text = os.environ.get(name, "").strip()
     if not text:
         return default
     try:
-        value = float(text)
+        value = parse(text)
     except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < least or (positive and value <= 0):
-        bounds = "more than 0" if positive else f"{least:g} or more"
-        raise ImproperlyConfigured(f"{name}: a number, {bounds}; got {text!r}")
+        value = None
+    if value is None or not ok(value):
+        raise ImproperlyConfigured(f"{name}: {rule}; got {text!r}")
     return value
 
 
