@@ -4,6 +4,7 @@ Every integration has one switch (an environment variable). With nothing set, th
 SQLite, a local lake under ``var/`` and an embedded (filesystem) Celery broker.
 """
 
+import json
 import math
 import os
 import secrets
@@ -355,6 +356,27 @@ LAKE_MAX_ATTEMPTS = env_int("LAKE_MAX_ATTEMPTS", 3, least=1)
 LAKE_INLINE_MAX_BYTES = env_int("LAKE_INLINE_MAX_BYTES", 5 * 1024 * 1024, least=0)
 # Extra fsspec options for the lake filesystem, e.g. an S3 endpoint (JSON), read only from the env.
 LAKE_STORAGE_OPTIONS_JSON = os.environ.get("LAKE_STORAGE_OPTIONS", "")
+
+
+def _storage_options_check(text: str) -> None:
+    """LAKE_STORAGE_OPTIONS must be a JSON object: checked at start-up (every lake write had failed with a bare
+    JSONDecodeError or TypeError). The value is never shown: it may hold keys."""
+    if not text.strip():
+        return
+    try:
+        options = json.loads(text)
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"LAKE_STORAGE_OPTIONS: not JSON ({exc.msg} at character {exc.pos}; the value is not shown: it may hold keys)"
+        ) from None
+    if not isinstance(options, dict):
+        raise ImproperlyConfigured(
+            'LAKE_STORAGE_OPTIONS: a JSON object of fsspec options, e.g. {"endpoint_url": "http://127.0.0.1:9000"}; '
+            f"got a JSON {type(options).__name__}"
+        )
+
+
+_storage_options_check(LAKE_STORAGE_OPTIONS_JSON)
 
 # Upstreams: base URLs and credentials only from the environment. SIMULATE_UPSTREAMS (on by default)
 # answers the connectors from the built-in simulated market instead of the internet.
