@@ -87,13 +87,19 @@ class ConnectorError(Exception):
 
 
 def read_file_bytes(path: Path, *, max_bytes: int | None = None) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes`` (MAX_PAYLOAD_BYTES); ConnectorError otherwise. The
+    cap holds while reading too: a file that grows, or says 0 bytes (/proc), is read no further than it."""
     max_bytes = payload_cap() if max_bytes is None else max_bytes
+    if not path.is_file():
+        # (a folder, a device or a pipe is no saved payload: /dev/zero would be read for ever)
+        raise ConnectorError(f"{path}: {'not a regular file' if path.exists() else 'no such file'}")
     size = path.stat().st_size
-    if size > max_bytes:
-        raise ConnectorError(
-            f"{path.name}: {size:,} bytes is over the MAX_PAYLOAD_BYTES cap of {max_bytes:,} bytes; refused"
-        )
-    return path.read_bytes()
+    with path.open("rb") as handle:
+        data = handle.read(max_bytes + 1) if size <= max_bytes else b""
+    if size > max_bytes or len(data) > max_bytes:
+        shown = f"{size:,} bytes is" if size > max_bytes else "more bytes are"
+        raise ConnectorError(f"{path.name}: {shown} over the MAX_PAYLOAD_BYTES cap of {max_bytes:,} bytes; refused")
+    return data
 
 
 class Connector:
@@ -165,9 +171,6 @@ class Connector:
         for raw_path in paths:
             path = Path(raw_path)
             fetched_at = now_utc()
-            if not path.is_file():
-                # (a folder, a device or a pipe is no saved payload: /dev/zero would be read for ever)
-                raise ConnectorError(f"{path}: {'not a regular file' if path.exists() else 'no such file'}")
             data = read_file_bytes(path, max_bytes=self.max_file_bytes)
             for number, batch in enumerate(self.file_batches(path, data, fetched_at)):
                 if number == 0:  # the file's bytes are kept once, with its first batch

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.connectors.base import ConnectorError
+from pipelines.connectors.base import ConnectorError, read_file_bytes
 from pipelines.connectors.nse import NseHolidayConnector
 from pipelines.parsers.holidays import parse_holiday_master
 from warehouse.services.calendar import HolidaysSaved, market_holidays_replace
@@ -66,7 +66,9 @@ def holidays_refresh(*, files: list[str] | None = None, simulated: bool | None =
 
 def _read(path: Path):
     try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))
+        return json.loads(read_file_bytes(path).decode("utf-8-sig"))
+    except ConnectorError as exc:
+        raise HolidayRefreshError(exc.message) from None
     except OSError as exc:
         raise HolidayRefreshError(f"{path}: {exc.strerror}") from None
     except ValueError as exc:

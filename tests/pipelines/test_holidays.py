@@ -3,6 +3,8 @@ the bhavcopy connector (a holiday is not a missing file), the simulated market a
 
 import datetime as dt
 import json
+import re
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -71,6 +73,27 @@ def test_a_saved_answer_loads_from_a_file(samples, capsys):
     call_command("holidays_refresh", "--file", str(samples.parent / WRITTEN))
     assert len(_table(2027)) == CM_2027
     assert capsys.readouterr().out.startswith("NSE trading holidays: 9 for 2027 (9 added")
+
+
+@pytest.mark.parametrize("name", ["/dev/zero", "nope.json"])
+def test_a_file_that_is_no_saved_answer_is_one_line(tmp_path, name):
+    # /dev/zero, read to its end, never ends: the command hung.
+    path = name if name.startswith("/") else str(tmp_path / name)
+    said = "not a regular file" if name.startswith("/") else "no such file"
+    with pytest.raises(CommandError, match=rf"^{re.escape(path)}: {said}$"):
+        call_command("holidays_refresh", "--file", path)
+
+
+def test_a_file_is_read_no_further_than_the_payload_cap(tmp_path, settings):
+    from pipelines.connectors.base import ConnectorError, read_file_bytes
+
+    settings.MAX_PAYLOAD_BYTES = 100
+    with pytest.raises(ConnectorError, match="more bytes are over the MAX_PAYLOAD_BYTES cap of 100 bytes"):
+        read_file_bytes(Path("/proc/self/status"))  # says 0 bytes, holds more: the size alone let it through
+    big = tmp_path / "big.json"
+    big.write_bytes(b"[" + b"1," * 100 + b"1]")
+    with pytest.raises(ConnectorError, match=r"big\.json: 203 bytes is over the MAX_PAYLOAD_BYTES cap of 100 bytes"):
+        read_file_bytes(big)
 
 
 def test_the_monthly_schedule_refreshes_from_the_simulated_nse(sim):
