@@ -4,7 +4,7 @@ import sys
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from tests.conftest import ROOT
 
@@ -131,3 +131,12 @@ def test_ensure_admin_creates_one_admin_with_a_random_password_once(capsys, tmp_
     second = capsys.readouterr().out
     assert "password:" not in second
     assert User.objects.filter(is_superuser=True).count() == 1
+
+
+@pytest.mark.django_db
+def test_ensure_admin_says_in_one_line_what_it_cannot_do(tmp_path):
+    with pytest.raises(CommandError, match=r"^--username: a user name, not an empty one$"):
+        call_command("ensure_admin", username=" ")
+    assert not get_user_model().objects.exists()
+    with pytest.raises(CommandError, match=r"^--token-file .*/no/such/folder/token: No such file or directory$"):
+        call_command("ensure_admin", token_file=str(tmp_path / "no" / "such" / "folder" / "token"))

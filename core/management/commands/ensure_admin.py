@@ -5,7 +5,7 @@ import secrets
 import string
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from rest_framework.authtoken.models import Token
 
 
@@ -17,6 +17,8 @@ class Command(BaseCommand):
         parser.add_argument("--token-file", help="also write an API token for the admin to this file")
 
     def handle(self, *args, username, token_file, **options):
+        if not username.strip():
+            raise CommandError("--username: a user name, not an empty one")
         User = get_user_model()
         admin = User.objects.filter(is_superuser=True).order_by("pk").first()
         if admin is None:
@@ -33,7 +35,10 @@ class Command(BaseCommand):
         if token_file:
             token, _ = Token.objects.get_or_create(user=admin)
             # Created 600 (owner only) and made 600 if it existed: the token is the admin's password.
-            fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            except OSError as exc:
+                raise CommandError(f"--token-file {token_file}: {exc.strerror}") from None
             os.fchmod(fd, 0o600)
             with os.fdopen(fd, "w") as fh:
                 fh.write(token.key)
