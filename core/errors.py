@@ -35,6 +35,15 @@ def whole_number(value, *, least: int | None = None) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and (least is None or value >= least)
 
 
+def count_problem(value, *, unit: str, least: int, most: int | None = None, null: bool = False) -> str:
+    """Why a decoded JSON value is no whole number of ``unit`` from ``least`` (to ``most``; or null when
+    ``null``): "" when it is one, else e.g. "a whole number of months, 0 to 120; got -1"."""
+    if (value is None and null) or (whole_number(value, least=least) and (most is None or value <= most)):
+        return ""
+    bounds = f"{least} to {most}" if most is not None else f"{least} or more"
+    return f"a whole number of {unit}, {bounds}{' (or null)' if null else ''}; got {echo_json(value)}"
+
+
 def echo_json(value) -> str:
     """A refused JSON value as JSON (``-1``, ``"abc"``, ``[1, 2]``: its type shows), cut like ``echo``."""
     text = one_line(json.dumps(value, ensure_ascii=False, default=str))

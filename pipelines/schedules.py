@@ -14,7 +14,7 @@ import inspect
 import json
 from collections.abc import Callable
 
-from core.errors import echo_json, whole_number
+from core.errors import count_problem, echo_json
 
 from .models import PipelineRun
 
@@ -38,7 +38,7 @@ def trigger_problem(trigger) -> str:
 
 def limit_problem(limit) -> str:
     """pipelines.replay_unloaded's ``limit``: objects per replay, a whole number, 1 or more."""
-    return "" if whole_number(limit, least=1) else f"a whole number of objects, 1 or more; got {echo_json(limit)}"
+    return count_problem(limit, unit="objects", least=1)
 
 
 def _pipeline(value) -> str:
@@ -49,14 +49,8 @@ def _pipeline(value) -> str:
     return f"one of {', '.join(registry.PIPELINES)}; got {echo_json(value)}"
 
 
-def _whole(least: int, most: int | None = None, *, unit: str, null: bool = False) -> Callable[[object], str]:
-    def check(value) -> str:
-        if (value is None and null) or (whole_number(value, least=least) and (most is None or value <= most)):
-            return ""
-        bounds = f"{least} to {most}" if most is not None else f"{least} or more"
-        return f"a whole number of {unit}, {bounds}{' (or null)' if null else ''}; got {echo_json(value)}"
-
-    return check
+def _count(least: int, most: int | None = None, *, unit: str, null: bool = False) -> Callable[[object], str]:
+    return lambda value: count_problem(value, unit=unit, least=least, most=most, null=null)
 
 
 def _checks() -> dict[str, dict[str, Callable[[object], str]]]:
@@ -68,11 +62,11 @@ def _checks() -> dict[str, dict[str, Callable[[object], str]]]:
             "pipeline": _pipeline,
             "mode": mode_problem,
             "trigger": trigger_problem,
-            "run_id": _whole(1, unit="ids", null=True),
+            "run_id": _count(1, unit="ids", null=True),
         },
         "pipelines.replay_unloaded": {"limit": limit_problem},
-        "warehouse.tasks.warehouse_partitions": {"ahead": _whole(0, MAX_AHEAD, unit="months")},
-        "lake.tasks.lake_retention": {"days": _whole(0, unit="days", null=True)},
+        "warehouse.tasks.warehouse_partitions": {"ahead": _count(0, MAX_AHEAD, unit="months")},
+        "lake.tasks.lake_retention": {"days": _count(0, unit="days", null=True)},
     }
 
 

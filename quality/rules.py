@@ -24,7 +24,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from core.errors import InvalidInput, echo, echo_json, whole_number
+from core.errors import InvalidInput, count_problem, echo, echo_json, whole_number
 
 ERROR = "error"
 WARN = "warn"
@@ -347,9 +347,8 @@ def rule_problems(*, kind, columns, params) -> dict[str, list[str]]:
             except re.error as exc:
                 add("params", f"regex: does not compile: {exc}")
     elif kind == "max_length":
-        limit = params.get("max")
-        if not whole_number(limit, least=0):
-            add("params", f"max: a whole number of characters, 0 or more; got {echo_json(limit)}")
+        if problem := count_problem(params.get("max"), unit="characters", least=0):
+            add("params", f"max: {problem}")
     elif kind == "timestamp":
         number("future_minutes", low=0)
         year = params.get("min_year")

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from core.errors import echo_json, whole_number
+from core.errors import count_problem, whole_number
 from warehouse.days import day_start, local_tz
 
 logger = logging.getLogger(__name__)
@@ -208,8 +208,8 @@ def partitions_maintain(*, ahead: int = DEFAULT_AHEAD, now: datetime | None = No
     """The daily pass: months ahead, strays of plausible months (``_plausible``) out of the default partitions,
     optional retention. Each partition waits at most ``MAINTAIN_LOCK_TIMEOUT`` for its locks, else
     OperationalError is raised (the task retries later; the partitions done before it stay done)."""
-    if not whole_number(ahead, least=0) or ahead > MAX_AHEAD:
-        raise ValueError(f"ahead: a whole number of months, 0 to {MAX_AHEAD}; got {echo_json(ahead)}")
+    if problem := count_problem(ahead, unit="months", least=0, most=MAX_AHEAD):
+        raise ValueError(f"ahead: {problem}")
     if connection.vendor != "postgresql":
         return PartitionResult()
     current = month_start(now or timezone.now())
