@@ -50,6 +50,11 @@ class HistoryResult:
     off: bool = False  # SIMULATE_UPSTREAMS is off: nothing done
 
 
+# About four years of trading days. The simulated market goes back to year 1 only in theory: a day takes its
+# runs a second or more, and a million days ran past the calendar (OverflowError) before anything was filled.
+MAX_DAYS = 1000
+
+
 def history_days(*, days: int, now: datetime | None = None) -> list[date]:
     """The last ``days`` trading days of the simulated market whose bhavcopy is out at ``now``, oldest first."""
     from pipelines.simulator import sim_now
@@ -137,8 +142,8 @@ def simulate_history(*, days: int = 30, progress: Callable[[date, bool], None] |
 
     if not settings.SIMULATE_UPSTREAMS:
         return HistoryResult(off=True)
-    if days < 1:
-        raise ValueError("days: at least 1")
+    if not 1 <= days <= MAX_DAYS:
+        raise ValueError(f"days: 1 to {MAX_DAYS:,}; got {days:,}")
     reason = real_data_reason()
     if reason:
         raise HistoryRefused(f"{reason}: simulated history is only for an empty or simulated warehouse")

@@ -111,6 +111,10 @@ def test_large_files_get_a_progress_bar_on_stderr(tmp_path, master, monkeypatch,
         ("m.jsonl", '{"message": "a"}\nnot json\n', [], "m.jsonl: line 2 is not JSON (Expecting value)"),
         ("m.jsonl", '["a list"]\n', [], "m.jsonl: line 1 is not a JSON object"),
         ("m.csv", b"message\n\xff\xfe bad\n", [], "m.csv: not UTF-8 text (byte 8)"),
+        # An empty file was scored as nothing: a bare header of the added columns, and no word of why.
+        ("m.csv", "", [], "m.csv: empty, no messages"),
+        ("m.jsonl", "\n\n", [], "m.jsonl: empty, no messages"),
+        ("m.csv", "text\n", [], "m.csv: no column 'message' (columns: text)"),
     ],
 )
 def test_a_bad_file_is_one_line_error_and_no_output(tmp_path, master, name, body, args, error):
@@ -125,6 +129,14 @@ def test_a_bad_file_is_one_line_error_and_no_output(tmp_path, master, name, body
     assert str(exc.value) == f"{tmp_path}/{error}"
     assert "\n" not in str(exc.value)
     assert out.getvalue() == ""
+
+
+def test_a_header_alone_is_no_rows_under_the_full_header(tmp_path, master):
+    path = tmp_path / "m.csv"
+    path.write_text("id,message\n")
+    out = io.StringIO()
+    call_command("score_messages", str(path), stdout=out, stderr=io.StringIO())
+    assert out.getvalue() == "id,message,pump_score,is_pump_signal,rules,sentiment,tickers,pump_terms\n"
 
 
 def test_a_pipe_or_a_device_is_refused_before_it_is_read(tmp_path, master):

@@ -157,5 +157,14 @@ def test_the_command_shows_a_progress_bar_and_a_summary():
         "simulated history 2025-03-06 to 2025-03-07 (2 trading days): 2 filled with 8 pipeline runs, "
         "0 already there, in "
     )
-    with pytest.raises(CommandError, match="--days: at least 1"):
+    with pytest.raises(CommandError, match="--days: 1 to 1,000 trading days"):
         call_command("simulate_history", "--days", "0", stdout=StringIO(), stderr=StringIO())
+
+
+def test_days_beyond_four_years_are_refused_before_anything_runs():
+    """A million days ran the calendar past year 1 (OverflowError, a traceback) after counting them all."""
+    with pytest.raises(CommandError, match=r"--days: 1 to 1,000 trading days \(about four years\); got 1,000,000"):
+        call_command("simulate_history", "--days", "1000000", stdout=StringIO(), stderr=StringIO())
+    with pytest.raises(ValueError, match="days: 1 to 1,000; got 1,001"):
+        simulate_history(days=1001)
+    assert not PipelineRun.objects.exists()

@@ -55,7 +55,9 @@ def rows_read(path: Path, column: str) -> tuple[list[str], list[dict]]:
         raise CommandError(f"{path}: not a readable CSV ({exc})") from None
     except OSError as exc:
         raise CommandError(f"{path}: {exc.strerror}") from None
-    if rows and column not in names:
+    if not names:  # (an empty CSV has not even a header)
+        raise CommandError(f"{path}: empty, no messages")
+    if column not in names:
         raise CommandError(f"{path}: no column {column!r} (columns: {', '.join(names) or 'none'})")
     return names, rows
 

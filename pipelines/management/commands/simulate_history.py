@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from pipelines.services import HistoryRefused, simulate_history
+from pipelines.services.history import MAX_DAYS
 
 
 class Command(BaseCommand):
@@ -17,12 +18,14 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--days", type=int, default=30, help="trading days to fill (default 30)")
+        parser.add_argument(
+            "--days", type=int, default=30, help=f"trading days to fill, 1 to {MAX_DAYS:,} (default 30)"
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args, days, no_progress, **options):
-        if days < 1:
-            raise CommandError("--days: at least 1")
+        if not 1 <= days <= MAX_DAYS:
+            raise CommandError(f"--days: 1 to {MAX_DAYS:,} trading days (about four years); got {days:,}")
         if not settings.SIMULATE_UPSTREAMS:
             self.stdout.write("SIMULATE_UPSTREAMS is off: no simulated history (nothing done)")
             return
