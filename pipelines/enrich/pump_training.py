@@ -9,7 +9,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,11 +196,22 @@ def _rounded(matrix) -> list[list[float]]:
 
 
 def model_save(data: dict, path: Path, *, meta: dict) -> int:
-    """Write the model as gzip JSON (no timestamp in the gzip header, so a rebuild is byte-identical)."""
+    """Write the model as gzip JSON (no timestamp in the gzip header, so a rebuild is byte-identical).
+
+    Atomic: written beside ``path`` under a temporary name, then renamed over it. Every scoring process loads
+    the shipped model, so a write cut short (a full disk, an interrupt) must leave the old file whole.
+    """
     body = json.dumps({**data, "meta": meta}, ensure_ascii=False, separators=(",", ":")).encode()
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=9, filename="") as f:
-        f.write(body)
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as raw:
+        try:
+            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=9, filename="") as f:
+                f.write(body)
+        except BaseException:
+            Path(raw.name).unlink(missing_ok=True)
+            raise
+    os.chmod(raw.name, 0o644)  # (a temporary file is private; the model is read by every worker)
+    os.replace(raw.name, path)
     return path.stat().st_size
 
 

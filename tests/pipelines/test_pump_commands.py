@@ -233,6 +233,53 @@ def test_train_pump_model_with_a_bad_written_file_is_a_one_line_error(tmp_path):
     assert not target.exists()
 
 
+@pytest.mark.parametrize(
+    ("output", "error"),
+    [
+        ("{tmp}", "--output {tmp}: is a folder; give the model's file (e.g. {tmp}/pump_model.json.gz)"),
+        ("{tmp}/file/m.json.gz", "--output {tmp}/file/m.json.gz: {tmp}/file is not a folder"),
+        # /proc takes no new files, not even from root (a read-only folder would not stop root)
+        ("/proc/m.json.gz", "--output /proc/m.json.gz: cannot write there (No such file or directory)"),
+    ],
+    ids=["a-folder", "under-a-file", "unwritable"],
+)
+def test_train_pump_model_refuses_an_output_it_cannot_write_before_training(tmp_path, monkeypatch, output, error):
+    """Was a traceback (IsADirectoryError, FileNotFoundError) after the whole training."""
+    from pipelines.management.commands import train_pump_model
+
+    (tmp_path / "file").write_text("a file")
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before checking where the model goes")
+
+    monkeypatch.setattr(train_pump_model, "model_fit_written", no_training)
+    with pytest.raises(CommandError) as exc:
+        call_command("train_pump_model", "--output", output.format(tmp=tmp_path))
+    assert str(exc.value) == error.format(tmp=tmp_path)
+
+
+def test_a_model_write_cut_short_leaves_the_old_model_whole(tmp_path, monkeypatch):
+    """Every scoring process loads the shipped model: a half-written file (a full disk) would break them all."""
+    from pipelines.enrich import pump_training
+
+    target = tmp_path / "models" / "m.json.gz"
+    pump_training.model_save({"terms": ["old"]}, target, meta={})
+    before = target.read_bytes()
+
+    def disk_full(self, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(gzip.GzipFile, "write", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        pump_training.model_save({"terms": ["new"]}, target, meta={})
+    assert target.read_bytes() == before
+    assert [p.name for p in target.parent.iterdir()] == ["m.json.gz"]  # no temporary file left behind
+    monkeypatch.undo()
+    pump_training.model_save({"terms": ["new"]}, target, meta={})
+    assert _model(target)["terms"] == ["new"]
+    assert target.stat().st_mode & 0o777 == 0o644  # readable by every worker, like the file it replaces
+
+
 def test_train_pump_model_without_data_is_a_one_line_error(tmp_path):
     with pytest.raises(CommandError, match=r"^cannot read the labelled data in .*: no labelled CSV files in "):
         call_command("train_pump_model", "--data", str(tmp_path), "--output", str(tmp_path / "m.json.gz"))

@@ -1,5 +1,6 @@
 """python manage.py train_pump_model [--data DIR] [--written CSV | --no-written] [--output PATH]: rebuild the pump classifier."""
 
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,6 +36,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, data: Path, written: Path, no_written: bool, output: Path, **options):
         started = time.perf_counter()
+        _output_check(output)  # before the minute of training, not after
         try:
             labelled = labelled_load(data)
         except (OSError, ValueError, KeyError) as exc:
@@ -60,7 +62,10 @@ class Command(BaseCommand):
         if own is not None:
             meta["written"] = {"messages": len(own), "file": written.name, "sha256": own_sha}
             meta["masked_symbols"] = sorted(domain.masked)
-        size = model_save(exported, output, meta=meta)
+        try:
+            size = model_save(exported, output, meta=meta)
+        except OSError as exc:
+            raise CommandError(f"--output {output}: cannot write the model ({exc.strerror or exc})") from None
         seconds = time.perf_counter() - started
         extra = f" and {len(own):,} written messages" if own is not None else ""
         self.stdout.write(
@@ -69,3 +74,19 @@ class Command(BaseCommand):
             f"(kept at their own weight, unseen in training: {', '.join(exported['unseen_rules']) or 'none'}); "
             f"wrote {output} ({size / 1024:.0f} KiB)"
         )
+
+
+def _output_check(output: Path) -> None:
+    """One line, before any training, when the model cannot be written at ``output``."""
+    if output.is_dir():
+        raise CommandError(
+            f"--output {output}: is a folder; give the model's file (e.g. {output / PUMP_MODEL_PATH.name})"
+        )
+    if output.parent.exists() and not output.parent.is_dir():
+        raise CommandError(f"--output {output}: {output.parent} is not a folder")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=output.parent):
+            pass
+    except OSError as exc:
+        raise CommandError(f"--output {output}: cannot write there ({exc.strerror or exc})") from None
