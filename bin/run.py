@@ -20,9 +20,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-PORT = os.environ.get("PORT", "8000")
+PORT = os.environ.get("PORT", "8000").strip()
 HOST = os.environ.get("HOST", "127.0.0.1")
-HISTORY_DAYS = os.environ.get("HISTORY_DAYS", "30")
+HISTORY_DAYS = os.environ.get("HISTORY_DAYS", "30").strip()
+# The numbers this supervisor passes on, with their bounds: checked before anything starts.
+NUMBERS = {
+    "PORT": ("8000", 1, 65535),
+    "HISTORY_DAYS": ("30", 0, 1000),
+    "WEB_WORKERS": ("2", 1, 64),
+    "WEB_THREADS": ("4", 1, 256),
+    "WORKER_CONCURRENCY": ("2", 1, 256),
+}
 
 COMMANDS = {
     "web": [
@@ -65,6 +73,22 @@ COMMANDS = {
         "--pidfile=",
     ],
 }
+
+
+def environment_problems(environ=os.environ) -> list[str]:
+    """One line for each number in the environment that is not a whole number within its bounds.
+
+    Found before any child starts: ``PORT=abc`` used to start the worker and beat, then fail in this
+    supervisor's loop with a traceback and leave them running, orphaned.
+    """
+    problems = []
+    for name, (default, least, most) in NUMBERS.items():
+        raw = environ.get(name, default).strip()
+        if name == "HISTORY_DAYS" and raw == "":
+            continue  # (empty: no history, like 0)
+        if not (raw.isascii() and raw.isdigit() and least <= int(raw) <= most):
+            problems.append(f"{name} must be a whole number, {least} to {most}; got {raw[:40]!r}")
+    return problems
 
 
 def web_answers() -> bool:
@@ -116,6 +140,11 @@ def children_stop(procs, grace_seconds: float = 15) -> None:
 
 
 def main() -> int:
+    problems = environment_problems()
+    if problems:
+        for problem in problems:
+            print(f"[run] {problem}", file=sys.stderr, flush=True)
+        return 2
     children: dict[str, subprocess.Popen] = {}
     history: subprocess.Popen | None = None
     history_due = True
@@ -136,27 +165,30 @@ def main() -> int:
     print(f"[run] Tickerlake on http://{HOST}:{PORT}/  (Ctrl-C stops everything)", flush=True)
 
     exit_code = 0
-    while not stopping:
-        if history_due and web_answers():
-            history_due = False
-            history = history_start()
-        if history is not None and history.poll() is not None:
-            if history.returncode:
-                print(f"[run] simulated history stopped with {history.returncode} (the platform runs on)", flush=True)
-            history = None
-        for name, proc in children.items():
-            if proc.poll() is not None:
-                print(f"[run] {name} exited with {proc.returncode}; stopping the rest", flush=True)
-                exit_code = proc.returncode or 1
-                stopping = True
-                break
-        time.sleep(0.5)
-
-    print("[run] stopping…", flush=True)
-    if history is not None:
-        children["history"] = history
-    children_stop(children.values())
-    print("[run] stopped", flush=True)
+    try:
+        while not stopping:
+            if history_due and web_answers():
+                history_due = False
+                history = history_start()
+            if history is not None and history.poll() is not None:
+                if history.returncode:
+                    print(
+                        f"[run] simulated history stopped with {history.returncode} (the platform runs on)", flush=True
+                    )
+                history = None
+            for name, proc in children.items():
+                if proc.poll() is not None:
+                    print(f"[run] {name} exited with {proc.returncode}; stopping the rest", flush=True)
+                    exit_code = proc.returncode or 1
+                    stopping = True
+                    break
+            time.sleep(0.5)
+    finally:  # whatever ends the loop, an error of this supervisor included, no child is left running
+        print("[run] stopping…", flush=True)
+        if history is not None:
+            children["history"] = history
+        children_stop(children.values())
+        print("[run] stopped", flush=True)
     return exit_code
 
 
