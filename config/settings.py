@@ -414,7 +414,28 @@ SIMULATOR_NOW = os.environ.get("SIMULATOR_NOW", "")
 
 # Alerts: log always; email and a webhook when configured.
 ALERT_EMAILS = env_list("ALERT_EMAILS", "")
-ALERT_WEBHOOK_URL = os.environ.get("ALERT_WEBHOOK_URL", "")
+ALERT_WEBHOOK_URL = os.environ.get("ALERT_WEBHOOK_URL", "").strip()
+
+
+def _webhook_check(url: str) -> None:
+    """ALERT_WEBHOOK_URL must be an http(s) URL with a host: checked at start-up (every alert had logged a
+    failure instead). The value is never shown: a webhook's path is often its secret."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises on a port that is no number)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ImproperlyConfigured(
+            "ALERT_WEBHOOK_URL: an http:// or https:// URL with a host (the value is not shown: it may hold a secret)"
+        )
+
+
+_webhook_check(ALERT_WEBHOOK_URL)
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tickerlake@localhost")
 

@@ -7,6 +7,7 @@ while it keeps failing the open incident only counts the failures; a passing eva
 
 import logging
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -129,8 +130,18 @@ def alert_send(*, subject: str, message: str, payload: dict) -> list[str]:
             response.raise_for_status()
             channels.append("webhook")
         except requests.RequestException as exc:
-            log.warning("alert webhook failed: %s", exc)
+            log.warning("alert webhook failed: %s", webhook_failure(exc, settings.ALERT_WEBHOOK_URL))
     return channels
+
+
+def webhook_failure(exc: requests.RequestException, url: str) -> str:
+    """Why a webhook post failed, naming its host only: requests' own messages carry the whole URL, and a
+    webhook's path is often its secret (``https://hooks.slack.com/services/T…/B…/<secret>``)."""
+    where = urlsplit(url).netloc.rpartition("@")[2]  # (never a user:password@ either)
+    response = getattr(exc, "response", None)
+    if response is not None:
+        return f"HTTP {response.status_code} from {where}"
+    return f"{type(exc).__name__} reaching {where}"
 
 
 def incidents_resolve(*, ids, user: str) -> int:

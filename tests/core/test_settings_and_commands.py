@@ -40,6 +40,20 @@ def test_a_production_settings_load_without_a_secret_key_fails_clearly():
             "the value is not shown: it may hold keys)",
         ),
         ("LAKE_STORAGE_OPTIONS", '["AKIA-SECRET"]', "got a JSON list"),
+        # Every alert had logged a failure instead (and the failure showed the URL, secret path and all).
+        *(
+            (
+                "ALERT_WEBHOOK_URL",
+                url,
+                "ALERT_WEBHOOK_URL: an http:// or https:// URL with a host (the value is not shown: it may hold a secret)",
+            )
+            for url in (
+                "hooks.example.com/AKIA-SECRET",
+                "ftp://hooks.example.com/AKIA-SECRET",
+                "https:///AKIA-SECRET",
+                "https://h:port/AKIA-SECRET",
+            )
+        ),
     ],
 )
 def test_a_setting_that_is_no_number_of_its_kind_stops_the_start_naming_the_variable(name, value, said):

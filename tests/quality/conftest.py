@@ -129,6 +129,10 @@ class _Hook(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.path.startswith("/missing/"):  # a webhook that has been deleted upstream
+            self.send_response(404)
+            self.end_headers()
+            return
         self.server.received.append((self.headers["Content-Type"], json.loads(body)))
         self.send_response(204)
         self.end_headers()

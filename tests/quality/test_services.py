@@ -201,11 +201,25 @@ def test_a_check_resolved_in_admin_opens_a_new_incident_when_it_fails_again(webh
 
 
 def test_an_unreachable_webhook_is_logged_not_raised(settings, caplog):
-    settings.ALERT_WEBHOOK_URL = "http://127.0.0.1:9/nothing-listens-here"
+    settings.ALERT_WEBHOOK_URL = "http://127.0.0.1:9/services/T000/B000/secret-path"
     counts = {"fetched": 10, "valid": 5, "rejected": 5, "inserted": 5, "duplicates": 0}
     quality_evaluate(run_id=1, dataset="stock_quotes", counts=counts)
     assert QualityIncident.objects.get().alerted_channels == ["log"]
-    assert "alert webhook failed" in caplog.text
+    assert "alert webhook failed: ConnectionError reaching 127.0.0.1:9" in caplog.text
+    assert "secret-path" not in caplog.text  # requests' own message carries the whole URL
+
+
+def test_a_webhook_answering_an_error_is_logged_by_status_and_host_alone(settings, caplog, webhook):
+    """A webhook's path is often its secret (Slack's is): "404 Client Error … for url: https://…/secret" was logged."""
+    port = settings.ALERT_WEBHOOK_URL.split(":")[2].split("/")[0]
+    settings.ALERT_WEBHOOK_URL = f"http://user:pw@127.0.0.1:{port}/missing/secret-path?token=secret-token"
+    counts = {"fetched": 10, "valid": 5, "rejected": 5, "inserted": 5, "duplicates": 0}
+    quality_evaluate(run_id=1, dataset="stock_quotes", counts=counts)
+    assert QualityIncident.objects.get().alerted_channels == ["log"]
+    assert f"alert webhook failed: HTTP 404 from 127.0.0.1:{port}" in caplog.text
+    assert webhook == []
+    for secret in ("secret-path", "secret-token", "pw@"):
+        assert secret not in caplog.text
 
 
 def test_without_email_or_webhook_alerts_go_to_the_log_only(settings, caplog):
