@@ -72,7 +72,7 @@ class ValidationRule(models.Model):
     def clean(self) -> None:
         """A rule the validator cannot apply is refused where it is written (admin), naming what is wrong."""
         super().clean()
-        problems = rule_problems(kind=self.kind, columns=self.columns, params=self.params)
+        problems = rule_problems(kind=self.kind, columns=self.columns, params=self.params, dataset=self.dataset)
         if problems:
             raise ValidationError(problems)
 

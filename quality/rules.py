@@ -127,14 +127,8 @@ def _stock_rules() -> list[Rule]:
             WARN,
             "moves beyond NSE's widest 20 % price band are flagged for a look",
         ),
-        Rule(
-            "change_consistent",
-            "change",
-            ("price", "prev_close", "change_percent"),
-            {"tolerance": 0.5},
-            WARN,
-            "change % agrees with price and previous close (when the previous close is known)",
-        ),
+        # (No "change % agrees with the previous close" rule: a quote record carries no previous close, so
+        # such a rule checked nothing; it shipped until 2026-12-06, migration quality 0008 removed it.)
         Rule(
             "quote_unique",
             "unique",
@@ -284,10 +278,33 @@ def _number(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def rule_problems(*, kind, columns, params) -> dict[str, list[str]]:
+# The warehouse table each dataset's records are loaded into: their columns are its fields, less those the
+# database sets itself.
+_DATASET_MODELS = {
+    "stock_quotes": "StockData",
+    "social_mentions": "SocialMention",
+    "bhavcopy_rows": "DailyBar",
+    "daily_bars": "DailyBar",
+}
+_SET_BY_DATABASE = frozenset({"id", "processed_at", "updated"})
+
+
+def dataset_columns(dataset: str) -> frozenset[str]:
+    """The columns a record of ``dataset`` can carry (the fields of its warehouse table)."""
+    from warehouse import models
+
+    model = getattr(models, _DATASET_MODELS[dataset])
+    return frozenset(f.attname for f in model._meta.concrete_fields) - _SET_BY_DATABASE
+
+
+def rule_problems(*, kind, columns, params, dataset: str | None = None) -> dict[str, list[str]]:
     """What is wrong with a rule as an admin wrote it, by field (``kind``, ``columns``, ``params``); empty
     when the validator can apply it. Checked when a rule is saved, and before a run applies a stored one:
-    a rule the validator cannot apply would otherwise fail every run of its dataset with a Python error."""
+    a rule the validator cannot apply would otherwise fail every run of its dataset with a Python error.
+
+    With ``dataset``, every column must be one of its records' (``dataset_columns``): a misspelt column made
+    a ``required`` rule reject every record, and any other rule check nothing (an absent optional column is
+    skipped), while admin showed the threshold as set."""
     problems: dict[str, list[str]] = {}
 
     def add(where: str, message: str) -> None:
@@ -303,6 +320,14 @@ def rule_problems(*, kind, columns, params) -> dict[str, list[str]]:
         if len(columns) < least or (most is not None and len(columns) > most):
             wanted = f"{least}" if least == most else f"{least} to {most}" if most else f"at least {least}"
             add("columns", f"a {kind} rule takes {wanted} column(s); got {len(columns)}")
+        if dataset in _DATASET_MODELS:
+            known = dataset_columns(dataset)
+            for column in columns:
+                if column not in known:
+                    add(
+                        "columns",
+                        f"{dataset} records have no column {echo(column)}; theirs: {', '.join(sorted(known))}",
+                    )
     if not isinstance(params, dict):
         add("params", f'an object of parameters, e.g. {{"min": 0}}; got {echo_json(params)}')
         return problems

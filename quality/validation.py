@@ -95,7 +95,7 @@ def rules_for(dataset: str) -> list[Rule]:
     for row in rows:
         # Admin refuses such a rule; one written another way (the shell, SQL, a fixture) stops the run here,
         # in one line, rather than as a Python error from inside the validator (or a check that checks nothing).
-        problems = rule_problems(kind=row.kind, columns=row.columns, params=row.params)
+        problems = rule_problems(kind=row.kind, columns=row.columns, params=row.params, dataset=dataset)
         if problems:
             said = "; ".join(f"{field}: {message}" for field, messages in problems.items() for message in messages)
             raise InvalidInput(

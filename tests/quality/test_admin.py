@@ -54,8 +54,24 @@ def _rule_form(**fields) -> dict:
         ({"columns": '"price"'}, "a list of column names"),
         ({"kind": "max_length", "params": '{"max": -1}'}, "max: a whole number of characters"),
         ({"kind": "allowed", "params": '{"values": "EQ"}'}, "values: a list of the allowed values"),
+        # A misspelt column: a range rule would check nothing (an absent column is skipped), a required one
+        # reject every record.
+        ({"columns": '["prcie"]'}, "stock_quotes records have no column &#x27;prcie&#x27;; theirs: change_percent,"),
+        ({"kind": "required", "columns": '["Ticker"]', "params": "{}"}, "have no column &#x27;Ticker&#x27;"),
     ],
-    ids=["regex", "min-text", "min-above-max", "typo", "no-bound", "compare-op", "columns-text", "length", "values"],
+    ids=[
+        "regex",
+        "min-text",
+        "min-above-max",
+        "typo",
+        "no-bound",
+        "compare-op",
+        "columns-text",
+        "length",
+        "values",
+        "column-typo",
+        "column-case",
+    ],
 )
 def test_a_rule_the_validator_cannot_apply_is_refused_in_admin_naming_why(admin_client, fields, said):
     from quality.models import ValidationRule

@@ -1,12 +1,14 @@
 import datetime as dt
+import importlib
 import json
 
 import pandas as pd
 import pytest
+from django.apps import apps as django_apps
 
 from core.errors import InvalidInput
 from quality.models import ValidationRule
-from quality.rules import DATASETS, default_rules, rule_problems
+from quality.rules import DATASETS, Rule, dataset_columns, default_rules, rule_problems
 from quality.validation import DataValidator
 
 from .conftest import bar, bars_from_full, bars_from_legacy, bars_from_udiff, mention, quote, quote_from_infy
@@ -121,11 +123,36 @@ def test_high_below_low_is_rejected_with_every_rule_it_breaks(validator):
     assert {r["column"] for r in result.rejected[0].reasons} == {"high"}
 
 
-def test_a_change_that_disagrees_with_the_previous_close_is_flagged_not_rejected(validator):
-    result = validator("stock_quotes").validate([quote(price=110.0, prev_close=100.0, change_percent=2.0)])
+def test_a_change_that_disagrees_with_the_previous_close_is_flagged_not_rejected():
+    # The change kind's three-column form, for records that carry a previous close (quotes do not: see below).
+    consistent = Rule(
+        "change_consistent", "change", ("price", "prev_close", "change_percent"), {"tolerance": 0.5}, "warn"
+    )
+    validator = DataValidator("stock_quotes", rules=[consistent])
+    result = validator.validate([quote(price=110.0, prev_close=100.0, change_percent=2.0), quote(ticker="TCS")])
     assert result.rejected == []
-    assert result.valid.iloc[0]["_warnings"] == ["change_consistent"]
+    assert list(result.valid["_warnings"]) == [["change_consistent"], None]
     assert [w.rules for w in result.warnings] == [["change_consistent"]]
+
+
+@pytest.mark.django_db
+def test_no_shipped_rule_names_a_column_its_records_never_carry():
+    """The seeded quote rule "change_consistent" read a previous close no quote record has: it checked nothing."""
+    for rule in ValidationRule.objects.all():
+        assert set(rule.columns) <= dataset_columns(rule.dataset), rule.name
+    assert not ValidationRule.objects.filter(dataset="stock_quotes", name="change_consistent").exists()
+    # A database seeded before: the migration removes that rule, and no other.
+    ValidationRule.objects.create(
+        dataset="stock_quotes",
+        name="change_consistent",
+        kind="change",
+        columns=["price", "prev_close", "change_percent"],
+        params={"tolerance": 0.5},
+    )
+    others = ValidationRule.objects.count() - 1
+    importlib.import_module("quality.migrations.0008_drop_dead_quote_change_rule").drop(django_apps, None)
+    assert not ValidationRule.objects.filter(dataset="stock_quotes", name="change_consistent").exists()
+    assert ValidationRule.objects.count() == others
 
 
 def test_a_bad_type_is_rejected_by_the_type_rule_and_nothing_else(validator):
@@ -228,7 +255,36 @@ def test_bar_dates_come_out_as_calendar_dates_whatever_they_came_as(validator):
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_every_shipped_rule_passes_the_check_admin_applies(dataset):
     for rule in default_rules(dataset):
-        assert rule_problems(kind=rule.kind, columns=list(rule.columns), params=rule.params) == {}, rule.name
+        problems = rule_problems(kind=rule.kind, columns=list(rule.columns), params=rule.params, dataset=dataset)
+        assert problems == {}, rule.name
+
+
+@pytest.mark.django_db
+def test_a_stored_rule_on_a_column_no_record_has_stops_the_run_instead_of_rejecting_everything():
+    """Written past admin (the shell, SQL): a required rule on "Ticker" had quarantined every quote."""
+    ValidationRule.objects.create(dataset="stock_quotes", name="ticker_there", kind="required", columns=["Ticker"])
+    with pytest.raises(
+        InvalidInput,
+        match=r"^validation rule 'ticker_there' of stock_quotes cannot be applied "
+        r"\(columns: stock_quotes records have no column 'Ticker'; theirs: change_percent, exchange, ",
+    ):
+        DataValidator("stock_quotes")
+    ValidationRule.objects.filter(name="ticker_there").update(columns=["ticker"])
+    assert DataValidator("stock_quotes").validate([quote()]).rejected == []
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_the_columns_a_rule_may_name_are_those_the_pipelines_validate(dataset):
+    """dataset_columns is read from the warehouse tables: the records validated carry exactly those fields."""
+    expected = {
+        "stock_quotes": "change_percent exchange lake_object_id price raw_data series source ticker timestamp volume",
+        "social_mentions": "author channel external_id is_pump_signal lake_object_id metadata platform pump_score "
+        "sentiment sentiment_score text ticker timestamp views",
+        "bhavcopy_rows": "close date delivery_pct delivery_qty exchange high isin lake_object_id last low open "
+        "prev_close series source ticker trades value volume",
+    }
+    expected["daily_bars"] = expected["bhavcopy_rows"]
+    assert dataset_columns(dataset) == frozenset(expected[dataset].split())
 
 
 @pytest.mark.django_db
