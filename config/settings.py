@@ -164,11 +164,31 @@ TEMPLATES = [
 ]
 
 # Database: https://github.com/jazzband/dj-database-url
+_DATABASE_ENGINES = ("django.db.backends.postgresql", "django.db.backends.sqlite3")
+
+
+def database_url_parse(name: str, url: str) -> dict:
+    """``dj_database_url.parse`` of the variable ``name``, refused in one line naming it unless it is a PostgreSQL
+    or SQLite URL (the warehouse's partitions and bulk loads need PostgreSQL; SQLite is the embedded default).
+    The value is never shown: it may hold a password."""
+    hint = "a PostgreSQL URL (postgres://user@host:5432/name) or a SQLite one (sqlite:////path/to/file.sqlite3)"
+    try:
+        config = dj_database_url.parse(
+            url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, least=0), conn_health_checks=True
+        )
+    except (ValueError, KeyError) as exc:  # (dj_database_url's UnknownSchemeError is a ValueError)
+        reason = str(exc).split(". ")[0]
+        raise ImproperlyConfigured(
+            f"{name}: {hint}; {reason} (the value is not shown: it may hold a password)"
+        ) from None
+    if config.get("ENGINE") not in _DATABASE_ENGINES:
+        raise ImproperlyConfigured(f"{name}: {hint}; got one for {config.get('ENGINE')} (the value is not shown)")
+    return config
+
+
 DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{RUN_DIR / 'tickerlake.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, least=0),
-        conn_health_checks=True,
+    "default": database_url_parse(
+        "DATABASE_URL", os.environ.get("DATABASE_URL", f"sqlite:///{RUN_DIR / 'tickerlake.sqlite3'}")
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -193,11 +213,7 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 # https://docs.djangoproject.com/en/5.2/topics/db/multi-db/
 DATABASE_REPLICA_RETRY = env_float("DATABASE_REPLICA_RETRY", 5.0)
 if os.environ.get("DATABASE_REPLICA_URL"):
-    DATABASES["replica"] = dj_database_url.parse(
-        os.environ["DATABASE_REPLICA_URL"],
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, least=0),
-        conn_health_checks=True,
-    )
+    DATABASES["replica"] = database_url_parse("DATABASE_REPLICA_URL", os.environ["DATABASE_REPLICA_URL"])
     # A replica that does not answer must not hold up a page: give up quickly and read the primary.
     DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = 2
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
@@ -293,11 +309,30 @@ CACHES = {
         "LOCATION": str(VAR_DIR / "cache"),
     }
 }
-if os.environ.get("CACHE_URL", "").startswith("redis://"):
-    CACHES["default"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["CACHE_URL"]}
+CACHE_URL = os.environ.get("CACHE_URL", "").strip()
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES["default"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+elif CACHE_URL:  # (was silently the file cache: a typo'd or rediss:// URL left every process its own cache)
+    raise ImproperlyConfigured("CACHE_URL: a redis:// or rediss:// URL, or unset (the value is not shown)")
 
 # Celery: https://docs.celeryq.dev/en/stable/userguide/configuration.html
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://").strip()
+
+
+def _broker_check(url: str) -> None:
+    """A broker URL kombu has no transport for failed only when the first task was sent (a run queued from a
+    page then failed as "broker unavailable"). The value is never shown: it may hold a password."""
+    from kombu.transport import TRANSPORT_ALIASES
+
+    scheme = url.partition("://")[0] if "://" in url else ""
+    if scheme.partition("+")[0] not in TRANSPORT_ALIASES:
+        raise ImproperlyConfigured(
+            "CELERY_BROKER_URL: a broker URL such as redis://127.0.0.1:6379/0 or filesystem:// "
+            f"(transports: {', '.join(sorted(TRANSPORT_ALIASES, key=str.lower))}); the value is not shown"
+        )
+
+
+_broker_check(CELERY_BROKER_URL)
 CELERY_BROKER_DIR = Path(os.environ.get("CELERY_BROKER_DIR", VAR_DIR / "broker")).resolve()
 # Every retry countdown and ETA stays well below this, so Redis never redelivers a task that is
 # merely waiting (GOTCHAS.md).
@@ -343,7 +378,22 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "tickerlake")
 CELERY_MAX_RETRY_COUNTDOWN = 600
 
 # The data lake: any fsspec URL (a local folder by default, s3://bucket/prefix in production).
-LAKE_URL = os.environ.get("LAKE_URL", str(RUN_DIR / "data_lake"))
+LAKE_URL = os.environ.get("LAKE_URL", "").strip() or str(RUN_DIR / "data_lake")
+
+
+def _lake_url_check(url: str) -> None:
+    """A protocol fsspec does not know failed at the first lake write, after the connector had fetched."""
+    from fsspec.core import split_protocol
+    from fsspec.registry import known_implementations
+
+    protocol, _path = split_protocol(url)
+    if protocol is not None and protocol not in known_implementations:
+        raise ImproperlyConfigured(
+            f"LAKE_URL: a folder or an fsspec URL (s3://bucket/prefix, file:///path); fsspec knows no {protocol!r}"
+        )
+
+
+_lake_url_check(LAKE_URL)
 LAKE_RETENTION_DAYS = env_int("LAKE_RETENTION_DAYS", 90, least=1)
 # Drop whole monthly warehouse partitions older than this many months (PostgreSQL; off when unset).
 # (0 or unset: off. A negative number had dropped every partition up to next month's: now refused.)
@@ -410,7 +460,16 @@ TWITTER_MIN_INTERVAL = env_float("TWITTER_MIN_INTERVAL", 0.0)
 TELEGRAM_MIN_INTERVAL = env_float("TELEGRAM_MIN_INTERVAL", 0.0)
 # The simulated market: a fixed seed makes the same world every time; SIMULATOR_NOW (ISO) fixes its clock.
 SIMULATOR_SEED = env_int("SIMULATOR_SEED", 42)
-SIMULATOR_NOW = os.environ.get("SIMULATOR_NOW", "")
+SIMULATOR_NOW = os.environ.get("SIMULATOR_NOW", "").strip()
+if SIMULATOR_NOW:
+    from datetime import datetime as _datetime
+
+    try:
+        _datetime.fromisoformat(SIMULATOR_NOW.replace("Z", "+00:00"))
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"SIMULATOR_NOW: an ISO 8601 time such as 2025-03-10T10:00:00+05:30; got {SIMULATOR_NOW[:40]!r}"
+        ) from None
 
 # Alerts: log always; email and a webhook when configured.
 ALERT_EMAILS = env_list("ALERT_EMAILS", "")
@@ -439,11 +498,16 @@ _webhook_check(ALERT_WEBHOOK_URL)
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tickerlake@localhost")
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
+if LOG_LEVEL not in LOG_LEVELS:  # (was "ValueError: Unable to configure root logger", a traceback)
+    raise ImproperlyConfigured(f"LOG_LEVEL: one of {', '.join(LOG_LEVELS)}; got {LOG_LEVEL[:40]!r}")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

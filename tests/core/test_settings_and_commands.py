@@ -54,6 +54,36 @@ def test_a_production_settings_load_without_a_secret_key_fails_clearly():
                 "https://h:port/AKIA-SECRET",
             )
         ),
+        # URLs and names that failed later, at the first write or task, or as a traceback; URLs never shown.
+        (
+            "DATABASE_URL",
+            "postgress://u:AKIA-SECRET@h/db",
+            "DATABASE_URL: a PostgreSQL URL (postgres://user@host:5432/name) or a SQLite one (sqlite:////path/to/"
+            "file.sqlite3); Scheme 'postgress://' is unknown (the value is not shown: it may hold a password)",
+        ),
+        ("DATABASE_URL", "mysql://u:AKIA-SECRET@h/db", "got one for django.db.backends.mysql (the value is not shown)"),
+        (
+            "DATABASE_REPLICA_URL",
+            "nonsense://u:AKIA-SECRET@h/db",
+            "Scheme 'nonsense://' is unknown (the value is not shown: it may hold a password)",
+        ),
+        ("CELERY_BROKER_URL", "reddis://:AKIA-SECRET@h:6379/0", "zookeeper); the value is not shown"),
+        (
+            "CACHE_URL",
+            "memcached://AKIA-SECRET@h",
+            "CACHE_URL: a redis:// or rediss:// URL, or unset (the value is not shown)",
+        ),
+        (
+            "LAKE_URL",
+            "s4://AKIA-SECRET/lake",
+            "LAKE_URL: a folder or an fsspec URL (s3://bucket/prefix, file:///path); fsspec knows no 's4'",
+        ),
+        (
+            "SIMULATOR_NOW",
+            "yesterday",
+            "SIMULATOR_NOW: an ISO 8601 time such as 2025-03-10T10:00:00+05:30; got 'yesterday'",
+        ),
+        ("LOG_LEVEL", "loud", "LOG_LEVEL: one of DEBUG, INFO, WARNING, ERROR, CRITICAL; got 'LOUD'"),
     ],
 )
 def test_a_setting_that_is_no_number_of_its_kind_stops_the_start_naming_the_variable(name, value, said):
@@ -69,6 +99,25 @@ def test_a_setting_that_is_no_number_of_its_kind_stops_the_start_naming_the_vari
     assert last.startswith("django.core.exceptions.ImproperlyConfigured: ")
     assert last.endswith(said)
     assert "AKIA-SECRET" not in result.stderr
+
+
+def test_urls_and_names_that_are_right_still_start(tmp_path):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "TICKERLAKE_VAR_DIR": str(tmp_path),
+        "CACHE_URL": "rediss://:pw@cache.internal:6380/0",
+        "CELERY_BROKER_URL": "redis+socket:///run/redis.sock",
+        "LAKE_URL": "file:///srv/lake",
+        "SIMULATOR_NOW": "2025-03-10T10:00:00Z",
+        "LOG_LEVEL": "warning",
+    }
+    env.pop("DATABASE_URL", None)
+    code = "import django; from django.conf import settings as s; print(s.CACHES['default']['BACKEND'], s.LOG_LEVEL)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    # rediss:// (TLS) was silently the file cache: every process had its own
+    assert result.stdout.split() == ["django.core.cache.backends.redis.RedisCache", "WARNING"]
 
 
 def test_numbers_in_the_environment_are_read_as_before(monkeypatch):
