@@ -7,9 +7,11 @@ SQLite, a local lake under ``var/`` and an embedded (filesystem) Celery broker.
 import json
 import math
 import os
+import re
 import secrets
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -33,6 +35,30 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate ("60/minute": requests per second, minute, hour or day) from the environment. DRF
+    reads it at each request: "60 per minute" answered every API call with a 500."""
+    text = os.environ.get(name, "").strip() or default
+    if not re.fullmatch(r"\d+/[smhd][a-z]*", text):  # (DRF reads the period's first letter)
+        raise ImproperlyConfigured(
+            f"{name}: requests per period, e.g. 60/minute (s, m, h or d also); got {text[:40]!r}"
+        )
+    return text
+
+
+def env_http_url(name: str, default: str) -> str:
+    """An upstream's base URL from the environment: http(s) with a host (else every run failed on it)."""
+    text = os.environ.get(name, "").strip() or default
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (raises on a port that is no number)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ImproperlyConfigured(f"{name}: an http:// or https:// URL with a host; got {text[:80]!r}")
+    return text
 
 
 def env_int(name: str, default: int, *, least: int | None = None) -> int:
@@ -284,8 +310,8 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": os.environ.get("API_THROTTLE_ANON", "60/minute"),
-        "user": os.environ.get("API_THROTTLE_USER", "100000/hour" if TESTING else "5000/hour"),
+        "anon": env_rate("API_THROTTLE_ANON", "60/minute"),
+        "user": env_rate("API_THROTTLE_USER", "100000/hour" if TESTING else "5000/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -431,11 +457,11 @@ _storage_options_check(LAKE_STORAGE_OPTIONS_JSON)
 # Upstreams: base URLs and credentials only from the environment. SIMULATE_UPSTREAMS (on by default)
 # answers the connectors from the built-in simulated market instead of the internet.
 SIMULATE_UPSTREAMS = env_bool("SIMULATE_UPSTREAMS", True)
-NSE_BASE_URL = os.environ.get("NSE_BASE_URL", "https://www.nseindia.com")
-NSE_ARCHIVES_URL = os.environ.get("NSE_ARCHIVES_URL", "https://nsearchives.nseindia.com")
-TWITTER_BASE_URL = os.environ.get("TWITTER_BASE_URL", "https://api.x.com")
+NSE_BASE_URL = env_http_url("NSE_BASE_URL", "https://www.nseindia.com")
+NSE_ARCHIVES_URL = env_http_url("NSE_ARCHIVES_URL", "https://nsearchives.nseindia.com")
+TWITTER_BASE_URL = env_http_url("TWITTER_BASE_URL", "https://api.x.com")
 TWITTER_BEARER_TOKEN = os.environ.get("TWITTER_BEARER_TOKEN", "")
-TELEGRAM_BASE_URL = os.environ.get("TELEGRAM_BASE_URL", "https://api.telegram.org")
+TELEGRAM_BASE_URL = env_http_url("TELEGRAM_BASE_URL", "https://api.telegram.org")
 TELEGRAM_BOT_TOKEN = os.environ.get("TELEGRAM_BOT_TOKEN", "")
 UPSTREAM_TIMEOUT = env_float("UPSTREAM_TIMEOUT", 10.0, positive=True)
 # Wall-clock seconds for one whole request: UPSTREAM_TIMEOUT bounds each socket read only, so a peer
@@ -449,7 +475,7 @@ UPSTREAM_MAX_BYTES = env_int("UPSTREAM_MAX_BYTES", 8 * 1024 * 1024, least=1)
 TWITTER_MAX_PAGES = env_int("TWITTER_MAX_PAGES", 5, least=1)
 TELEGRAM_MAX_PAGES = env_int("TELEGRAM_MAX_PAGES", 10, least=1)
 # Public channels read through t.me/s/<channel>: how many pages (about 20 posts each) a first run reads back.
-TELEGRAM_PREVIEW_URL = os.environ.get("TELEGRAM_PREVIEW_URL", "https://t.me")
+TELEGRAM_PREVIEW_URL = env_http_url("TELEGRAM_PREVIEW_URL", "https://t.me")
 TELEGRAM_PREVIEW_FIRST_PAGES = env_int("TELEGRAM_PREVIEW_FIRST_PAGES", 5, least=1)
 # Seconds between two calls to one upstream (the real ones; the simulated upstream is never throttled).
 # NSE blocks clients faster than about 3 calls a second.
@@ -479,8 +505,6 @@ ALERT_WEBHOOK_URL = os.environ.get("ALERT_WEBHOOK_URL", "").strip()
 def _webhook_check(url: str) -> None:
     """ALERT_WEBHOOK_URL must be an http(s) URL with a host: checked at start-up (every alert had logged a
     failure instead). The value is never shown: a webhook's path is often its secret."""
-    from urllib.parse import urlsplit
-
     if not url:
         return
     try:

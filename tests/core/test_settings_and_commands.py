@@ -84,6 +84,28 @@ def test_a_production_settings_load_without_a_secret_key_fails_clearly():
             "SIMULATOR_NOW: an ISO 8601 time such as 2025-03-10T10:00:00+05:30; got 'yesterday'",
         ),
         ("LOG_LEVEL", "loud", "LOG_LEVEL: one of DEBUG, INFO, WARNING, ERROR, CRITICAL; got 'LOUD'"),
+        # DRF reads a throttle rate at every request: "60 per minute" answered every API call with a 500.
+        (
+            "API_THROTTLE_ANON",
+            "60 per minute",
+            "requests per period, e.g. 60/minute (s, m, h or d also); got '60 per minute'",
+        ),
+        (
+            "API_THROTTLE_USER",
+            "5000/week",
+            "API_THROTTLE_USER: requests per period, e.g. 60/minute (s, m, h or d also); got '5000/week'",
+        ),
+        # An upstream's base URL without its scheme failed every run of its connector.
+        (
+            "NSE_BASE_URL",
+            "www.nseindia.com",
+            "NSE_BASE_URL: an http:// or https:// URL with a host; got 'www.nseindia.com'",
+        ),
+        (
+            "TELEGRAM_PREVIEW_URL",
+            "https://",
+            "TELEGRAM_PREVIEW_URL: an http:// or https:// URL with a host; got 'https://'",
+        ),
     ],
 )
 def test_a_setting_that_is_no_number_of_its_kind_stops_the_start_naming_the_variable(name, value, said):
@@ -111,6 +133,9 @@ def test_urls_and_names_that_are_right_still_start(tmp_path):
         "LAKE_URL": "file:///srv/lake",
         "SIMULATOR_NOW": "2025-03-10T10:00:00Z",
         "LOG_LEVEL": "warning",
+        "API_THROTTLE_ANON": "10/s",
+        "API_THROTTLE_USER": "200/hours",
+        "TWITTER_BASE_URL": "http://127.0.0.1:8081",
     }
     env.pop("DATABASE_URL", None)
     code = "import django; from django.conf import settings as s; print(s.CACHES['default']['BACKEND'], s.LOG_LEVEL)"
