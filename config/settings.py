@@ -48,15 +48,20 @@ def env_rate(name: str, default: str) -> str:
     return text
 
 
-def env_http_url(name: str, default: str) -> str:
-    """An upstream's base URL from the environment: http(s) with a host (else every run failed on it)."""
-    text = os.environ.get(name, "").strip() or default
+def http_url_ok(text: str) -> bool:
+    """Whether ``text`` is an http(s) URL with a host (and a port, if any, that is a number)."""
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018 (raises on a port that is no number)
     except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def env_http_url(name: str, default: str) -> str:
+    """An upstream's base URL from the environment: http(s) with a host (else every run failed on it)."""
+    text = os.environ.get(name, "").strip() or default
+    if not http_url_ok(text):
         raise ImproperlyConfigured(f"{name}: an http:// or https:// URL with a host; got {text[:80]!r}")
     return text
 
@@ -505,14 +510,7 @@ ALERT_WEBHOOK_URL = os.environ.get("ALERT_WEBHOOK_URL", "").strip()
 def _webhook_check(url: str) -> None:
     """ALERT_WEBHOOK_URL must be an http(s) URL with a host: checked at start-up (every alert had logged a
     failure instead). The value is never shown: a webhook's path is often its secret."""
-    if not url:
-        return
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 (raises on a port that is no number)
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+    if url and not http_url_ok(url):
         raise ImproperlyConfigured(
             "ALERT_WEBHOOK_URL: an http:// or https:// URL with a host (the value is not shown: it may hold a secret)"
         )
