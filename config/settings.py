@@ -404,7 +404,7 @@ CELERY_TASK_TRACK_STARTED = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "tickerlake")
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "").strip() or "tickerlake"
 # Retry countdowns of every task stay below this ceiling (and so below the visibility timeout).
 CELERY_MAX_RETRY_COUNTDOWN = 600
 
@@ -518,7 +518,24 @@ def _webhook_check(url: str) -> None:
 
 _webhook_check(ALERT_WEBHOOK_URL)
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tickerlake@localhost")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "").strip() or "tickerlake@localhost"
+
+
+def _emails_check() -> None:
+    """Every alert email address must be one (a list written with ";" failed every alert's email, logged)."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    for name, addresses in (("ALERT_EMAILS", ALERT_EMAILS), ("DEFAULT_FROM_EMAIL", [DEFAULT_FROM_EMAIL])):
+        for address in addresses:
+            try:
+                validate_email(address.rpartition("<")[2].rstrip(">") if address.endswith(">") else address)
+            except ValidationError:
+                wanted = "email addresses, comma-separated" if name == "ALERT_EMAILS" else "an email address"
+                raise ImproperlyConfigured(f"{name}: {wanted}; {address[:60]!r} is none") from None
+
+
+_emails_check()
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"

@@ -95,6 +95,13 @@ def test_a_production_settings_load_without_a_secret_key_fails_clearly():
             "5000/week",
             "API_THROTTLE_USER: requests per period, e.g. 60/minute (s, m, h or d also); got '5000/week'",
         ),
+        # A list written with ";" failed every alert's email (logged, never sent).
+        (
+            "ALERT_EMAILS",
+            "ops@example.com;dev@example.com",
+            "ALERT_EMAILS: email addresses, comma-separated; 'ops@example.com;dev@example.com' is none",
+        ),
+        ("DEFAULT_FROM_EMAIL", "tickerlake", "DEFAULT_FROM_EMAIL: an email address; 'tickerlake' is none"),
         # An upstream's base URL without its scheme failed every run of its connector.
         (
             "NSE_BASE_URL",
@@ -136,13 +143,19 @@ def test_urls_and_names_that_are_right_still_start(tmp_path):
         "API_THROTTLE_ANON": "10/s",
         "API_THROTTLE_USER": "200/hours",
         "TWITTER_BASE_URL": "http://127.0.0.1:8081",
+        "ALERT_EMAILS": "ops@example.com, dev@example.com",
+        "DEFAULT_FROM_EMAIL": "Tickerlake <alerts@example.com>",
+        "CELERY_QUEUE": "",
     }
     env.pop("DATABASE_URL", None)
-    code = "import django; from django.conf import settings as s; print(s.CACHES['default']['BACKEND'], s.LOG_LEVEL)"
+    code = (
+        "import django; from django.conf import settings as s; "
+        "print(s.CACHES['default']['BACKEND'], s.LOG_LEVEL, s.CELERY_TASK_DEFAULT_QUEUE)"
+    )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     # rediss:// (TLS) was silently the file cache: every process had its own
-    assert result.stdout.split() == ["django.core.cache.backends.redis.RedisCache", "WARNING"]
+    assert result.stdout.split() == ["django.core.cache.backends.redis.RedisCache", "WARNING", "tickerlake"]
 
 
 def test_numbers_in_the_environment_are_read_as_before(monkeypatch):
