@@ -351,8 +351,8 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://").strip()
 
 
 def _broker_check(url: str) -> None:
-    """A broker URL kombu has no transport for failed only when the first task was sent (a run queued from a
-    page then failed as "broker unavailable"). The value is never shown: it may hold a password."""
+    """A broker URL kombu has no transport for failed only when the first task was sent (kombu: "No such
+    transport"). The value is never shown: it may hold a password."""
     from kombu.transport import TRANSPORT_ALIASES
 
     scheme = url.partition("://")[0] if "://" in url else ""
