@@ -6,7 +6,7 @@ PIP_FLAGS ?= --quiet --disable-pip-version-check
 # A download that arrives damaged (a wheel whose sha256 is not the index's, seen once in CI) is tried again,
 # up to three times; a real resolution error fails the same way three times and stops the build.
 PIP_INSTALL = echo "pip install $(1)"; for try in 1 2 3; do $(PY) -m pip install $(PIP_FLAGS) $(1) && exit 0; \
-	echo "pip install failed (try $$try of 3)" >&2; sleep $$((try * 5)); done; exit 1
+	echo "pip install failed (try $$try of 3)" >&2; [ $$try = 3 ] || sleep $$((try * 5)); done; exit 1
 
 .PHONY: install install-dev run test bench lint format migrate clean
 

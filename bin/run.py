@@ -100,7 +100,7 @@ def web_answers() -> bool:
 
 
 def history_start() -> subprocess.Popen | None:
-    if HISTORY_DAYS.strip() in ("", "0"):
+    if HISTORY_DAYS in ("", "0"):
         return None
     argv = [sys.executable, "manage.py", "simulate_history", "--days", HISTORY_DAYS, "--no-progress"]
     # Only its summary line (and errors) on the terminal: the runs' own logs would flood it.
