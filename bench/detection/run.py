@@ -23,7 +23,14 @@ The learned detectors are domain-augmented (``model_fit(nse=…)``): the labelle
 domain and the written messages the NSE one. Held-out crypto channels and the earlier crypto pump channel are
 scored in the crypto view; the sets about NSE stocks and the non-finance posts in the NSE view, the one the
 pipeline scores with ("comb./nse" shows that view on the crypto channels too, for scale: it is not their
-domain).
+domain; "comb./auto" scores each held-out channel's messages as ``score_messages`` scores a file by default,
+each message in the view of the domain its words show, ``domains_guess`` over the channel).
+
+Then the same for the baseline and the combined detector on a second split, K folds over messages (shuffled,
+seed 0): a held-out message's channel, and its repeats, are in the training folds. It is not what the targets
+ask for, but it is the split on which the issue's own baseline figures (F1 0.948, 5.9 % of unrelated flagged,
+AUC 0.98 "on the held-out channels", a half this repository does not have) are reproduced here, while the
+channel split gives that baseline F1 0.901: the two tables bound what the held-out half may give.
 
 Then, trained on all the labelled channels and the written messages (the shipped model for "combined"),
 the sets no detector is trained on: the earlier hand-labelled crypto pump channel (174 messages, 58
@@ -54,11 +61,11 @@ import numpy as np  # noqa: E402
 from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import precision_recall_fscore_support, roc_auc_score  # noqa: E402
-from sklearn.model_selection import GroupKFold  # noqa: E402
+from sklearn.model_selection import GroupKFold, StratifiedKFold  # noqa: E402
 from sklearn.pipeline import make_union  # noqa: E402
 
 from pipelines.enrich.pump import FLAG_AT, PumpDetector  # noqa: E402
-from pipelines.enrich.pump_model import VIEWS, PumpClassifier, PumpModel, pump_model_load  # noqa: E402
+from pipelines.enrich.pump_model import VIEWS, PumpClassifier, PumpModel, domains_guess, pump_model_load  # noqa: E402
 from pipelines.enrich.pump_training import (  # noqa: E402
     Written,
     labelled_load,
@@ -72,6 +79,7 @@ INDIAN = ROOT / "tests" / "data" / "written" / "indian_stock_tips.csv"
 X_POSTS = ROOT / "tests" / "data" / "written" / "x_stock_posts.csv"
 CLASSES = ["announce", "countdown", "release", "result", "delay"]
 NSE_VIEW = "comb./nse"  # the combined detector's NSE view on the crypto channels: not its domain, shown for scale
+AUTO_VIEW = "comb./auto"  # each held-out channel's file as score_messages scores it by default (--domain auto)
 SPEED_RUNS = 5  # the least CPU time of these: the run least disturbed by the rest of the machine
 
 
@@ -148,16 +156,29 @@ def metrics(y, score, labels, extra_negatives=None) -> dict:
     return out
 
 
-def cross_validate(detectors, frame, folds: int, written: Written) -> dict:
+def cross_validate(detectors, frame, folds: int, written: Written, *, split: str = "channel") -> dict:
+    """Out-of-fold figures of each detector. ``split``: "channel" (GroupKFold by channel: the held-out channels
+    were never seen) or "message" (StratifiedKFold over messages, shuffled with seed 0: a held-out message's
+    channel, and its copies, are in the training folds)."""
     texts = np.array(frame["message"].tolist(), dtype=object)
     labels = frame["label"].to_numpy()
+    channels = frame["channel_id"].to_numpy()
     y = (labels < 5).astype(int)
     rules = rules_fired(texts.tolist())
     signal = (frame["file"] == "signal_channels_news.csv").to_numpy()
+    # score_messages' default guesses the domain over a file: here, each channel's messages.
+    domains = np.empty(len(texts), dtype=object)
+    for channel in np.unique(channels):
+        rows = np.flatnonzero(channels == channel)
+        domains[rows] = domains_guess(texts[rows].tolist())
     scores = {d.name: np.zeros(len(y)) for d in detectors}
-    scores[NSE_VIEW] = np.zeros(len(y))
+    scores[NSE_VIEW], scores[AUTO_VIEW] = np.zeros(len(y)), np.zeros(len(y))
     fit_s = {d.name: 0.0 for d in detectors}
-    for fold, (train, test) in enumerate(GroupKFold(n_splits=folds).split(texts, y, frame["channel_id"])):
+    if split == "channel":
+        folds_of = GroupKFold(n_splits=folds).split(texts, y, channels)
+    else:
+        folds_of = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0).split(texts, labels)
+    for fold, (train, test) in enumerate(folds_of):
         for d in detectors:
             started = time.process_time()
             d.fit(texts[train].tolist(), labels[train], [rules[i] for i in train], written=written)
@@ -165,10 +186,22 @@ def cross_validate(detectors, frame, folds: int, written: Written) -> dict:
             scores[d.name][test] = d.score(texts[test].tolist(), view="crypto")
             if d.name == "combined":
                 scores[NSE_VIEW][test] = d.score(texts[test].tolist(), view="nse")
+                scores[AUTO_VIEW][test] = np.where(
+                    domains[test] == "crypto", scores[d.name][test], scores[NSE_VIEW][test]
+                )
         print(f"  fold {fold + 1}/{folds}: {len(test):,} held-out messages", flush=True)
     out = {d.name: (metrics(y, scores[d.name], labels, signal), fit_s[d.name] / folds) for d in detectors}
-    out[NSE_VIEW] = (metrics(y, scores[NSE_VIEW], labels, signal), fit_s["combined"] / folds)
+    if any(d.name == "combined" for d in detectors):
+        for name in (NSE_VIEW, AUTO_VIEW):
+            out[name] = (metrics(y, scores[name], labels, signal), fit_s["combined"] / folds)
     return out
+
+
+def table(results: dict) -> None:
+    cols = ["precision", "recall", "f1", "fpr", "auc", "fpr_signal", "fpr_pumpch", *CLASSES]
+    print(f"{'detector':<10} " + " ".join(f"{c:>10}" for c in cols) + f" {'fit s':>7}")
+    for name, (m, fit_s) in results.items():
+        print(f"{name:<10} " + " ".join(f"{m[c]:>10.3f}" for c in cols) + f" {fit_s:>7.1f}")
 
 
 def pump_channel():
@@ -223,12 +256,19 @@ def main(argv: list[str]) -> int:
     results = cross_validate(detectors, frame, folds, written)
 
     print("\nheld-out channels (every message scored by a detector trained on other channels):")
-    cols = ["precision", "recall", "f1", "fpr", "auc", "fpr_signal", "fpr_pumpch", *CLASSES]
-    print(f"{'detector':<10} " + " ".join(f"{c:>10}" for c in cols) + f" {'fit s':>7}")
-    for name, (m, fit_s) in results.items():
-        print(f"{name:<10} " + " ".join(f"{m[c]:>10.3f}" for c in cols) + f" {fit_s:>7.1f}")
+    table(results)
     print("fpr = unrelated messages flagged; fpr_signal / fpr_pumpch: those of signal channels / pump channels;")
     print("announce … delay: share flagged of each pump class. fit s: CPU seconds to train on one fold's rest.")
+    print(f"{NSE_VIEW}: the combined detector in the NSE view; {AUTO_VIEW}: each channel's messages as")
+    print("score_messages scores a file by default (--domain auto: the view of the domain its words show).")
+
+    print(f"\nheld-out messages ({folds}-fold over messages, shuffled: a held-out message's channel is in training;")
+    print("the split on which the issue's baseline figures, F1 0.948, 5.9 % flagged, AUC 0.98, are reproduced):")
+    table(
+        cross_validate(
+            [d for d in detectors if d.name in ("baseline", "combined")], frame, folds, written, split="message"
+        )
+    )
 
     # Trained on everything: the shipped model for "combined", fresh fits for the others.
     texts = frame["message"].tolist()

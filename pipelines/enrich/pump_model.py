@@ -34,6 +34,7 @@ from .pump import PumpDetector, PumpResult
 PUMP_MODEL_PATH = Path(__file__).resolve().parent / "pump_model.json.gz"
 UNRELATED = 5  # the label of messages that are not about a pump
 VIEWS = ("nse", "crypto")  # a model's domains (PumpModel.view): posts about NSE stocks, the crypto channels
+AUTO = "auto"  # PumpClassifier(view=AUTO): each message in the view of the domain its words show (domains_guess)
 TOP_TERMS = 5
 
 # The labelled set is the labellers' normalised text: tokens spaced ("Price : $ 7.39"), exchange names
@@ -337,6 +338,53 @@ class GramIndex:
         return rows, cols
 
 
+# The words that tell a message's domain (``domains_guess``), matched in lower case between letters and digits
+# ("binance_CEX" is "binance"): a coin, a chain, a crypto exchange; or the Indian market, its money and its idiom.
+# fmt: off
+CRYPTO_WORDS = (
+    "airdrop", "altcoin", "altcoins", "binance", "bitcoin", "bitmart", "bittrex", "blockchain", "bnb", "bsc", "btc",
+    "busd", "bybit", "cex", "coin", "coins", "crypto", "cryptocurrencies", "cryptocurrency", "cryptopia", "cryptos",
+    "defi", "dex", "doge", "dogecoin", "eth", "ethereum", "hodl", "hotbit", "huobi", "kucoin", "latoken", "lbank",
+    "memecoin", "memecoins", "metamask", "mexc", "nft", "nfts", "okx", "pancakeswap", "poloniex", "satoshi", "sats",
+    "shib", "solana", "token", "tokens", "uniswap", "usdt", "web3", "xrp", "yobit",
+)
+NSE_WORDS = (
+    "banknifty", "bhai", "bse", "circuit", "cr", "crore", "crores", "demat", "finnifty", "fno", "groww", "inr",
+    "intraday", "karo", "lakh", "lakhs", "largecap", "midcap", "multibagger", "multibaggers", "nifty", "nse", "rs",
+    "sebi", "sensex", "smallcap", "upstox", "zerodha",
+)
+# fmt: on
+_DOMAIN_RE = re.compile(
+    "(₹)|(?<![a-z0-9])(?:({nse})|({crypto}))(?![a-z0-9])".format(
+        nse="|".join(sorted(NSE_WORDS, key=len, reverse=True)),
+        crypto="|".join(sorted(CRYPTO_WORDS, key=len, reverse=True)),
+    )
+)
+
+
+def domains_guess(texts: list[str]) -> list[str]:
+    """Each message's domain, the model view to score it in: "nse" or "crypto".
+
+    A message that names the Indian market (``NSE_WORDS``: NSE, Nifty, ₹, crore, upper circuit, multibagger,
+    "karo" …) is "nse"; one that names a coin, a chain or a crypto exchange (``CRYPTO_WORDS``) and not the Indian
+    market is "crypto". A message that names neither ("UPGO", "Great job everyone!") takes the batch's domain:
+    "crypto" when more of its messages name crypto than the Indian market, otherwise "nse". A file of one
+    channel's messages is one batch (``score_messages`` guesses over the whole file).
+    """
+    found: list[str | None] = []
+    for text in texts:
+        domain = None
+        for match in _DOMAIN_RE.finditer(text.lower()) if text else ():
+            if match.group(3) is None:  # ₹ or an Indian market word: decides
+                domain = "nse"
+                break
+            domain = "crypto"
+        found.append(domain)
+    crypto = found.count("crypto")
+    rest = "crypto" if crypto > found.count("nse") else "nse"
+    return [domain or rest for domain in found]
+
+
 def _verdict_key(text: str, metadata) -> tuple[str, str | None]:
     """What a message's verdict depends on: its text and the channel it was forwarded from (the rules'
     ``forwarded_unknown_channel``), as the rules read it."""
@@ -363,12 +411,20 @@ class PumpClassifier:
     ``is_pump_signal`` at ``flag_at``, ``rules`` (fired), ``terms`` (the model's strongest terms, for
     flagged messages), and ``rule_score``/``model_score`` (each part alone). ``detect`` scores one. A message
     repeated in a batch (same text, forwarded from the same channel) is scored once; each copy gets its own result.
-    ``view``: the shipped model's domain (``PumpModel``): "nse" for posts about NSE stocks, "crypto".
+    ``view``: the shipped model's domain (``PumpModel``): "nse" for posts about NSE stocks (what the pipeline
+    scores), "crypto", or "auto": each message in the view of the domain its words show (``domains_guess``
+    over the batch, or the ``domains`` given to ``detect_many``).
     """
 
     def __init__(
         self, *, known_channels: Iterable[str] = (), model: PumpModel | None = None, flag_at=None, view: str = "nse"
     ):
+        self.views: dict[str, PumpClassifier] = {}
+        if view == AUTO:
+            if model is not None:
+                raise ValueError("view 'auto' scores in the shipped model's views: give no model")
+            self.views = {v: PumpClassifier(known_channels=known_channels, flag_at=flag_at, view=v) for v in VIEWS}
+            model = self.views["nse"].model
         self.rules = PumpDetector(known_channels=known_channels)
         self.model = model or pump_model_load(view=view)
         self.flag_at = self.model.flag_at if flag_at is None else flag_at
@@ -376,11 +432,23 @@ class PumpClassifier:
     def detect(self, text: str, metadata: dict | None = None) -> PumpResult:
         return self.detect_many([text], [metadata])[0]
 
-    def detect_many(self, texts: Iterable[str], metadatas: Iterable[dict | None] | None = None) -> list[PumpResult]:
+    def detect_many(
+        self,
+        texts: Iterable[str],
+        metadatas: Iterable[dict | None] | None = None,
+        *,
+        domains: Iterable[str] | None = None,
+    ) -> list[PumpResult]:
+        """``domains``: with view "auto", each message's view (``domains_guess`` of a larger batch, say);
+        guessed from ``texts`` when not given."""
         texts = [t or "" for t in texts]
         metas = list(metadatas) if metadatas is not None else [None] * len(texts)
         if len(metas) != len(texts):
             raise ValueError(f"{len(texts)} texts but {len(metas)} metadatas")
+        if self.views:
+            return self._detect_by_domain(texts, metas, domains_guess(texts) if domains is None else list(domains))
+        if domains is not None:
+            raise ValueError(f"domains are for view 'auto'; this detector scores in the {self.model.view!r} view")
         # A message repeated in the batch (a channel's copies of one call, reposts) is scored once: its verdict
         # depends on its text and the channel it was forwarded from only (each copy gets a result of its own).
         slots: dict = {}
@@ -400,6 +468,20 @@ class PumpClassifier:
                 res = replace(res, rules=list(res.rules), terms=list(res.terms))
             given[slot] = True
             results.append(res)
+        return results
+
+    def _detect_by_domain(self, texts: list[str], metas: list, domains: list[str]) -> list[PumpResult]:
+        if len(domains) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(domains)} domains")
+        unknown = set(domains) - set(self.views)
+        if unknown:
+            raise ValueError(f"unknown domain {sorted(unknown)[0]!r}: one of {', '.join(VIEWS)}")
+        results: list = [None] * len(texts)
+        for view, classifier in self.views.items():
+            rows = [i for i, domain in enumerate(domains) if domain == view]
+            found = classifier.detect_many([texts[i] for i in rows], [metas[i] for i in rows]) if rows else []
+            for i, result in zip(rows, found, strict=True):
+                results[i] = result
         return results
 
     def _detect(self, texts: list[str], metas: list) -> list[PumpResult]:

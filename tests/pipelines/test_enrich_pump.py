@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from pipelines.enrich import PumpClassifier, PumpDetector, clean_text, pump, pump_model, pump_tokens
-from pipelines.enrich.pump_model import PumpModel, pump_grams, pump_model_load
+from pipelines.enrich.pump_model import PumpModel, domains_guess, pump_grams, pump_model_load
 from pipelines.enrich.pump_training import WRITTEN_PATH, labelled_load, model_fit, rules_fired, written_load
 
 # Plain Indian market messages: results, closes, brokers' targets, regulator warnings. None is a pump.
@@ -195,6 +195,52 @@ def test_the_classifier_explains_a_flag_with_rules_and_terms_and_scores_both_par
     signal = crypto.detect("SKL / USDT Long Signal Entry : 0.70691 Take Profit : 0.71691 Stop Loss : 0.30691")
     assert (signal.is_pump_signal, signal.terms) == (False, [])
     assert signal.rule_score >= 0.5  # the rules alone flagged ordinary signal chatter
+
+
+@pytest.mark.parametrize(
+    ("texts", "domains"),
+    [
+        # The Indian market named (₹, NSE, Nifty, crore, circuit, Hinglish): NSE, even beside a coin.
+        (["IRFC target ₹165, abhi buy karo", "BTC and Nifty both up today"], ["nse", "nse"]),
+        (["Upper circuit again! 10 crore volume", "NSE: TCS board meets"], ["nse", "nse"]),
+        # A coin, a chain or a crypto exchange, the labellers' "binance_CEX" tag too.
+        (["EXCHANGE : binance_CEX", "The coin is : NEBL", "Long SKL / USDT"], ["crypto"] * 3),
+        # Naming neither: the batch's domain (more crypto than NSE messages: crypto; a tie or none: NSE).
+        (["The coin is : UPGO", "UPGO", "Great job everyone !"], ["crypto"] * 3),
+        (["The coin is : UPGO", "Nifty closes flat", "UPGO"], ["crypto", "nse", "nse"]),
+        (["UPGO", "", "Great job everyone !"], ["nse"] * 3),
+        # Whole words only: "coinbase" is no "coin", "rsi" no "rs", "tokenism" no "token".
+        (["coinbase rsi tokenism", "ETH"], ["crypto", "crypto"]),
+        (["coinbase rsi tokenism", "Sensex"], ["nse", "nse"]),
+    ],
+)
+def test_a_message_is_scored_in_the_view_of_the_market_it_names(texts, domains):
+    assert domains_guess(texts) == domains
+
+
+def test_the_auto_view_scores_each_message_as_its_domains_view_does():
+    texts = [
+        "IRFC CMP 148 target 165 SL 140 BTST, abhi buy karo",
+        "Our Ultra Signal today is : BCCOIN You can buy and hold this coin long term for massive gains",
+        "Accepting new VIP Memberships for the Kucoin pump signal ! Our VIP members made amazing profits",
+    ]
+    auto = PumpClassifier(view="auto")
+    views = {v: PumpClassifier(view=v) for v in ("nse", "crypto")}
+    guessed = domains_guess(texts)
+    assert guessed == ["nse", "crypto", "crypto"]
+    assert auto.detect_many(texts) == [views[d].detect(t) for t, d in zip(texts, guessed, strict=True)]
+    # Told each message's domain (guessed over a whole file, say), it scores in that view.
+    told = auto.detect_many(texts, domains=["nse", "nse", "nse"])
+    assert told == views["nse"].detect_many(texts) != auto.detect_many(texts)
+    assert auto.detect(texts[1]) == views["crypto"].detect(texts[1])
+    with pytest.raises(ValueError, match="unknown domain 'forex'"):
+        auto.detect_many(texts, domains=["nse", "forex", "nse"])
+    with pytest.raises(ValueError, match="3 texts but 2 domains"):
+        auto.detect_many(texts, domains=["nse", "nse"])
+    with pytest.raises(ValueError, match="domains are for view 'auto'"):
+        views["nse"].detect_many(texts, domains=guessed)
+    with pytest.raises(ValueError, match="give no model"):
+        PumpClassifier(view="auto", model=views["nse"].model)
 
 
 def test_a_message_repeated_in_a_batch_gets_the_verdict_it_gets_alone():

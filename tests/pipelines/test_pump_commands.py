@@ -12,7 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from pipelines.enrich import PumpClassifier, SentimentScorer, clean_text
-from pipelines.enrich.pump_model import PUMP_MODEL_PATH
+from pipelines.enrich.pump_model import PUMP_MODEL_PATH, domains_guess
 from pipelines.management.commands import score_messages
 from warehouse.models import Ticker
 
@@ -43,7 +43,7 @@ def test_it_adds_the_scores_to_every_csv_row_in_input_order(tmp_path, master):
         writer.writerow(["id", "message", "channel"])
         writer.writerows([str(i), text, "tips"] for i, text in enumerate(MESSAGES))
     rows, _ = _score(path)
-    expected = PumpClassifier().detect_many([clean_text(t) for t in MESSAGES])
+    expected = PumpClassifier(view="auto").detect_many([clean_text(t) for t in MESSAGES])
     assert [r["id"] for r in rows] == ["0", "1", "2", "3"]
     assert list(rows[0]) == [
         "id",
@@ -55,8 +55,11 @@ def test_it_adds_the_scores_to_every_csv_row_in_input_order(tmp_path, master):
         "sentiment",
         "tickers",
         "pump_terms",
+        "pump_domain",
     ]
     assert [r["message"] for r in rows] == MESSAGES
+    # Each message in the view of the market it names; the two naming neither take the file's (a tie: NSE).
+    assert [r["pump_domain"] for r in rows] == ["nse", "nse", "nse", "crypto"]
     assert [float(r["pump_score"]) for r in rows] == [e.pump_score for e in expected]
     assert [r["is_pump_signal"] for r in rows] == ["True", "False", "False", "True"]
     assert rows[0]["rules"] == ";".join(expected[0].rules)
@@ -77,6 +80,29 @@ def test_crypto_channel_messages_are_scored_in_the_crypto_view_when_asked(tmp_pa
     assert [r["pump_score"] for r in default] != [r["pump_score"] for r in rows]  # two sets of weights
     with pytest.raises(CommandError, match="invalid choice: 'forex'"):
         call_command("score_messages", str(path), "--domain", "forex")
+
+
+CRYPTO_CHANNEL = Path(__file__).parents[1] / "data/samples/telegram/pump_labelled/internal_1750404698.csv"
+
+
+def test_a_crypto_channels_file_is_scored_in_the_crypto_view_without_being_asked(tmp_path, master):
+    """A labelled channel's file as it is (label,id,date,channel_id,message): the default (--domain auto) reads
+    crypto from its words and scores every message in the crypto view, even those naming no coin. In the NSE view
+    10 of its 22 unrelated messages (VIP offers, exchange news) would have been flagged."""
+    rows, _ = _score(CRYPTO_CHANNEL)
+    texts = [clean_text(r["message"]) for r in rows]
+    assert len(rows) == 75
+    assert {r["pump_domain"] for r in rows} == {"crypto"}
+    assert any(domains_guess([t]) == ["nse"] for t in texts)  # a message naming neither: the file's domain
+    crypto = PumpClassifier(view="crypto").detect_many(texts)
+    assert [float(r["pump_score"]) for r in rows] == [e.pump_score for e in crypto]
+    unrelated = [i for i, r in enumerate(rows) if float(r["label"]) == 5]  # (written "5.0" in this file)
+    nse_view = PumpClassifier(view="nse").detect_many(texts)
+    assert sum(nse_view[i].is_pump_signal for i in unrelated) == 10
+    assert sum(rows[i]["is_pump_signal"] == "True" for i in unrelated) == 0
+    asked, _ = _score(CRYPTO_CHANNEL, "--domain", "nse")
+    assert [float(r["pump_score"]) for r in asked] == [e.pump_score for e in nse_view]
+    assert {r["pump_domain"] for r in asked} == {"nse"}
 
 
 def test_it_reads_json_lines_with_another_column(tmp_path, master, capsys):
@@ -136,7 +162,7 @@ def test_a_header_alone_is_no_rows_under_the_full_header(tmp_path, master):
     path.write_text("id,message\n")
     out = io.StringIO()
     call_command("score_messages", str(path), stdout=out, stderr=io.StringIO())
-    assert out.getvalue() == "id,message,pump_score,is_pump_signal,rules,sentiment,tickers,pump_terms\n"
+    assert out.getvalue() == "id,message,pump_score,is_pump_signal,rules,sentiment,tickers,pump_terms,pump_domain\n"
 
 
 def test_a_pipe_or_a_device_is_refused_before_it_is_read(tmp_path, master):

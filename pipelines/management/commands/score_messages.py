@@ -1,5 +1,5 @@
-"""python manage.py score_messages FILE [--column message] [--domain nse|crypto]: pump and sentiment scores for a
-file of messages."""
+"""python manage.py score_messages FILE [--column message] [--domain auto|nse|crypto]: pump and sentiment scores
+for a file of messages."""
 
 import csv
 import json
@@ -12,9 +12,9 @@ from django.db import DatabaseError
 from tqdm import tqdm
 
 from pipelines.enrich import PumpClassifier, SentimentScorer, TickerMatcher, clean_text
-from pipelines.enrich.pump_model import VIEWS
+from pipelines.enrich.pump_model import AUTO, VIEWS, domains_guess
 
-ADDED = ["pump_score", "is_pump_signal", "rules", "sentiment", "tickers", "pump_terms"]
+ADDED = ["pump_score", "is_pump_signal", "rules", "sentiment", "tickers", "pump_terms", "pump_domain"]
 JSON_LINES = {".jsonl", ".ndjson", ".json"}
 CHUNK = 2000  # messages scored per batch (the model scores a batch in one matrix product)
 PROGRESS_FROM = 5000  # rows: smaller files get no progress bar
@@ -71,7 +71,8 @@ def _cell(value):
 class Command(BaseCommand):
     help = (
         "Read a CSV (or JSON Lines: .jsonl, .ndjson, .json) of messages and write its rows to standard output "
-        "as CSV, in input order, with pump_score, is_pump_signal, rules, sentiment, tickers and pump_terms added."
+        "as CSV, in input order, with pump_score, is_pump_signal, rules, sentiment, tickers, pump_terms and "
+        "pump_domain (the model view that scored the message) added."
     )
 
     def add_arguments(self, parser):
@@ -79,13 +80,14 @@ class Command(BaseCommand):
         parser.add_argument("--column", default="message", help="the column holding the text (default: message)")
         parser.add_argument(
             "--domain",
-            choices=VIEWS,
-            default="nse",
-            help="whose chatter the file holds: posts about NSE stocks (default, what the pipeline scores) or "
-            "crypto channels (the pump model's weights for that domain)",
+            choices=(AUTO, *VIEWS),
+            default=AUTO,
+            help="whose chatter the file holds, for the pump model's weights: posts about NSE stocks (what the "
+            "pipeline scores), crypto channels, or auto (default): each message's domain from its words (NSE, "
+            "Nifty, ₹, crore … or coin, BTC, Binance …), a message naming neither taking the file's",
         )
 
-    def handle(self, *args, file: Path, column: str, domain: str = "nse", **options):
+    def handle(self, *args, file: Path, column: str, domain: str = AUTO, **options):
         names, rows = rows_read(file, column)
         detector = PumpClassifier(view=domain)
         scorer = SentimentScorer()
@@ -93,6 +95,9 @@ class Command(BaseCommand):
             matcher = TickerMatcher.from_master()
         except DatabaseError as exc:
             raise CommandError(f"cannot read the ticker master (has `manage.py migrate` run?): {exc}") from None
+        texts = [clean_text(str(row.get(column) or "")) for row in rows]
+        # The whole file is one batch for the domain guess: a message naming neither domain takes the file's.
+        domains = domains_guess(texts) if domain == AUTO else [domain] * len(texts)
         bar = tqdm(total=len(rows), unit="msg", file=sys.stderr, disable=len(rows) < PROGRESS_FROM)
         try:
             out = csv.DictWriter(
@@ -100,9 +105,10 @@ class Command(BaseCommand):
             )
             out.writeheader()
             for start in range(0, len(rows), CHUNK):
-                chunk = rows[start : start + CHUNK]
-                texts = [clean_text(str(row.get(column) or "")) for row in chunk]
-                for row, text, pump in zip(chunk, texts, detector.detect_many(texts), strict=True):
+                chunk, chunk_texts = rows[start : start + CHUNK], texts[start : start + CHUNK]
+                chunk_domains = domains[start : start + CHUNK]
+                found = detector.detect_many(chunk_texts, domains=chunk_domains if domain == AUTO else None)
+                for row, text, pump, view in zip(chunk, chunk_texts, found, chunk_domains, strict=True):
                     record = {name: _cell(value) for name, value in row.items() if name is not None}
                     record.update(
                         pump_score=pump.pump_score,
@@ -111,6 +117,7 @@ class Command(BaseCommand):
                         sentiment=scorer.score(text)[0],
                         tickers=";".join(matcher.find(text, {})),
                         pump_terms=";".join(pump.terms),
+                        pump_domain=view,
                     )
                     out.writerow(record)
                 bar.update(len(chunk))
