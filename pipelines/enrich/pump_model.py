@@ -36,6 +36,12 @@ UNRELATED = 5  # the label of messages that are not about a pump
 VIEWS = ("nse", "crypto")  # a model's domains (PumpModel.view): posts about NSE stocks, the crypto channels
 AUTO = "auto"  # PumpClassifier(view=AUTO): each message in the view of the domain its words show (domains_guess)
 TOP_TERMS = 5
+# The model's shape features, beside its terms and rules (``PumpModel.shape_matrix``): "unknown_bare_word", a
+# message of at most BARE_TOKENS tokens naming no word the model knows and at least one it does not ("UPGO",
+# "$ HIDE"), the shape of a coin release on a crypto channel (a new coin's name, alone). Only in the crypto view:
+# in NSE chatter a one-word reply the vocabulary lacks ("accha") is no pump, and NSE tips name a listed stock.
+SHAPES = ("unknown_bare_word",)
+BARE_TOKENS = 2
 
 # The labelled set is the labellers' normalised text: tokens spaced ("Price : $ 7.39"), exchange names
 # tagged ("Binance_CEX"), links replaced ("UNKNOWN_URL"), users ("@USER"). Raw posts and that text must
@@ -108,7 +114,7 @@ class PumpModel:
     term_list: list[str]
     idf: np.ndarray
     term_weights: np.ndarray  # (terms, classes)
-    rule_weights: np.ndarray  # (rules, classes)
+    rule_weights: np.ndarray  # (rules + shapes, classes): the rules', then the shape features'
     intercept: np.ndarray  # (classes,)
     classes: list[int]
     rules: list[str]
@@ -117,6 +123,8 @@ class PumpModel:
     meta: dict
     grams: GramIndex
     view: str = "nse"
+    shapes: tuple[str, ...] = ()  # the shape features the model was trained with (``SHAPES``)
+    shapes_on: bool = False  # whether this view computes them (the crypto view, or a model with no NSE domain)
 
     @classmethod
     def from_dict(cls, data: dict, *, view: str = "nse") -> PumpModel:
@@ -126,12 +134,19 @@ class PumpModel:
         term_weights = np.asarray(data["term_weights"], dtype=np.float64).reshape(len(terms), -1)
         rule_weights = np.asarray(data["rule_weights"], dtype=np.float64).reshape(len(data["rules"]), n_classes)
         intercept = np.asarray(data["intercept"], dtype=np.float64)
+        shapes = tuple(data.get("shapes", ()))
+        if unknown := set(shapes) - set(SHAPES):
+            raise ValueError(f"unknown shape feature {sorted(unknown)[0]!r}: one of {', '.join(SHAPES)}")
+        shape_weights = np.asarray(data.get("shape_weights", []), dtype=np.float64).reshape(len(shapes), n_classes)
+        rule_weights = np.vstack([rule_weights, shape_weights])
         nse = data.get("nse")
         if view == "nse" and nse:
             term_weights = term_weights.copy()
             if nse["terms"]:
                 term_weights[np.asarray(nse["terms"])] += np.asarray(nse["term_weights"], dtype=np.float64)
-            rule_weights = rule_weights + np.asarray(nse["rule_weights"], dtype=np.float64).reshape(rule_weights.shape)
+            delta = [np.asarray(nse["rule_weights"], dtype=np.float64).reshape(len(data["rules"]), n_classes)]
+            delta.append(np.asarray(nse.get("shape_weights", []), dtype=np.float64).reshape(len(shapes), n_classes))
+            rule_weights = rule_weights + np.vstack(delta)
             intercept = intercept + np.asarray(nse["intercept"], dtype=np.float64)
         return cls(
             terms={t: i for i, t in enumerate(terms)},
@@ -143,10 +158,12 @@ class PumpModel:
             classes=[int(c) for c in data["classes"]],
             rules=list(data["rules"]),
             unseen_rules=frozenset(data["unseen_rules"]),
-            flag_at=float(data["flag_at"]),
+            flag_at=float(data.get("crypto_flag_at", data["flag_at"]) if view == "crypto" else data["flag_at"]),
             meta=dict(data.get("meta", {})),
             grams=GramIndex.build(list(terms)),
             view=view,
+            shapes=shapes,
+            shapes_on=view == "crypto" or not nse,
         )
 
     def features(self, token_lists: list[list[str]], rule_lists: list[list[str]]):
@@ -180,8 +197,10 @@ class PumpModel:
         index = {name: i for i, name in enumerate(self.rules)}
         fired = np.fromiter(map(index.get, itertools.chain.from_iterable(rule_lists), itertools.repeat(-1)), np.int64)
         fired_rows = np.repeat(np.arange(n), np.fromiter(map(len, rule_lists), np.int64, n))
-        r = np.zeros((n, len(self.rules)))
+        r = np.zeros((n, len(self.rules) + len(self.shapes)))
         r[fired_rows[fired >= 0], fired[fired >= 0]] = 1.0
+        if self.shapes and self.shapes_on:
+            r[:, len(self.rules) :] = shape_matrix(self.grams, ids, owner, n, self.shapes)
         return x, r
 
     def probabilities(self, x, r) -> np.ndarray:
@@ -222,6 +241,22 @@ class PumpModel:
         return [out[int(row)] for row in rows]
 
 
+def shape_matrix(grams: GramIndex, ids: np.ndarray, owner: np.ndarray, n: int, shapes=SHAPES) -> np.ndarray:
+    """The ``shapes`` features (0/1, a column each) of ``n`` messages from their token ids (``GramIndex.token_ids``
+    or ``text_ids``: -1 for a token no term has), as training and scoring compute them."""
+    out = np.zeros((n, len(shapes)))
+    for col, name in enumerate(shapes):
+        if name == "unknown_bare_word":
+            known = ids >= 0
+            known_word = np.zeros(len(ids), dtype=bool)
+            known_word[known] = grams.alpha[ids[known]]
+            tokens = np.bincount(owner, minlength=n)
+            unknown = np.bincount(owner, weights=~known, minlength=n)
+            words = np.bincount(owner, weights=known_word, minlength=n)
+            out[:, col] = (tokens <= BARE_TOKENS) & (unknown > 0) & (words == 0)
+    return out
+
+
 @dataclass(frozen=True)
 class GramIndex:
     """The vocabulary as token ids: a message's uni- and bigram columns found with numpy, not a lookup per gram.
@@ -239,6 +274,7 @@ class GramIndex:
     pair_rank: np.ndarray
     bigram_cols: np.ndarray  # in the order of their keys
     zero: int  # the id of "0", every number's token (-1 if no term has it)
+    alpha: np.ndarray  # per id: whether the token is a word (letters only)
 
     @classmethod
     def build(cls, terms: list[str]) -> GramIndex:
@@ -271,6 +307,7 @@ class GramIndex:
             pair_rank=pair_rank,
             bigram_cols=np.asarray(bigram_cols, dtype=np.int64)[order],
             zero=ids.get("0", -1),
+            alpha=np.fromiter(map(str.isalpha, ids), dtype=bool, count=len(ids)),
         )
 
     def token_ids(self, token_lists: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:

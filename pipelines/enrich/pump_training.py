@@ -22,7 +22,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from .pump import FLAG_AT, RULE_NAMES, PumpDetector
-from .pump_model import UNRELATED, PumpModel, pump_grams, pump_tokens
+from .pump_model import SHAPES, UNRELATED, GramIndex, PumpModel, pump_grams, pump_tokens, shape_matrix
 
 REPO = Path(__file__).resolve().parents[2]
 LABELLED_DIR = REPO / "tests" / "data" / "samples" / "telegram" / "pump_labelled"
@@ -30,9 +30,13 @@ LABELLED_DIR = REPO / "tests" / "data" / "samples" / "telegram" / "pump_labelled
 # Indian market news, trader talk and channel chatter (5). The labelled channels are crypto groups; without
 # these the model has never seen an NSE tip and scores "target 165 SL 140, abhi buy karo" as unrelated.
 WRITTEN_PATH = Path(__file__).resolve().parent / "training" / "indian_written.csv"
-C = 10.0  # inverse regularisation; see bench/detection for the channel-split figures it was chosen on
+C = 30.0  # inverse regularisation; see docs/MEASUREMENTS.md for the figures it was chosen on (with the shapes)
 MIN_DF = 2  # a term must appear in two training messages (drops one-off coin names and typos)
 UNSEEN_BELOW = 5  # a rule that fired on fewer training messages than this keeps its own weight
+# The crypto view flags at this score (the NSE view, what the pipeline scores, at FLAG_AT): the best F1 that holds
+# at most 3 % of unrelated messages flagged on the labelled channels, chosen by nested cross-validation
+# (docs/MEASUREMENTS.md); pump channels' own promotion, which the labellers call unrelated, scores just above 0.5.
+CRYPTO_FLAG_AT = 0.75
 
 
 @dataclass
@@ -139,17 +143,22 @@ def model_fit(
     x = vectorizer.fit_transform(texts)
     rule_names = list(RULE_NAMES) if use_rules else []
     r = _rule_matrix(rules, rule_names)
-    base = sparse.hstack([x, sparse.csr_matrix(r)]).tocsr()
+    terms = list(vectorizer.get_feature_names_out())
     domain = np.zeros(len(texts)) if nse is None else np.asarray(nse, dtype=np.float64)
     augmented = bool(domain.any())
+    # The shape features, on the crypto domain's messages only (the NSE view never computes them: ``PumpModel``).
+    grams = GramIndex.build(terms)
+    shapes = shape_matrix(grams, *grams.token_ids([pump_tokens(t) for t in texts]), len(texts))
+    shapes[domain > 0] = 0.0
+    base = sparse.hstack([x, sparse.csr_matrix(r), sparse.csr_matrix(shapes)]).tocsr()
     if augmented:
         copy = sparse.diags(domain) @ base
         base = sparse.hstack([base, copy, sparse.csr_matrix(domain[:, None])]).tocsr()
     fit = LogisticRegression(C=C, max_iter=5000).fit(base, labels)
     coef, intercept = _per_class(fit)
-    terms = list(vectorizer.get_feature_names_out())
-    n_terms, n_rules = len(terms), len(rule_names)
-    shared = coef[:, : n_terms + n_rules]
+    n_terms, n_rules, n_shapes = len(terms), len(rule_names), len(SHAPES)
+    n_base = n_terms + n_rules + n_shapes
+    shared = coef[:, :n_base]
     counts = r.sum(axis=0) if use_rules else np.zeros(0)
     unseen = [name for name, count in zip(rule_names, counts, strict=True) if count < UNSEEN_BELOW]
     if not use_rules:
@@ -158,21 +167,25 @@ def model_fit(
         "terms": terms,
         "idf": [round(float(v), 6) for v in vectorizer.idf_],
         "term_weights": _rounded(shared[:, :n_terms].T),
-        "rule_weights": _rounded(shared[:, n_terms:].T),
+        "rule_weights": _rounded(shared[:, n_terms : n_terms + n_rules].T),
+        "shapes": list(SHAPES),
+        "shape_weights": _rounded(shared[:, n_terms + n_rules :].T),
         "intercept": [round(float(v), 6) for v in intercept],
         "classes": [int(c) for c in fit.classes_],
         "rules": rule_names,
         "unseen_rules": unseen,
         "flag_at": FLAG_AT,
+        "crypto_flag_at": CRYPTO_FLAG_AT,
     }
     if augmented:
-        delta = coef[:, n_terms + n_rules : 2 * (n_terms + n_rules)]
+        delta = coef[:, n_base : 2 * n_base]
         term_delta = delta[:, :n_terms].T
         used = np.flatnonzero(np.abs(term_delta).max(axis=1) > 0)
         data["nse"] = {
             "terms": used.tolist(),
             "term_weights": _rounded(term_delta[used]),
-            "rule_weights": _rounded(delta[:, n_terms:].T),
+            "rule_weights": _rounded(delta[:, n_terms : n_terms + n_rules].T),
+            "shape_weights": _rounded(delta[:, n_terms + n_rules :].T),
             "intercept": [round(float(v), 6) for v in coef[:, -1]],
         }
     if UNRELATED not in data["classes"]:

@@ -191,7 +191,7 @@ def test_train_pump_model_rebuilds_the_shipped_model(tmp_path):
     call_command("train_pump_model", "--output", str(target), stdout=out)
     assert "trained on 3,504 messages from 135 channels and 328 written messages" in out.getvalue()
     rebuilt, shipped = _model(target), _model(PUMP_MODEL_PATH)
-    weights = ("term_weights", "rule_weights", "intercept")
+    weights = ("term_weights", "rule_weights", "shape_weights", "intercept")
     assert {k: v for k, v in rebuilt.items() if k not in (*weights, "nse")} == {
         k: v for k, v in shipped.items() if k not in (*weights, "nse")
     }  # the same terms in the same order, IDF, classes, rules, threshold and training facts
