@@ -232,7 +232,7 @@ def main(argv: list[str]) -> int:
     posts = make_posts(count)
     matcher, build_s = timed(lambda: TickerMatcher(entries))
     scorer, scorer_s = timed(SentimentScorer)
-    detector = PumpClassifier()
+    detector = PumpClassifier(view="nse")
 
     deduped, dedupe_s = timed(lambda: dedupe_reposts(posts))
     result, enrich_s = timed(lambda: enrich_messages(deduped, matcher, scorer, detector))

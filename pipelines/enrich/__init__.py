@@ -32,12 +32,13 @@ The contract (what the social connectors' orchestration calls, in this order):
 pump_score, rules)``
     Message-level hype rules combined as 1 - Π(1 - weight), flagged at 0.5 (see ``pump.RULES``).
 
-``PumpClassifier(known_channels=(), view="nse")``; ``.detect_many(texts, metadatas) -> list[PumpResult]``
+``PumpClassifier(known_channels=(), view="auto")``; ``.detect_many(texts, metadatas) -> list[PumpResult]``
     What the pipeline uses: the learned model (``pump_model``, trained by ``train_pump_model``) with the
     rules as features, raised by the rules its training data never showed; ``PumpResult.terms`` are a
     flagged message's strongest model terms. ``pump_tokens(text)`` is the shared normalisation.
-    ``view``: "nse" (posts about NSE stocks), "crypto" (crypto channels) or "auto" (each message in the view
-    of the domain its words show: ``pump_model.domains_guess``, what ``score_messages`` does by default).
+    ``view``: "nse" (posts about NSE stocks: the pipeline's), "crypto" (crypto channels) or "auto" (the
+    default: each message in the view of the domain its words show, ``pump_model.domains_guess``, as
+    ``score_messages`` does by default).
 
 ``enrich_messages(messages, matcher, scorer, detector) -> EnrichResult``
     ``EnrichResult`` is a ``list`` of social records with the warehouse keys (ticker, platform,

@@ -36,8 +36,8 @@ UNRELATED = 5  # the label of messages that are not about a pump
 VIEWS = ("nse", "crypto")  # a model's domains (PumpModel.view): posts about NSE stocks, the crypto channels
 AUTO = "auto"  # PumpClassifier(view=AUTO): each message in the view of the domain its words show (domains_guess)
 TOP_TERMS = 5
-# The model's shape features, beside its terms and rules (``PumpModel.shape_matrix``): "unknown_bare_word", a
-# message of at most BARE_TOKENS tokens naming no word the model knows and at least one it does not ("UPGO",
+# The model's shape features, beside its terms and rules (``shape_matrix``): "unknown_bare_word", a message of
+# at most BARE_TOKENS tokens naming no word the model knows, and words it does not in Latin letters only ("UPGO",
 # "$ HIDE"), the shape of a coin release on a crypto channel (a new coin's name, alone). Only in the crypto view:
 # in NSE chatter a one-word reply the vocabulary lacks ("accha") is no pump, and NSE tips name a listed stock.
 SHAPES = ("unknown_bare_word",)
@@ -171,13 +171,14 @@ class PumpModel:
 
         ``token_lists``: each message's ``pump_tokens`` (or the same before numbers become ``"0"``).
         """
-        return self._matrices(*self.grams.token_ids(token_lists), rule_lists)
+        return self._matrices(*self.grams.token_ids(token_lists), rule_lists, token_lists.__getitem__)
 
     def text_features(self, texts: list[str], rule_lists: list[list[str]]):
         """``features`` of the texts' ``pump_tokens``, tokenised the fast way (``GramIndex.text_ids``)."""
-        return self._matrices(*self.grams.text_ids(texts), rule_lists)
+        return self._matrices(*self.grams.text_ids(texts), rule_lists, lambda i: pump_tokens(texts[i]))
 
-    def _matrices(self, ids: np.ndarray, owner: np.ndarray, rule_lists: list[list[str]]):
+    def _matrices(self, ids: np.ndarray, owner: np.ndarray, rule_lists: list[list[str]], tokens_of):
+        """``tokens_of(i)``: message i's tokens (the shape features check their few candidates' words)."""
         n, size = len(rule_lists), len(self.term_list)
         rows, cols = self.grams.columns(ids, owner)
         # Count each (message, term) pair in CSR order. numpy sorts int64 slowly here (~60 ns a key): lexsort on
@@ -200,7 +201,7 @@ class PumpModel:
         r = np.zeros((n, len(self.rules) + len(self.shapes)))
         r[fired_rows[fired >= 0], fired[fired >= 0]] = 1.0
         if self.shapes and self.shapes_on:
-            r[:, len(self.rules) :] = shape_matrix(self.grams, ids, owner, n, self.shapes)
+            r[:, len(self.rules) :] = shape_matrix(self.grams, ids, owner, tokens_of, n, self.shapes)
         return x, r
 
     def probabilities(self, x, r) -> np.ndarray:
@@ -241,9 +242,10 @@ class PumpModel:
         return [out[int(row)] for row in rows]
 
 
-def shape_matrix(grams: GramIndex, ids: np.ndarray, owner: np.ndarray, n: int, shapes=SHAPES) -> np.ndarray:
+def shape_matrix(grams: GramIndex, ids: np.ndarray, owner: np.ndarray, tokens_of, n: int, shapes=SHAPES) -> np.ndarray:
     """The ``shapes`` features (0/1, a column each) of ``n`` messages from their token ids (``GramIndex.token_ids``
-    or ``text_ids``: -1 for a token no term has), as training and scoring compute them."""
+    or ``text_ids``: -1 for a token no term has), as training and scoring compute them. ``tokens_of(i)``: message
+    i's ``pump_tokens``, read for the few messages the ids leave as candidates."""
     out = np.zeros((n, len(shapes)))
     for col, name in enumerate(shapes):
         if name == "unknown_bare_word":
@@ -253,7 +255,12 @@ def shape_matrix(grams: GramIndex, ids: np.ndarray, owner: np.ndarray, n: int, s
             tokens = np.bincount(owner, minlength=n)
             unknown = np.bincount(owner, weights=~known, minlength=n)
             words = np.bincount(owner, weights=known_word, minlength=n)
-            out[:, col] = (tokens <= BARE_TOKENS) & (unknown > 0) & (words == 0)
+            bare = (tokens <= BARE_TOKENS) & (unknown > 0) & (words == 0)
+            # The unknown words must be in Latin letters, as coin names are: "NES 才是永恒的游戏" is no release.
+            for i in np.flatnonzero(bare).tolist():
+                unknown_words = [t for t in tokens_of(i) if t.isalpha() and t not in grams.ids]
+                bare[i] = bool(unknown_words) and all(map(str.isascii, unknown_words))
+            out[:, col] = bare
     return out
 
 
@@ -449,14 +456,22 @@ class PumpClassifier:
     flagged messages), and ``rule_score``/``model_score`` (each part alone). ``detect`` scores one. A message
     repeated in a batch (same text, forwarded from the same channel) is scored once; each copy gets its own result.
     ``view``: the shipped model's domain (``PumpModel``): "nse" for posts about NSE stocks (what the pipeline
-    scores), "crypto", or "auto": each message in the view of the domain its words show (``domains_guess``
-    over the batch, or the ``domains`` given to ``detect_many``).
+    scores: it says so), "crypto", or "auto" (the default, or ``model``'s own view when one is given): each
+    message in the view of the domain its words show (``domains_guess`` over the batch, or the ``domains``
+    given to ``detect_many``).
     """
 
     def __init__(
-        self, *, known_channels: Iterable[str] = (), model: PumpModel | None = None, flag_at=None, view: str = "nse"
+        self,
+        *,
+        known_channels: Iterable[str] = (),
+        model: PumpModel | None = None,
+        flag_at=None,
+        view: str | None = None,
     ):
         self.views: dict[str, PumpClassifier] = {}
+        if view is None:
+            view = AUTO if model is None else model.view
         if view == AUTO:
             if model is not None:
                 raise ValueError("view 'auto' scores in the shipped model's views: give no model")

@@ -148,7 +148,8 @@ def model_fit(
     augmented = bool(domain.any())
     # The shape features, on the crypto domain's messages only (the NSE view never computes them: ``PumpModel``).
     grams = GramIndex.build(terms)
-    shapes = shape_matrix(grams, *grams.token_ids([pump_tokens(t) for t in texts]), len(texts))
+    token_lists = [pump_tokens(t) for t in texts]
+    shapes = shape_matrix(grams, *grams.token_ids(token_lists), token_lists.__getitem__, len(texts))
     shapes[domain > 0] = 0.0
     base = sparse.hstack([x, sparse.csr_matrix(r), sparse.csr_matrix(shapes)]).tocsr()
     if augmented:

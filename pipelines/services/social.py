@@ -41,7 +41,7 @@ def enrichers():
             if value
         ]
         _ENRICHERS.update(
-            matcher=TickerMatcher.from_master(), detector=PumpClassifier(known_channels=channels), built=now
+            matcher=TickerMatcher.from_master(), detector=PumpClassifier(known_channels=channels, view="nse"), built=now
         )
     return _ENRICHERS["matcher"], _ENRICHERS["scorer"], _ENRICHERS["detector"]
 

@@ -322,6 +322,7 @@ def test_the_nse_view_adds_the_nse_copies_to_the_shared_weights_and_the_crypto_v
         ("ZXQW pump", False),
         ("ZXQW QWZX JQXZ", False),  # more than BARE_TOKENS tokens
         ("12345", False),  # a number is "0", which the model knows
+        ("NES 才是永恒的游戏", False),  # coin names are in Latin letters (a non-finance sample)
         ("", False),
     ],
 )
