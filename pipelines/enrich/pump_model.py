@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
+import ahocorasick
 import numpy as np
 from scipy import sparse
 
@@ -398,12 +399,39 @@ NSE_WORDS = (
     "sebi", "sensex", "smallcap", "upstox", "zerodha",
 )
 # fmt: on
-_DOMAIN_RE = re.compile(
-    "(₹)|(?<![a-z0-9])(?:({nse})|({crypto}))(?![a-z0-9])".format(
-        nse="|".join(sorted(NSE_WORDS, key=len, reverse=True)),
-        crypto="|".join(sorted(CRYPTO_WORDS, key=len, reverse=True)),
-    )
-)
+
+
+def _domain_automaton() -> ahocorasick.Automaton:
+    """Every domain word (and ₹) → (its length, whether it names the Indian market): one pass over a text finds
+    them all (pyahocorasick, in C; a regex of the 80 words took four times as long)."""
+    automaton = ahocorasick.Automaton()
+    for word in CRYPTO_WORDS:
+        automaton.add_word(word, (len(word), False))
+    for word in (*NSE_WORDS, "₹"):
+        automaton.add_word(word, (len(word), True))
+    automaton.make_automaton()
+    return automaton
+
+
+_DOMAIN_WORDS = _domain_automaton()
+
+
+def _domain_of(text: str) -> str | None:
+    """ "nse", "crypto" or None: the domain words ``text`` has (whole words: between characters that are not
+    ASCII letters or digits, "binance_CEX" is "binance"), the Indian market's first."""
+    lower, found = text.lower(), None
+    last = len(lower) - 1
+    for end, (length, nse) in _DOMAIN_WORDS.iter(lower):
+        start = end - length + 1
+        if lower[end] != "₹":  # (₹ needs no boundary: "₹120")
+            if start > 0 and lower[start - 1].isascii() and lower[start - 1].isalnum():
+                continue
+            if end < last and lower[end + 1].isascii() and lower[end + 1].isalnum():
+                continue
+        if nse:
+            return "nse"
+        found = "crypto"
+    return found
 
 
 def domains_guess(texts: list[str]) -> list[str]:
@@ -415,15 +443,7 @@ def domains_guess(texts: list[str]) -> list[str]:
     "crypto" when more of its messages name crypto than the Indian market, otherwise "nse". A file of one
     channel's messages is one batch (``score_messages`` guesses over the whole file).
     """
-    found: list[str | None] = []
-    for text in texts:
-        domain = None
-        for match in _DOMAIN_RE.finditer(text.lower()) if text else ():
-            if match.group(3) is None:  # ₹ or an Indian market word: decides
-                domain = "nse"
-                break
-            domain = "crypto"
-        found.append(domain)
+    found = [_domain_of(text) if text else None for text in texts]
     crypto = found.count("crypto")
     rest = "crypto" if crypto > found.count("nse") else "nse"
     return [domain or rest for domain in found]

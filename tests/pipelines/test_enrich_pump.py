@@ -221,6 +221,26 @@ def test_a_message_is_scored_in_the_view_of_the_market_it_names(texts, domains):
     assert domains_guess(texts) == domains
 
 
+def test_the_domain_words_are_found_as_the_plain_pattern_finds_them(samples):
+    """``domains_guess`` finds its words with one Aho-Corasick pass and a boundary check by hand: the same
+    verdicts as a plain regex of whole words, on every real message and on odd edges."""
+    nse = "|".join(pump_model.NSE_WORDS)
+    crypto = "|".join(pump_model.CRYPTO_WORDS)
+    nse_re = re.compile(rf"₹|(?<![a-z0-9])(?:{nse})(?![a-z0-9])")
+    crypto_re = re.compile(rf"(?<![a-z0-9])(?:{crypto})(?![a-z0-9])")
+
+    def plain(text):
+        lower = text.lower()
+        return "nse" if nse_re.search(lower) else "crypto" if crypto_re.search(lower) else None
+
+    texts = labelled_load().frame["message"].tolist() + written_load()[0]["message"].tolist()
+    texts += [m["message"] for m in _pump_channel(samples)] + _non_finance(samples)
+    texts += ["₹120", "x₹y", "rs", "rs.", "_rs_", "mrs", "rs1", "1rs", "BTC", "btc2", "é btc", "btcé", "nse:tcs", ""]
+    texts += ["coinbase", "bitcoins", "$BTC", "(eth)", "ETH/USDT", "binance_CEX", "CRORE", "İnse"]
+    assert len(texts) > 3700
+    assert [pump_model._domain_of(t) for t in texts] == [plain(t) for t in texts]
+
+
 def test_the_auto_view_scores_each_message_as_its_domains_view_does():
     texts = [
         "IRFC CMP 148 target 165 SL 140 BTST, abhi buy karo",
