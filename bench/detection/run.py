@@ -212,11 +212,8 @@ def cross_validate(detectors, frame, folds: int, written: Written, *, split: str
         for name in (NSE_VIEW, AUTO_VIEW):
             out[name] = (metrics(y, scores[name], labels, signal, flag_at[name]), fit_s["combined"] / folds)
         # The flag threshold the shipped crypto view's was chosen by: the best F1 with at most 3 % unrelated flagged.
-        best = max(
-            (metrics(y, scores["combined"], labels, signal, t)["f1"], t)
-            for t in np.arange(0.3, 0.96, 0.01)
-            if metrics(y, scores["combined"], labels, signal, t)["fpr"] <= 0.03
-        )
+        at = {t: metrics(y, scores["combined"], labels, signal, t) for t in np.arange(0.3, 0.96, 0.01)}
+        best = max((m["f1"], t) for t, m in at.items() if m["fpr"] <= 0.03)
         out["policy"] = (best[1], best[0])
     return out
 
